@@ -1,0 +1,41 @@
+# qakb: `make serve` sets up, builds and serves the site; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: setup build site serve test test-fast bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+build: setup
+	$(BIN)/qakb build
+
+# mkdocs alone, on the pages and index of the last `make build`.
+site: setup
+	$(BIN)/mkdocs build --strict
+
+serve: build
+	$(BIN)/qakb serve --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: build
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf site search_index build .cache .pytest_cache .hypothesis bench-results

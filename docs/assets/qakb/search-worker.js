@@ -1,0 +1,78 @@
+// Runs the qakb search engine (qakb.search, pure Python) in Pyodide, off the page's
+// main thread: booting the interpreter takes seconds of CPU, and the page (and
+// Material's keyword search) must stay responsive meanwhile.
+//
+// Protocol (module worker, started by widget.js):
+//   in:  {type: "boot", runtimeURL, engineURL, indexURL, contentHash}
+//        {type: "search", id, query, k}
+//   out: {type: "ready", bootMs}
+//        {type: "failed", message}
+//        {type: "results", id, hits: "<JSON from Engine.search_json>", searchMs}
+
+const INDEX_PATH = "/home/pyodide/search_index";
+
+let searchJson = null;
+
+self.addEventListener("message", async ({ data }) => {
+  if (data.type === "boot") {
+    const started = performance.now();
+    try {
+      searchJson = await boot(data);
+      self.postMessage({ type: "ready", bootMs: performance.now() - started });
+    } catch (error) {
+      self.postMessage({ type: "failed", message: String(error && error.message ? error.message : error) });
+    }
+  } else if (data.type === "search") {
+    const started = performance.now();
+    try {
+      const hits = searchJson(data.query, data.k);
+      self.postMessage({ type: "results", id: data.id, hits, searchMs: performance.now() - started });
+    } catch (error) {
+      self.postMessage({ type: "results", id: data.id, error: String(error.message || error) });
+    }
+  }
+});
+
+async function boot({ runtimeURL, engineURL, indexURL, contentHash }) {
+  // Downloads overlap the interpreter's start-up, which dominates the cold start.
+  const engine = fetchBytes(engineURL);
+  const index = fetchIndex(indexURL);
+  const { loadPyodide } = await import(new URL("pyodide.mjs", runtimeURL).href);
+  const pyodide = await loadPyodide({ indexURL: runtimeURL });
+
+  const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
+  pyodide.unpackArchive(await engine, "zip", { extractDir: sitePackages });
+  pyodide.FS.mkdirTree(INDEX_PATH);
+  for (const [name, bytes] of await index) {
+    pyodide.FS.writeFile(`${INDEX_PATH}/${name}`, bytes);
+  }
+  pyodide.runPython("import importlib; importlib.invalidate_caches()");
+  const { Engine } = pyodide.pyimport("qakb.search");
+  const engineInstance = Engine.open.callKwargs(INDEX_PATH, { content_hash: contentHash ?? null });
+  // One proxy to the bound method: each query is a direct call, not a runPython.
+  return engineInstance.search_json;
+}
+
+// The manifest lists every other file with its sha256; the engine verifies them, and
+// the hash in the URL makes a rebuilt index bypass any cached older file.
+async function fetchIndex(indexURL) {
+  const manifestBytes = await fetchBytes(new URL("manifest.json", indexURL), { cache: "no-cache" });
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
+  const names = Object.keys(manifest.files || {});
+  const files = await Promise.all(
+    names.map((name) => {
+      const url = new URL(encodeURIComponent(name), indexURL);
+      url.searchParams.set("v", String(manifest.files[name].sha256 || "").slice(0, 16));
+      return fetchBytes(url);
+    }),
+  );
+  return [["manifest.json", manifestBytes], ...names.map((name, i) => [name, files[i]])];
+}
+
+async function fetchBytes(url, options = {}) {
+  const response = await fetch(url, options);
+  if (!response.ok) {
+    throw new Error(`${url} answered ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}

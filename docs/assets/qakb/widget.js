@@ -1,0 +1,378 @@
+// Semantic search inside Material's own header search box.
+//
+// On first focus of the search box, a module worker (search-worker.js) boots the
+// self-hosted Pyodide and runs the project's pure-Python engine (qakb.search) over
+// search_index/. Its results appear above Material's keyword results, which stay
+// available while Pyodide loads and remain the fallback if it cannot.
+// Everything taken from the index or the query is inserted as text, never as markup.
+(() => {
+  "use strict";
+
+  // This script lives at <site>/assets/qakb/widget.js, so the site root is two folders
+  // up from its own URL: that holds however deep the site is hosted.
+  const SCRIPT_URL = document.currentScript ? document.currentScript.src : null;
+  const SITE_ROOT = SCRIPT_URL ? new URL("../../", SCRIPT_URL) : new URL(".", window.__md_scope || location.href);
+
+  const RESULT_COUNT = 5;
+  const DEBOUNCE_MS = 60;
+  const RELEVANCE_LEVELS = ["Weak match", "Fair match", "Good match", "Strong match"];
+  const MESSAGES = {
+    loading: "Loading semantic search…",
+    failed: "Semantic search could not load; showing keyword results only.",
+    empty: "No close questions found.",
+  };
+
+  let worker = null;
+  let state = "idle"; // idle -> loading -> ready | failed
+  let readyPromise = null;
+  let nextRequestId = 0;
+  const pendingRequests = new Map();
+
+  // ---- the engine, behind a worker -------------------------------------------------
+
+  function readConfig() {
+    const element = document.getElementById("__qakb_search");
+    if (!element) {
+      throw new Error("this page has no #__qakb_search block: build the site with hooks/search_assets.py");
+    }
+    return JSON.parse(element.textContent);
+  }
+
+  function startEngine() {
+    if (readyPromise) {
+      return readyPromise;
+    }
+    state = "loading";
+    readyPromise = new Promise((resolve, reject) => {
+      try {
+        const config = readConfig();
+        worker = new Worker(new URL("assets/qakb/search-worker.js", SITE_ROOT), { type: "module" });
+        worker.addEventListener("message", ({ data }) => {
+          if (data.type === "ready") {
+            state = "ready";
+            resolve({ bootMs: data.bootMs });
+          } else if (data.type === "failed") {
+            reject(new Error(data.message));
+          } else if (data.type === "results") {
+            const request = pendingRequests.get(data.id);
+            pendingRequests.delete(data.id);
+            if (data.error) {
+              request.reject(new Error(data.error));
+            } else {
+              request.resolve(JSON.parse(data.hits));
+            }
+          }
+        });
+        worker.addEventListener("error", (event) => reject(new Error(event.message || "the search worker did not start")));
+        worker.postMessage({
+          type: "boot",
+          runtimeURL: new URL(config.runtime, SITE_ROOT).href,
+          engineURL: new URL(config.engine, SITE_ROOT).href,
+          indexURL: new URL(config.index, SITE_ROOT).href,
+          contentHash: config.content_hash || null,
+        });
+      } catch (error) {
+        reject(error);
+      }
+    }).catch((error) => {
+      state = "failed";
+      if (worker) {
+        worker.terminate();
+      }
+      console.error("qakb: semantic search is unavailable:", error.message);
+      throw error;
+    });
+    return readyPromise;
+  }
+
+  async function search(query, k = RESULT_COUNT) {
+    await startEngine();
+    const id = nextRequestId++;
+    return new Promise((resolve, reject) => {
+      pendingRequests.set(id, { resolve, reject });
+      worker.postMessage({ type: "search", id, query, k });
+    });
+  }
+
+  // ---- the results panel -----------------------------------------------------------
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  // Only pages of this site may be opened from a result, whatever the index holds.
+  function resultURL(hit) {
+    const url = new URL(String(hit.url), SITE_ROOT);
+    return url.origin === SITE_ROOT.origin && url.pathname.startsWith(SITE_ROOT.pathname) ? url : null;
+  }
+
+  function relevanceLevel(score, topScore) {
+    if (!(topScore > 0) || !(score > 0)) {
+      return 0;
+    }
+    const ratio = Math.min(1, score / topScore);
+    return Math.max(0, Math.ceil(ratio * RELEVANCE_LEVELS.length) - 1);
+  }
+
+  function resultOption(hit, index, topScore) {
+    const option = element("a", "qakb-search__option");
+    option.id = `qakb-search-option-${index}`;
+    option.setAttribute("role", "option");
+    option.setAttribute("aria-selected", "false");
+    option.tabIndex = -1;
+    option.href = resultURL(hit).href;
+
+    option.append(element("span", "qakb-search__question", String(hit.question)));
+    const details = element("span", "qakb-search__details");
+    details.append(element("span", "qakb-search__topic", String(hit.topic_title || hit.topic || "")));
+
+    const level = relevanceLevel(Number(hit.score), topScore);
+    const relevance = element("span", "qakb-search__relevance");
+    relevance.dataset.level = String(level + 1);
+    const bars = element("span", "qakb-search__bars");
+    bars.setAttribute("aria-hidden", "true");
+    for (let bar = 0; bar < RELEVANCE_LEVELS.length; bar++) {
+      bars.append(element("span", bar <= level ? "qakb-search__bar qakb-search__bar--on" : "qakb-search__bar"));
+    }
+    relevance.append(bars, element("span", "qakb-search__relevance-label", RELEVANCE_LEVELS[level]));
+    details.append(relevance);
+
+    if (hit.needs_review) {
+      details.append(element("span", "qakb-search__flag", "Needs review"));
+    }
+    option.append(details);
+    return option;
+  }
+
+  class ResultsPanel {
+    constructor(input) {
+      this.input = input;
+      this.activeIndex = -1;
+      this.root = element("section", "qakb-search");
+      this.root.setAttribute("aria-labelledby", "qakb-search-title");
+      const header = element("div", "qakb-search__header");
+      const title = element("span", "qakb-search__title", "Semantic matches");
+      title.id = "qakb-search-title";
+      this.status = element("span", "qakb-search__status");
+      this.status.setAttribute("role", "status");
+      header.append(title, this.status);
+      this.listbox = element("div", "qakb-search__list");
+      this.listbox.id = "qakb-search-listbox";
+      this.listbox.setAttribute("role", "listbox");
+      this.listbox.setAttribute("aria-labelledby", "qakb-search-title");
+      this.listbox.hidden = true;
+      this.root.append(header, this.listbox);
+      this.root.hidden = true;
+
+      input.setAttribute("role", "combobox");
+      input.setAttribute("aria-autocomplete", "list");
+      input.setAttribute("aria-controls", this.listbox.id);
+      input.setAttribute("aria-expanded", "false");
+    }
+
+    get options() {
+      return Array.from(this.listbox.children);
+    }
+
+    showStatus(kind, text) {
+      this.root.hidden = false;
+      this.root.dataset.state = kind;
+      this.status.textContent = text;
+    }
+
+    hide() {
+      this.root.hidden = true;
+      this.status.textContent = "";
+    }
+
+    showResults(hits) {
+      const topScore = Math.max(0, ...hits.map((hit) => Number(hit.score) || 0));
+      const options = hits.filter(resultURL).map((hit, index) => resultOption(hit, index, topScore));
+      this.listbox.replaceChildren(...options);
+      this.listbox.hidden = options.length === 0;
+      this.input.setAttribute("aria-expanded", String(options.length > 0));
+      this.setActive(-1);
+      this.showStatus("results", options.length ? `${options.length} closest questions` : MESSAGES.empty);
+    }
+
+    clearResults() {
+      this.listbox.replaceChildren();
+      this.listbox.hidden = true;
+      this.input.setAttribute("aria-expanded", "false");
+      this.setActive(-1);
+    }
+
+    setActive(index) {
+      this.options.forEach((option, i) => option.setAttribute("aria-selected", String(i === index)));
+      this.activeIndex = index;
+      if (index >= 0) {
+        const option = this.options[index];
+        this.input.setAttribute("aria-activedescendant", option.id);
+        option.scrollIntoView({ block: "nearest" });
+      } else {
+        this.input.removeAttribute("aria-activedescendant");
+      }
+    }
+  }
+
+  // ---- wiring into Material's search box -------------------------------------------
+
+  function attach(input, scrollwrap) {
+    const panel = new ResultsPanel(input);
+    scrollwrap.prepend(panel.root);
+    let latestQuery = 0;
+    let debounce = null;
+
+    function boot() {
+      if (state !== "idle") {
+        return;
+      }
+      panel.showStatus("loading", MESSAGES.loading);
+      startEngine().then(
+        () => {
+          panel.hide();
+          runQuery();
+        },
+        () => {
+          panel.clearResults();
+          panel.showStatus("failed", MESSAGES.failed);
+        },
+      );
+    }
+
+    // Each keystroke supersedes the previous query; a late answer to an older query
+    // is dropped, so the list always matches what is in the box.
+    function runQuery() {
+      const ticket = ++latestQuery;
+      const query = input.value;
+      if (state !== "ready") {
+        return;
+      }
+      if (!query.trim()) {
+        panel.clearResults();
+        panel.hide();
+        return;
+      }
+      search(query).then(
+        (hits) => {
+          if (ticket === latestQuery) {
+            panel.showResults(hits);
+            document.dispatchEvent(new CustomEvent("qakb-search:results", { detail: { query, hits } }));
+          }
+        },
+        (error) => console.error("qakb: search failed:", error.message),
+      );
+    }
+
+    input.addEventListener("focus", boot);
+    input.addEventListener("input", () => {
+      latestQuery++;
+      clearTimeout(debounce);
+      debounce = setTimeout(runQuery, DEBOUNCE_MS);
+    });
+
+    // Handled on the input itself, before Material's window-level handler sees the key.
+    // Keys the semantic list does not use are left to Material (keyword results).
+    input.addEventListener("keydown", (event) => {
+      const count = panel.options.length;
+      if (!count || event.isComposing || event.metaKey || event.ctrlKey || event.altKey) {
+        return;
+      }
+      let handled = true;
+      if (event.key === "ArrowDown" && panel.activeIndex < count - 1) {
+        panel.setActive(panel.activeIndex + 1);
+      } else if (event.key === "ArrowDown") {
+        panel.setActive(-1); // past the last semantic result: on to Material's keyword results
+        handled = false;
+      } else if (event.key === "ArrowUp" && panel.activeIndex >= 0) {
+        panel.setActive(panel.activeIndex - 1);
+      } else if (event.key === "Enter") {
+        panel.options[Math.max(0, panel.activeIndex)].click();
+      } else {
+        handled = false;
+      }
+      if (handled) {
+        event.preventDefault();
+        event.stopPropagation();
+      }
+    });
+    panel.listbox.addEventListener("mousemove", (event) => {
+      const option = event.target.closest(".qakb-search__option");
+      if (option) {
+        panel.setActive(panel.options.indexOf(option));
+      }
+    });
+
+    if (document.activeElement === input) {
+      boot();
+    }
+  }
+
+  // ---- highlighting the answer a result opened -------------------------------------
+
+  // A question is a heading with the anchor as id; its answer is what follows up to
+  // the next heading of the same or a higher level. Those nodes are moved, not
+  // re-created, into one box so the highlight reads as a single block.
+  function highlightTarget() {
+    const previous = document.querySelector(".qakb-highlight");
+    if (previous && previous.dataset.qakbWrapper) {
+      previous.replaceWith(...previous.childNodes);
+    } else if (previous) {
+      previous.classList.remove("qakb-highlight");
+    }
+    const id = decodeURIComponent(location.hash.slice(1));
+    const target = id ? document.getElementById(id) : null;
+    if (!target || !target.closest(".md-content")) {
+      return;
+    }
+    const level = /^H([1-6])$/.exec(target.tagName);
+    if (!level) {
+      target.classList.add("qakb-highlight");
+      return;
+    }
+    const section = [target];
+    for (let node = target.nextElementSibling; node; node = node.nextElementSibling) {
+      const other = /^H([1-6])$/.exec(node.tagName);
+      if (other && Number(other[1]) <= Number(level[1])) {
+        break;
+      }
+      section.push(node);
+    }
+    const box = element("div", "qakb-highlight");
+    box.dataset.qakbWrapper = "true";
+    target.before(box);
+    box.append(...section);
+  }
+
+  function init() {
+    highlightTarget();
+    window.addEventListener("hashchange", highlightTarget);
+    const input = document.querySelector('[data-md-component="search-query"]');
+    const scrollwrap = document.querySelector(".md-search__scrollwrap");
+    if (input && scrollwrap) {
+      attach(input, scrollwrap);
+    }
+  }
+
+  // For tests and the benchmark: the same path the search box uses.
+  window.qakbSearch = {
+    get state() {
+      return state;
+    },
+    start: startEngine,
+    search,
+  };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,134 @@
+"""mkdocs hooks that ship the in-browser semantic search with the site.
+
+The built site searches with no server and no third-party request, so it carries
+everything the widget (docs/assets/qakb/widget.js) loads:
+
+    assets/pyodide/                        the Pyodide files needed to boot, from the
+                                           npm-pinned node_modules/pyodide
+    assets/qakb/qakb-engine-<hash>.zip     the run-time engine: qakb/__init__.py and
+                                           qakb/search.py, the very files `qakb ask` runs
+    search_index/                          the index written by `qakb build`
+
+Each page names the engine archive and the index's content hash in a
+`<script id="__qakb_search">` block (overrides/main.html), so a page only ever
+talks to the engine and index it was built with. Paths are relative to the
+folder holding mkdocs.yml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import qakb
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+PYODIDE_PACKAGE = Path("node_modules") / "pyodide"
+# What loadPyodide() fetches to boot the interpreter and standard library; nothing else
+# in the npm package (consoles, type declarations, source maps, the UMD build) is needed.
+PYODIDE_BOOT_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
+INDEX_DIR = Path("search_index")
+ENGINE_MODULES = ("__init__.py", "search.py")
+
+SITE_RUNTIME_DIR = "assets/pyodide/"
+SITE_ENGINE_DIR = "assets/qakb/"
+SITE_INDEX_DIR = "search_index/"
+
+# A fixed timestamp and mode make the archive's bytes depend on the sources alone.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = 0o100644 << 16
+ZIP_UNIX = 3
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """Check that the runtime and the index exist, and tell pages where they are."""
+    project_dir = Path(config.config_file_path).parent
+    pyodide_dir = pyodide_package(project_dir)
+    manifest = index_manifest(index_folder(config))
+    engine_name, _ = engine_archive()
+    config.extra["qakb_search"] = {
+        "runtime": SITE_RUNTIME_DIR,
+        "engine": SITE_ENGINE_DIR + engine_name,
+        "index": SITE_INDEX_DIR,
+        "content_hash": manifest.get("content_hash"),
+        "pyodide_version": json.loads((pyodide_dir / "package.json").read_text("utf-8"))["version"],
+    }
+    return config
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    """Add the Pyodide runtime, the engine archive and the search index to the site."""
+    project_dir = Path(config.config_file_path).parent
+    pyodide_dir = pyodide_package(project_dir)
+    for name in PYODIDE_BOOT_FILES:
+        files.append(File.generated(config, SITE_RUNTIME_DIR + name, abs_src_path=str(pyodide_dir / name)))
+
+    engine_name, engine_bytes = engine_archive()
+    files.append(File.generated(config, SITE_ENGINE_DIR + engine_name, content=engine_bytes))
+
+    for path in sorted(index_folder(config).iterdir()):
+        if path.is_file():
+            files.append(File.generated(config, SITE_INDEX_DIR + path.name, abs_src_path=str(path)))
+    return files
+
+
+def pyodide_package(project_dir: Path) -> Path:
+    package_dir = project_dir / PYODIDE_PACKAGE
+    missing = [name for name in PYODIDE_BOOT_FILES if not (package_dir / name).is_file()]
+    if missing:
+        raise PluginError(
+            f"The Pyodide runtime is missing from {package_dir} ({', '.join(missing)}). "
+            "Run `make build` (it runs `npm ci`) to install the pinned npm package `pyodide`."
+        )
+    return package_dir
+
+
+def index_folder(config: MkDocsConfig) -> Path:
+    """search_index/ next to mkdocs.yml, or the staging folder `qakb build` names in extra."""
+    project_dir = Path(config.config_file_path).parent
+    return project_dir / config.extra.get("qakb_index_dir", INDEX_DIR)
+
+
+def index_manifest(index_dir: Path) -> dict:
+    manifest_path = index_dir / "manifest.json"
+    try:
+        return json.loads(manifest_path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise PluginError(
+            f"The search index is missing: {manifest_path} does not exist. Run `make build` to create it."
+        ) from None
+    except ValueError as error:
+        raise PluginError(f"{manifest_path} is not valid JSON ({error}). Run `make build` to recreate it.") from None
+
+
+def engine_archive() -> tuple[str, bytes]:
+    """Zip the run-time engine the CLI imports, so browser and terminal rank alike.
+
+    The archive unpacks into Pyodide's site-packages as the `qakb` package; its name
+    carries a hash of its bytes, so a browser never runs a cached older engine.
+    """
+    package_dir = Path(qakb.__file__).parent
+    missing = [module for module in ENGINE_MODULES if not (package_dir / module).is_file()]
+    if missing:
+        raise PluginError(f"The search engine is missing from {package_dir} ({', '.join(missing)}).")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for module in ENGINE_MODULES:
+            entry = zipfile.ZipInfo(f"qakb/{module}", date_time=ZIP_EPOCH)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.create_system = ZIP_UNIX
+            entry.external_attr = ZIP_FILE_MODE
+            archive.writestr(entry, (package_dir / module).read_bytes())
+    data = buffer.getvalue()
+    return f"qakb-engine-{hashlib.sha256(data).hexdigest()[:16]}.zip", data

@@ -1,0 +1,205 @@
+"""The build: content → questions → topics → embeddings → index + pages → site.
+
+Everything is written into a staging folder first; the new search_index/,
+generated pages and site/ replace the old ones only once all of them are built
+and checked, so a failed or killed build leaves the previous ones in place.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Callable
+
+from qakb.config import Settings
+from qakb.parse import Bank, Question, bank_files, content_hash, parse_content
+
+
+class BuildError(Exception):
+    """The build cannot go on; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    questions: int
+    topics: int
+    embedded: int
+    seconds: float
+    warnings: tuple[str, ...]
+
+
+def project_hash(settings: Settings) -> str:
+    """Hash of every input the index is built from: the bank files and the topics file."""
+    return content_hash([*bank_files(settings.content_dir), settings.topics_file])
+
+
+@contextmanager
+def build_lock(settings: Settings):
+    settings.staging_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(settings.staging_dir.parent / "build.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError("another `qakb build` is running in this project; wait for it to finish") from None
+        yield
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(path.name + ".previous")
+
+
+def recover_interrupted_swap(paths: list[Path]) -> None:
+    """A build killed between its renames leaves X.previous without X: put it back."""
+    for path in paths:
+        previous = _previous(path)
+        if previous.exists() and not path.exists():
+            os.rename(previous, path)
+
+
+def swap_in(new: Path, dest: Path) -> None:
+    previous = _previous(dest)
+    if previous.exists():
+        shutil.rmtree(previous)
+    if dest.exists():
+        os.rename(dest, previous)
+    os.rename(new, dest)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+class _IdCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.ids.extend(value for name, value in attrs if name == "id" and value)
+
+
+def check_nothing_lost(questions: list[Question], topic_of: dict, index_dir: Path, site_dir: Path) -> None:
+    """Every item is in the site exactly once under its anchor, and exactly once in the index."""
+    from qakb.search import Engine
+
+    ids_by_page: dict[str, list[str]] = {}
+    for slug in {topic.slug for topic in topic_of.values()}:
+        page = site_dir / "topics" / slug / "index.html"
+        if not page.is_file():
+            raise BuildError(f"nothing-lost check: the page for topic '{slug}' was not built ({page})")
+        collector = _IdCollector()
+        collector.feed(page.read_text(encoding="utf-8"))
+        ids_by_page[slug] = collector.ids
+    problems = []
+    for question in questions:
+        slug = topic_of[question.anchor].slug
+        on_own_page = ids_by_page[slug].count(question.anchor)
+        elsewhere = sum(ids.count(question.anchor) for other, ids in ids_by_page.items() if other != slug)
+        if on_own_page != 1 or elsewhere:
+            problems.append(f"{question.source}:{question.line}: item {question.number} appears {on_own_page} "
+                            f"time(s) on topics/{slug}/ and {elsewhere} time(s) elsewhere, not once")
+    engine = Engine.open(index_dir)
+    indexed = [(hit["source"], hit["number"], hit["id"]) for hit in engine.metadata]
+    expected = [(q.source, q.number, q.anchor) for q in questions]
+    if sorted(indexed) != sorted(expected) or len(set(indexed)) != len(indexed):
+        missing = sorted(set(expected) - set(indexed))
+        problems.append(f"the index does not hold every item exactly once (missing: {missing[:5]})")
+    if problems:
+        raise BuildError("nothing-lost check failed:\n  " + "\n  ".join(problems))
+
+
+def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: Path) -> None:
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, ConfigurationError, PluginError
+
+    mkdocs_logger = logging.getLogger("mkdocs")
+    if not mkdocs_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("mkdocs %(levelname)s: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        mkdocs_logger.addHandler(handler)
+    try:
+        config = load_config(str(settings.mkdocs_file), site_dir=str(site_dir))
+        config.extra["qakb_pages_dir"] = str(pages_dir)
+        config.extra["qakb_index_dir"] = str(index_dir)
+        mkdocs_build(config)
+    except (Abort, ConfigurationError, PluginError) as error:
+        raise BuildError(f"mkdocs build --strict failed: {error}") from None
+
+
+def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
+    """Run the whole pipeline; on success the new index, pages and site are in place."""
+    from qakb.embed import Embedder
+    from qakb.index import write_index
+    from qakb.related import related_questions
+    from qakb.render import render_pages
+    from qakb.topics import assign_topics, load_topics
+
+    started = time.perf_counter()
+
+    def step(message: str) -> None:
+        log(f"[{time.perf_counter() - started:6.1f}s] {message}")
+
+    with build_lock(settings):
+        recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
+        bank: Bank = parse_content(settings.content_dir)
+        plan = load_topics(settings.topics_file)
+        questions = list(bank.questions)
+        for warning in bank.warnings:
+            log(f"warning: {warning}")
+        step(f"parsed {len(questions)} questions from {len(bank.files)} file(s), {len(plan.topics)} topics")
+
+        embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
+        try:
+            vectors = embedder.encode([q.document for q in questions])
+            topic_vectors = embedder.encode([t.document for t in plan.topics])
+        finally:
+            embedder.close()
+        step(f"embedded with all-MiniLM-L6-v2 ({embedder.encoded_count} new, "
+             f"{len(questions) + len(plan.topics) - embedder.encoded_count} from cache)")
+
+        topic_by_slug = {topic.slug: topic for topic in plan.topics}
+        assignment = assign_topics(questions, plan, vectors, topic_vectors)
+        topic_of = {anchor: topic_by_slug[slug] for anchor, slug in assignment.items()}
+        related_of = {
+            question.anchor: [questions[j] for j in neighbours]
+            for question, neighbours in zip(
+                questions, related_questions(vectors, settings.related_min, settings.related_max))
+        }
+        empty = [t.slug for t in plan.topics if t.slug not in set(assignment.values())]
+        if empty:
+            log(f"warning: {plan.path}: topic(s) with no questions get no page: {', '.join(empty)}")
+        step(f"placed questions in {len(set(assignment.values()))} topics")
+
+        staging = settings.staging_dir
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        index_dir, pages_dir, site_dir = staging / "search_index", staging / "pages", staging / "site"
+        write_index(index_dir, questions, topic_of, vectors, project_hash(settings), settings.cache_dir)
+        step(f"wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
+
+        for relative, text in render_pages(bank, plan.topics, topic_of, related_of).items():
+            target = pages_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        step("rendered the topic pages")
+
+        run_mkdocs(settings, pages_dir, index_dir, site_dir)
+        check_nothing_lost(questions, topic_of, index_dir, site_dir)
+        step("built the site with mkdocs --strict; every item is in the site and the index once")
+
+        for new, dest in ((index_dir, settings.index_dir), (pages_dir, settings.pages_dir),
+                          (site_dir, settings.site_dir)):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            swap_in(new, dest)
+        shutil.rmtree(staging, ignore_errors=True)
+        step(f"done: {settings.site_dir.relative_to(settings.root)}/ and "
+             f"{settings.index_dir.relative_to(settings.root)}/ are up to date")
+    return BuildResult(questions=len(questions), topics=len(set(assignment.values())),
+                       embedded=embedder.encoded_count, seconds=time.perf_counter() - started,
+                       warnings=bank.warnings)

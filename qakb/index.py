@@ -1,0 +1,101 @@
+"""Write ``search_index/``: FAISS indexes, metadata and the manifest that ties them together.
+
+The format is documented in `qakb.search` (the reader); this module only writes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from qakb import static
+from qakb.embed import DIMENSION, MODEL_NAME
+from qakb.parse import Question
+from qakb.search import FORMAT_VERSION
+from qakb.topics import Topic
+
+MANIFEST = "manifest.json"
+METADATA = "metadata.json"
+TRANSFORMER_INDEX = "transformer.faiss"
+
+
+def page_path(topic_slug: str) -> str:
+    """The generated Markdown page of a topic, relative to the pages folder."""
+    return f"topics/{topic_slug}.md"
+
+
+def page_url(topic_slug: str, anchor: str) -> str:
+    """Site-relative URL of one answer (mkdocs directory URLs)."""
+    return f"topics/{topic_slug}/#{anchor}"
+
+
+def metadata_rows(questions: list[Question], topic_of: dict[str, Topic]) -> list[dict]:
+    return [
+        {
+            "id": question.anchor,
+            "number": question.number,
+            "question": question.question,
+            "topic": topic_of[question.anchor].slug,
+            "topic_title": topic_of[question.anchor].title,
+            "url": page_url(topic_of[question.anchor].slug, question.anchor),
+            "needs_review": question.needs_review,
+            "source": question.source,
+        }
+        for question in questions
+    ]
+
+
+def write_flat_ip_index(path: Path, vectors: np.ndarray) -> None:
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
+def write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def file_entry(path: Path) -> dict:
+    data = path.read_bytes()
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def write_index(
+    out_dir: Path,
+    questions: list[Question],
+    topic_of: dict[str, Topic],
+    transformer_vectors: np.ndarray,
+    content_hash: str,
+    cache_dir: Path,
+) -> dict:
+    """Write every index file into the empty folder `out_dir`; return the manifest."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / METADATA, metadata_rows(questions, topic_of))
+    write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
+    static_part = static.build_static_search([q.document for q in questions], out_dir, cache_dir=cache_dir)
+    manifest = {
+        "format": "qakb-search-index",
+        "format_version": FORMAT_VERSION,
+        "model": MODEL_NAME,
+        "content_hash": content_hash,
+        "count": len(questions),
+        **static_part,
+        "indexes": {
+            "transformer": {"file": TRANSFORMER_INDEX, "dim": DIMENSION, "metric": "inner_product"},
+            **static_part["indexes"],
+        },
+        "files": {path.name: file_entry(path) for path in sorted(out_dir.iterdir()) if path.name != MANIFEST},
+    }
+    write_json(out_dir / MANIFEST, manifest)
+    return manifest
+
+
+def search_transformer(index_dir: Path, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Rows and inner-product scores of the `k` nearest questions in the transformer index."""
+    index = faiss.read_index(str(index_dir / TRANSFORMER_INDEX))
+    scores, rows = index.search(np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1), k)
+    return [(int(row), float(score)) for row, score in zip(rows[0], scores[0]) if row >= 0]
