@@ -7,7 +7,8 @@ everything the widget (docs/assets/qakb/widget.js) loads:
                                            npm-pinned node_modules/pyodide
     assets/qakb/qakb-engine-<hash>.zip     the run-time engine: qakb/__init__.py and
                                            qakb/search.py, the very files `qakb ask` runs
-    search_index/                          the index written by `qakb build`
+    search_index/                          the index written by `qakb build` (from the
+                                           folder extra.qakb_index_dir names, if set)
 
 Each page names the engine archive and the index's content hash in a
 `<script id="__qakb_search">` block (overrides/main.html), so a page only ever
@@ -61,6 +62,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         "runtime": SITE_RUNTIME_DIR,
         "engine": SITE_ENGINE_DIR + engine_name,
         "index": SITE_INDEX_DIR,
+        "index_files": engine_index_files(manifest),
         "content_hash": manifest.get("content_hash"),
         "pyodide_version": json.loads((pyodide_dir / "package.json").read_text("utf-8"))["version"],
     }
@@ -110,6 +112,28 @@ def index_manifest(index_dir: Path) -> dict:
         ) from None
     except ValueError as error:
         raise PluginError(f"{manifest_path} is not valid JSON ({error}). Run `make build` to recreate it.") from None
+
+
+def engine_index_files(manifest: dict) -> dict[str, str]:
+    """The files of search_index/ that `Engine.open` reads (besides manifest.json), with their sha256.
+
+    The browser fetches only these: the transformer index serves build-time features
+    and `qakb ask --exact`, never the engine. If the engine ever reads another file,
+    it refuses to open in the browser ("... is missing"), which the browser tests catch.
+    The hash lets the browser fetch them all at once, each under a URL that changes
+    with its bytes.
+    """
+    try:
+        names = [
+            "metadata.json",
+            manifest["encoder"]["vocab_file"],
+            manifest["encoder"]["table_file"],
+            manifest["indexes"]["static"]["file"],
+            manifest["bm25"]["file"],
+        ]
+        return {name: manifest["files"][name]["sha256"] for name in names}
+    except (KeyError, TypeError) as error:
+        raise PluginError(f"The search index manifest lacks {error}. Run `make build` to recreate it.") from None
 
 
 def engine_archive() -> tuple[str, bytes]:

@@ -162,15 +162,19 @@ def sources_section(page: TopicPage, bank: Bank) -> list[str]:
     return lines
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def home_page(pages: list[TopicPage], bank: Bank) -> str:
     titles = [source.title for source in bank.files if source.title]
     title = titles[0] if len(titles) == 1 else "Interview questions and answers"
     total = sum(len(page.questions) for page in pages)
     lines = [
-        front_matter(title, f"{total} questions in {len(pages)} topics"),
+        front_matter(title, f"{_count(total, 'question')} in {_count(len(pages), 'topic')}"),
         f"# {markdown_text(title)}",
         "",
-        f"{total} questions in {len(pages)} topics. Browse a topic below, or type a question in "
+        f"{_count(total, 'question')} in {_count(len(pages), 'topic')}. Browse a topic below, or type a question in "
         "natural language into the search box at the top: the closest questions are found in your "
         "browser, with no server.",
         "",

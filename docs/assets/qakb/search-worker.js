@@ -3,7 +3,7 @@
 // Material's keyword search) must stay responsive meanwhile.
 //
 // Protocol (module worker, started by widget.js):
-//   in:  {type: "boot", runtimeURL, engineURL, indexURL, contentHash}
+//   in:  {type: "boot", runtimeURL, engineURL, indexURL, indexFiles, contentHash}
 //        {type: "search", id, query, k}
 //   out: {type: "ready", bootMs}
 //        {type: "failed", message}
@@ -33,10 +33,10 @@ self.addEventListener("message", async ({ data }) => {
   }
 });
 
-async function boot({ runtimeURL, engineURL, indexURL, contentHash }) {
+async function boot({ runtimeURL, engineURL, indexURL, indexFiles, contentHash }) {
   // Downloads overlap the interpreter's start-up, which dominates the cold start.
   const engine = fetchBytes(engineURL);
-  const index = fetchIndex(indexURL);
+  const index = fetchIndex(indexURL, indexFiles);
   const { loadPyodide } = await import(new URL("pyodide.mjs", runtimeURL).href);
   const pyodide = await loadPyodide({ indexURL: runtimeURL });
 
@@ -53,20 +53,20 @@ async function boot({ runtimeURL, engineURL, indexURL, contentHash }) {
   return engineInstance.search_json;
 }
 
-// The manifest lists every other file with its sha256; the engine verifies them, and
-// the hash in the URL makes a rebuilt index bypass any cached older file.
-async function fetchIndex(indexURL) {
-  const manifestBytes = await fetchBytes(new URL("manifest.json", indexURL), { cache: "no-cache" });
-  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
-  const names = Object.keys(manifest.files || {});
-  const files = await Promise.all(
-    names.map((name) => {
+// Only the files the engine reads, named with their sha256 by the site build: the
+// engine verifies each against the manifest, and the hash in the URL makes a rebuilt
+// index bypass any cached older file. The manifest is revalidated on every boot.
+async function fetchIndex(indexURL, indexFiles) {
+  const names = Object.keys(indexFiles);
+  const files = await Promise.all([
+    fetchBytes(new URL("manifest.json", indexURL), { cache: "no-cache" }),
+    ...names.map((name) => {
       const url = new URL(encodeURIComponent(name), indexURL);
-      url.searchParams.set("v", String(manifest.files[name].sha256 || "").slice(0, 16));
+      url.searchParams.set("v", String(indexFiles[name]).slice(0, 16));
       return fetchBytes(url);
     }),
-  );
-  return [["manifest.json", manifestBytes], ...names.map((name, i) => [name, files[i]])];
+  ]);
+  return ["manifest.json", ...names].map((name, i) => [name, files[i]]);
 }
 
 async function fetchBytes(url, options = {}) {

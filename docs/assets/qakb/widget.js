@@ -69,6 +69,7 @@
           runtimeURL: new URL(config.runtime, SITE_ROOT).href,
           engineURL: new URL(config.engine, SITE_ROOT).href,
           indexURL: new URL(config.index, SITE_ROOT).href,
+          indexFiles: config.index_files,
           contentHash: config.content_hash || null,
         });
       } catch (error) {

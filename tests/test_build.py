@@ -1,0 +1,250 @@
+"""The whole pipeline through the CLI, on a copy of the project: slow (loads the model, runs mkdocs)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import signal
+import subprocess
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import faiss
+import numpy as np
+import pytest
+
+from projects import QAKB, ROOT, SEED, make_project, qakb, tree_bytes
+
+pytestmark = pytest.mark.slow
+
+EXPECTED_TOPICS = {
+    "activation-functions": [1, 2, 3],
+    "neural-network-fundamentals": [4, 5, 7, 8, 13, 39],
+    "gradient-descent": [6, 30, 31, 32, 33, 36],
+    "hyperparameters": [9, 10],
+    "regularisation": [11, 12, 37],
+    "weight-initialisation": [34, 35],
+    "vanishing-exploding-gradients": [24, 25, 26, 27, 28, 38],
+    "convolutional-networks": [14, 15, 16, 17, 18, 19],
+    "recurrent-networks": [20, 21, 22, 23, 29],
+    "generative-models": [40],
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("seed") / "project")
+    result = qakb(project, "build")
+    assert result.returncode == 0, result.stderr
+    return project, result
+
+
+def metadata(project: Path) -> list[dict]:
+    return json.loads((project / "search_index" / "metadata.json").read_text(encoding="utf-8"))
+
+
+def test_build_reports_progress(built):
+    _, result = built
+    assert "parsed 40 questions from 1 file(s), 10 topics" in result.stderr
+    assert "every item is in the site and the index once" in result.stderr
+    assert "Encoding tokens" not in result.stderr and "LOAD REPORT" not in result.stderr
+
+
+def test_topic_assignment_on_the_seed(built):
+    project, _ = built
+    placed: dict[str, list[int]] = {}
+    for row in metadata(project):
+        placed.setdefault(row["topic"], []).append(row["number"])
+    assert placed == EXPECTED_TOPICS
+
+
+def test_every_question_has_its_heading_and_permalink(built):
+    project, _ = built
+    for row in metadata(project):
+        page = (project / "site" / row["url"].split("#")[0] / "index.html").read_text(encoding="utf-8")
+        anchor = row["url"].split("#")[1]
+        assert page.count(f'id="{anchor}"') == 1
+        assert f'<a class="headerlink" href="#{anchor}"' in page
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+
+
+def test_related_links_resolve_across_topics(built):
+    project, _ = built
+    site = project / "site"
+    pages = {}
+    for html_file in site.rglob("*.html"):
+        parser = _Links()
+        parser.feed(html_file.read_text(encoding="utf-8"))
+        pages[html_file] = parser
+    cross_topic = 0
+    for topic_page in (site / "topics").glob("*/index.html"):
+        text = topic_page.read_text(encoding="utf-8")
+        related = re.findall(r'<li><a href="([^"]+)">', text.split('qakb-related-title', 1)[1])
+        assert related, topic_page
+        for href in pages[topic_page].links:
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = (topic_page.parent / unquote(parts.path)).resolve() if parts.path else topic_page
+            if target.is_dir():
+                target = target / "index.html"
+            assert target in pages, f"{topic_page}: broken link {href}"
+            if parts.fragment:
+                assert unquote(parts.fragment) in pages[target].ids, f"{topic_page}: broken anchor {href}"
+            if parts.path.startswith("../") and parts.fragment:
+                cross_topic += 1
+    assert cross_topic > 20
+
+
+def test_related_lists_have_three_to_five_other_questions(built):
+    project, _ = built
+    page = (project / "build" / "pages" / "topics" / "activation-functions.md").read_text(encoding="utf-8")
+    sections = page.split("\n## ")[1:-1]
+    for section in sections:
+        related = [line for line in section.splitlines() if line.startswith("- [")]
+        anchor = re.search(r"\{ #([^ ]+) \}", section).group(1)
+        assert 3 <= len(related) <= 5
+        assert not any(f"#{anchor})" in line for line in related)
+
+
+def test_pages_end_with_their_sources_and_flag_reviews(built):
+    project, _ = built
+    page = (project / "site" / "topics" / "generative-models" / "index.html").read_text(encoding="utf-8")
+    assert "Needs review" in page
+    tail = page.split('id="sources"', 1)[1]
+    assert 'href="https://www.interviewbit.com/deep-learning-interview-questions/"' in tail
+
+
+def test_home_lists_topics_with_counts(built):
+    project, _ = built
+    home = (project / "build" / "pages" / "index.md").read_text(encoding="utf-8")
+    for slug, numbers in EXPECTED_TOPICS.items():
+        assert re.search(rf"\]\(topics/{slug}\.md\) \| {len(numbers)} \|", home), slug
+
+
+def test_index_round_trip_with_faiss(built):
+    project, _ = built
+    index_dir = project / "search_index"
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["count"] == 40 and manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    for name, entry in manifest["files"].items():
+        data = (index_dir / name).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"]), name
+    for kind, spec in manifest["indexes"].items():
+        index = faiss.read_index(str(index_dir / spec["file"]))
+        assert (index.ntotal, index.d, index.metric_type) == (40, spec["dim"], faiss.METRIC_INNER_PRODUCT), kind
+        vectors = index.reconstruct_n(0, index.ntotal)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3), kind
+    rows = metadata(project)
+    assert [row["number"] for row in rows] == list(range(1, 41))
+    assert set(rows[0]) == {"id", "number", "question", "topic", "topic_title", "url", "needs_review", "source"}
+    # Each question is its own nearest neighbour in the transformer index.
+    index = faiss.read_index(str(index_dir / "transformer.faiss"))
+    _, nearest = index.search(index.reconstruct_n(0, 40), 1)
+    assert nearest[:, 0].tolist() == list(range(40))
+
+
+def test_ask_end_to_end(built):
+    project, _ = built
+    result = qakb(project, "ask", "why does my loss become nan")
+    assert result.returncode == 0, result.stderr
+    assert "Exploding Gradients" in result.stdout.splitlines()[0] + result.stdout.splitlines()[2]
+    as_json = json.loads(qakb(project, "ask", "--json", "-k", "3", "convolution pooling layer").stdout)
+    assert len(as_json) == 3 and as_json[0]["topic"] == "convolutional-networks"
+    assert as_json[0]["url"].startswith("topics/convolutional-networks/#")
+    exact = json.loads(qakb(project, "ask", "--exact", "--json", "why does my loss become nan").stdout)
+    assert {hit["number"] for hit in exact[:3]} & {27, 28}
+
+
+def test_rebuild_is_byte_identical_and_reuses_embeddings(built, tmp_path):
+    project, _ = built
+    before_index, before_pages = tree_bytes(project / "search_index"), tree_bytes(project / "build" / "pages")
+    before_site = tree_bytes(project / "site")
+    result = qakb(project, "build")
+    assert result.returncode == 0, result.stderr
+    assert "(0 new, 50 from cache)" in result.stderr
+    assert tree_bytes(project / "search_index") == before_index
+    assert tree_bytes(project / "build" / "pages") == before_pages
+    after_site = tree_bytes(project / "site")
+    assert set(after_site) == set(before_site)
+    assert [name for name in after_site if after_site[name] != before_site[name]
+            and not name.startswith("sitemap.xml")] == []
+
+
+def test_plain_mkdocs_build_strict_on_the_built_pages(built, tmp_path):
+    project, _ = built
+    result = subprocess.run([str(Path(QAKB[0]).parent / "mkdocs"), "build", "--strict", "-q",
+                             "-f", str(project / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+                            capture_output=True, text=True, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "topics" / "convolutional-networks" / "index.html").is_file()
+
+
+def test_bad_input_keeps_previous_site_and_index(built):
+    project, _ = built
+    before = tree_bytes(project / "search_index"), tree_bytes(project / "site")
+    bank = project / "content" / SEED.name
+    good = bank.read_text(encoding="utf-8")
+    try:
+        bank.write_text(good.replace("5. `What is the use of the loss function?`", "5. What is the use?"),
+                        encoding="utf-8")
+        result = qakb(project, "build")
+        assert result.returncode == 1
+        assert f"error: {SEED.name}:25: item 5 has no question in backticks" in result.stderr
+        assert (tree_bytes(project / "search_index"), tree_bytes(project / "site")) == before
+    finally:
+        bank.write_text(good, encoding="utf-8")
+
+
+def test_ask_refuses_an_index_of_other_content(built):
+    project, _ = built
+    bank = project / "content" / SEED.name
+    good = bank.read_text(encoding="utf-8")
+    try:
+        bank.write_text(good + "\n41. `A new question?`\nIts answer.\n", encoding="utf-8")
+        result = qakb(project, "ask", "dropout")
+        assert result.returncode == 1
+        assert "qakb build" in result.stderr
+    finally:
+        bank.write_text(good, encoding="utf-8")
+    assert qakb(project, "ask", "dropout").returncode == 0
+
+
+def test_killed_build_leaves_previous_site_and_index_serving(built):
+    project, _ = built
+    before = tree_bytes(project / "search_index"), tree_bytes(project / "site")
+    bank = project / "content" / SEED.name
+    good = bank.read_text(encoding="utf-8")
+    bank.write_text(good.replace("What is a CNN?", "What is a convolutional network (CNN)?"), encoding="utf-8")
+    try:
+        process = subprocess.Popen([*QAKB, "--project", str(project), "build"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env={**__import__("os").environ,
+                                                                   "QAKB_CACHE_DIR": str(ROOT / ".cache")})
+        staging_site = project / "build" / "staging" / "site"
+        deadline = time.monotonic() + 300
+        while not staging_site.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert process.poll() is None, "the build ended before it could be killed mid-way"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert (tree_bytes(project / "search_index"), tree_bytes(project / "site")) == before
+    finally:
+        bank.write_text(good, encoding="utf-8")
+    result = qakb(project, "ask", "--json", "what is a cnn")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["question"] == "What is a CNN?"

@@ -1,0 +1,163 @@
+"""The bank parser on the seed and on each kind of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from qakb.parse import ParseError, assign_anchors, parse_content, parse_text, read_text, slugify
+from qakb.render import answer_blocks
+from projects import SEED
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return parse_text(read_text(SEED), SEED.name)
+
+
+def test_seed_has_all_forty_items_in_order(seed):
+    assert [q.number for q in seed.questions] == list(range(1, 41))
+    assert seed.questions[0].question == "What are activation functions?"
+    assert seed.questions[39].question == "What are Generative Adversarial Networks?"
+    assert all(q.source == SEED.name for q in seed.questions)
+
+
+def test_seed_sources_and_title(seed):
+    assert seed.title == "ML DL interview questions and answers"
+    assert seed.urls == (
+        "https://www.interviewbit.com/deep-learning-interview-questions/",
+        "https://www.nicksingh.com/posts/30-machine-learning-interview-questions-ml-interview-study-guide",
+        "https://github.com/khangich/machine-learning-interview",
+        "https://towardsdatascience.com/how-to-answer-any-machine-learning-system-design-interview-question-a98656bb7ff0",
+    )
+
+
+def test_seed_review_flags(seed):
+    flagged = [q.number for q in seed.questions if q.needs_review]
+    assert flagged == [8, 10, 12, 14, 18, 19, 23, 33, 38, 40]
+
+
+def test_answers_keep_every_line(seed):
+    first = seed.questions[0]
+    assert first.answer_lines[-5:] == ("ReLU", "Softmax", "Sigmoid", "Linear", "Tanh")
+    assert seed.questions[36].answer_lines[:4] == ("Dropout", "Pooling", "Data augmentation", "Early stopping")
+    # Item 24 has a blank line inside its answer; it stays part of the same answer.
+    assert any(not line for line in seed.questions[23].answer_lines)
+    assert seed.questions[23].answer_lines[-1].startswith("Perhaps the most common change")
+
+
+@pytest.mark.parametrize("number, expected_list", [
+    (1, ["ReLU", "Softmax", "Sigmoid", "Linear", "Tanh"]),
+    (37, ["Dropout", "Pooling", "Data augmentation", "Early stopping"]),
+    (6, ["Initialize biases and weights for the network",
+         "Send input data through the network (the input layer)",
+         "Calculate the difference (the error) between expected and predicted values",
+         "Change values in neurons to minimize the loss function",
+         "Multiple iterations to determine the best weights for efficient working"]),
+])
+def test_one_per_line_answers_render_as_lists(seed, number, expected_list):
+    blocks = answer_blocks(seed.questions[number - 1].answer_lines)
+    assert ("ul", expected_list) in blocks
+
+
+def test_prose_lines_stay_separate_paragraphs(seed):
+    blocks = answer_blocks(seed.questions[1].answer_lines)
+    assert [kind for kind, _ in blocks] == ["p", "p"]
+
+
+BAD_INPUTS = [
+    ("1. What is missing backticks?\nAn answer.\n", 1, "no question in backticks"),
+    ("1. `Fine?`\nAnswer.\n\n2. `Empty answer?`\n\n", 4, "empty answer"),
+    ("1. `First?`\nA.\n2. `Second?`\nB.\n1. `Third?`\nC.\n", 5, "item number 1 is used twice (first at line 1)"),
+    ("> not a url\n1. `Q?`\nA.\n", 1, "source line must hold one http(s) URL"),
+    ("Some stray text\n1. `Q?`\nA.\n", 1, "text before the first item"),
+    ("1. ``\nA.\n", 1, "empty question"),
+    ("just prose, no items\n", 1, "text before the first item"),
+    ("", 1, "no items found"),
+]
+
+
+@pytest.mark.parametrize("text, line, message", BAD_INPUTS)
+def test_bad_input_names_file_line_and_problem(text, line, message):
+    with pytest.raises(ParseError) as caught:
+        parse_text(text, "bank.md")
+    assert caught.value.line == line
+    assert message in caught.value.message
+    assert str(caught.value).startswith(f"bank.md:{line}: ")
+
+
+def test_non_utf8_bytes_are_located(tmp_path):
+    bank = tmp_path / "bank.md"
+    bank.write_bytes(b"1. `Q?`\nfine\n2. `R?`\ncaf\xe9 au lait\n")
+    with pytest.raises(ParseError) as caught:
+        read_text(bank)
+    assert caught.value.line == 4
+    assert "not valid UTF-8 (byte 0xe9)" in caught.value.message
+
+
+def test_oversized_file_is_refused_without_reading_it_all(tmp_path):
+    bank = tmp_path / "huge.md"
+    with open(bank, "wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    with pytest.raises(ParseError, match="over the 8 MiB limit"):
+        read_text(bank)
+
+
+def test_empty_content_folder(tmp_path):
+    with pytest.raises(ParseError, match="no bank files"):
+        parse_content(tmp_path)
+
+
+def test_several_files_keep_their_own_sources(tmp_path):
+    (tmp_path / "a.md").write_text("> https://a.example/\n1. `Alpha?`\nA.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("> https://b.example/\n1. `Beta?`\nB.\n", encoding="utf-8")
+    bank = parse_content(tmp_path)
+    assert [(f.name, f.urls) for f in bank.files] == [("a.md", ("https://a.example/",)),
+                                                       ("b.md", ("https://b.example/",))]
+    assert [q.source for q in bank.questions] == ["a.md", "b.md"]
+
+
+def test_anchors_are_slugs_unique_across_the_site(tmp_path):
+    seed_bank = parse_content(SEED.parent)
+    anchors = [q.anchor for q in seed_bank.questions]
+    assert len(set(anchors)) == len(anchors) == 40
+    assert anchors[0] == "what-are-activation-functions"
+    assert seed_bank.warnings == ()
+
+
+def test_anchors_do_not_change_when_items_are_reordered(seed):
+    anchored, _ = assign_anchors(list(seed.questions))
+    shuffled, _ = assign_anchors(list(reversed(seed.questions)))
+    assert {q.number: q.anchor for q in anchored} == {q.number: q.anchor for q in shuffled}
+
+
+def test_clashing_anchors_keep_both_and_warn():
+    source = parse_text("1. `What is ReLU?`\nA.\n\n2. `What is ReLU!`\nB.\n", "bank.md")
+    anchored, warnings = assign_anchors(list(source.questions))
+    assert [q.anchor for q in anchored] == ["what-is-relu", "what-is-relu-2"]
+    assert len(warnings) == 1 and warnings[0].startswith("bank.md:4: ")
+
+
+def test_slugify_handles_any_script_and_length():
+    assert slugify("What's the difference: CNN vs. RNN?") == "what-s-the-difference-cnn-vs-rnn"
+    assert slugify("Qu'est-ce qu'une fonction d'activation ?") == "qu-est-ce-qu-une-fonction-d-activation"
+    assert slugify("什么是激活函数") == "什么是激活函数"
+    assert slugify("???") == "question"
+    assert len(slugify("word " * 100)) <= 80
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("1234567890. `?!\n\t>-#abcXYZ:/hé\u200f😀\x00\r")) | st.characters(),
+               max_size=400))
+def test_any_text_parses_or_raises_parse_error(text):
+    try:
+        parsed = parse_text(text, "fuzz.md")
+    except ParseError as error:
+        assert str(error).startswith("fuzz.md:")
+        return
+    assert parsed.questions
+    for question in parsed.questions:
+        assert question.question and question.answer_lines
+        answer_blocks(question.answer_lines)
