@@ -34,7 +34,8 @@ faiss.write_index (faiss 1.15, little-endian), L2-normalised rows:
 
 Static encoder (manifest "encoder")
     {"vocab_file": "static_vocab.txt", "table_file": "static_table.bin",
-     "rows": R, "dim": D, "quantization": "int8-row-scale", ...tokenizer settings}
+     "chars_file": "static_chars.json", "rows": R, "dim": D,
+     "quantization": "int8-row-scale", ...tokenizer settings}
     static_vocab.txt: UTF-8, one WordPiece token per line ("\\n" separated, no
     trailing newline). Line i is token i. Tokens 0..R-1 have a row in the
     table; later tokens are known to the tokenizer but carry no vector (pruned).
@@ -43,21 +44,24 @@ Static encoder (manifest "encoder")
     mean of its tokens' vectors, exactly as model2vec's StaticModel.encode
     (no [CLS]/[SEP], [UNK] dropped, at most `max_tokens` tokens after cutting
     the text to `max_chars` characters).
+    static_chars.json: {"drop"|"space"|"punct"|"cjk": [[first, last], ...]}, code
+    point ranges probed from the HF tokenizer (see CharClasses).
 
 BM25 (manifest "bm25")
     {"file": "bm25.json", "k1": float, "b": float, "tokens": "words"}
     bm25.json: {"doc_lengths": [int, ...],
                 "postings": {"<term>": [doc, tf, doc, tf, ...], ...}}
-    Terms are the words of the normalised text (the same normaliser as the
-    encoder, punctuation dropped), each cut by `stem` below.
+    Terms are the words of the text (the encoder's normaliser and word split,
+    punctuation dropped), each cut by `stem` below.
 
 Ranking: "static" is cosine similarity against static.faiss; "bm25" is Okapi
-BM25; "fused" is reciprocal rank fusion of the two rankings (weights in the
-manifest's "fusion" entry of "bm25", defaults below).
+BM25; "fused" adds the two: cosine + w * bm25 / (the query's best bm25 score),
+w from the manifest's bm25 "fusion" entry (FUSION_DEFAULTS below).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -74,7 +78,9 @@ FORMAT_VERSION = 1
 MAX_QUERY_CHARS = 1000
 METHODS = ("fused", "static", "bm25")
 BM25_DEFAULTS = {"k1": 1.2, "b": 0.75}
-FUSION_DEFAULTS = {"k": 60, "static_weight": 1.0, "bm25_weight": 1.0}
+# fused score = cosine + bm25_weight * bm25 / (best bm25 score of the query); one scalar,
+# measured on tests/data/queries.yml (0.3-0.5 beat reciprocal rank fusion on every metric).
+FUSION_DEFAULTS = {"bm25_weight": 0.3}
 
 _sumprod = getattr(math, "sumprod", None)
 
@@ -107,64 +113,66 @@ class Hit:
 
 # --- WordPiece tokenizer (HF BertNormalizer + BertPreTokenizer + WordPiece) --------------
 
-# Rust's char::is_whitespace (Unicode White_Space) minus the Cc characters, which
-# HF removes before it maps whitespace; this differs from str.isspace.
-_WHITESPACE = frozenset(
-    "\t\n\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-# HF's CJK ranges (its 4th range differs from Google BERT's).
-_CJK_RANGES = (
-    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F), (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
-)
-_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+class CharClasses:
+    """How HF's BertNormalizer and BertPreTokenizer treat each code point.
 
+    Probed from the `tokenizers` library at build time (static_chars.json), because
+    its Unicode tables are older than any Python's `unicodedata`: marks, controls
+    and punctuation assigned since then are plain letters to it. Kinds: "drop"
+    (controls, format characters, non-spacing marks), "space", "punct" (isolated
+    as its own word), "cjk" (surrounded by spaces); any other code point is a
+    letter, decomposed (NFD) and lowercased char by char, as HF does.
+    """
 
-def _is_cjk(code: int) -> bool:
-    return any(low <= code <= high for low, high in _CJK_RANGES)
+    def __init__(self, ranges: dict[str, list[list[int]]]):
+        spans = sorted((start, end, kind) for kind, pairs in ranges.items() for start, end in pairs)
+        self._starts = [start for start, _, _ in spans]
+        self._spans = spans
+        self._cache: dict[str, str | None] = {}
 
-
-def _is_punctuation(char: str) -> bool:
-    return char in _ASCII_PUNCTUATION or unicodedata.category(char).startswith("P")
-
-
-def normalize_text(text: str) -> str:
-    """HF BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)."""
-    cleaned = []
-    for char in text:
-        if char in _WHITESPACE:
-            cleaned.append(" ")
-            continue
+    def kind(self, char: str) -> str | None:
+        found = self._cache.get(char, "")
+        if found != "":
+            return found
         code = ord(char)
-        # Control = Cc/Cf/Co/Cs; unassigned code points (Cn) are kept, as HF does.
-        if code == 0 or code == 0xFFFD or unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs"):
-            continue
-        cleaned.append(f" {char} " if _is_cjk(code) else char)
-    decomposed = unicodedata.normalize("NFD", "".join(cleaned))
-    # Lowercase char by char: str.lower() would apply final-sigma, HF does not.
-    return "".join(char.lower() for char in decomposed if unicodedata.category(char) != "Mn")
+        position = bisect.bisect_right(self._starts, code) - 1
+        found = self._spans[position][2] if position >= 0 and code <= self._spans[position][1] else None
+        if len(self._cache) < 10_000:
+            self._cache[char] = found
+        return found
 
+    def normalize(self, text: str) -> str:
+        """HF BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)."""
+        cleaned = []
+        for char in text:
+            kind = self.kind(char)
+            if kind == "drop":
+                continue
+            cleaned.append(" " if kind == "space" else f" {char} " if kind == "cjk" else char)
+        decomposed = unicodedata.normalize("NFD", "".join(cleaned))
+        # Lowercase char by char: str.lower() would apply final-sigma, HF does not.
+        return "".join(char.lower() for char in decomposed if self.kind(char) != "drop")
 
-def pre_tokenize(normalized: str) -> list[str]:
-    """Split on whitespace and isolate each punctuation character."""
-    words = []
-    for chunk in normalized.split(" "):
-        start = 0
-        for position, char in enumerate(chunk):
-            if _is_punctuation(char):
-                if position > start:
-                    words.append(chunk[start:position])
-                words.append(char)
-                start = position + 1
-        if start < len(chunk):
-            words.append(chunk[start:])
-    return words
+    def words(self, text: str) -> list[str]:
+        """Normalise, split on spaces, and isolate each punctuation character."""
+        words = []
+        for chunk in self.normalize(text).split(" "):
+            start = 0
+            for position, char in enumerate(chunk):
+                if self.kind(char) == "punct":
+                    if position > start:
+                        words.append(chunk[start:position])
+                    words.append(char)
+                    start = position + 1
+            if start < len(chunk):
+                words.append(chunk[start:])
+        return words
 
 
 class WordPieceTokenizer:
-    def __init__(self, vocab: list[str], *, unk_token="[UNK]", prefix="##",
+    def __init__(self, vocab: list[str], chars: CharClasses, *, unk_token="[UNK]", prefix="##",
                  max_input_chars_per_word=100, special_tokens=("[PAD]", "[UNK]")):
+        self.chars = chars
         self.ids = {token: index for index, token in enumerate(vocab)}
         self.unk_id = self.ids[unk_token]
         self.prefix = prefix
@@ -181,7 +189,7 @@ class WordPieceTokenizer:
             if index % 2:
                 ids.append(self.ids[part])
                 continue
-            for word in pre_tokenize(normalize_text(part)):
+            for word in self.chars.words(part):
                 ids.extend(self._word_ids(word))
         return ids
 
@@ -215,9 +223,9 @@ class WordPieceTokenizer:
 class StaticEncoder:
     """Mean of int8 token rows, L2-normalised: model2vec's StaticModel.encode in stdlib."""
 
-    def __init__(self, vocab: list[str], table: bytes, rows: int, dim: int, settings: dict):
+    def __init__(self, vocab: list[str], chars: CharClasses, table: bytes, rows: int, dim: int, settings: dict):
         self.tokenizer = WordPieceTokenizer(
-            vocab,
+            vocab, chars,
             unk_token=settings.get("unk_token", "[UNK]"),
             prefix=settings.get("continuing_subword_prefix", "##"),
             max_input_chars_per_word=settings.get("max_input_chars_per_word", 100),
@@ -263,13 +271,14 @@ def stem(word: str) -> str:
     return word
 
 
-def bm25_terms(text: str) -> list[str]:
-    return [stem(word) for word in pre_tokenize(normalize_text(text))
-            if not (len(word) == 1 and _is_punctuation(word))]
+def bm25_terms(text: str, chars: CharClasses) -> list[str]:
+    return [stem(word) for word in chars.words(text) if chars.kind(word[0]) != "punct"]
 
 
 class BM25:
-    def __init__(self, doc_lengths: list[int], postings: dict[str, list[int]], k1: float, b: float):
+    def __init__(self, chars: CharClasses, doc_lengths: list[int], postings: dict[str, list[int]],
+                 k1: float, b: float):
+        self.chars = chars
         self.k1, self.b = k1, b
         count = len(doc_lengths)
         average = (sum(doc_lengths) / count) if count else 1.0
@@ -280,7 +289,7 @@ class BM25:
 
     def scores(self, text: str) -> dict[int, float]:
         scores: dict[int, float] = {}
-        for term in set(bm25_terms(text)):
+        for term in set(bm25_terms(text, self.chars)):
             posting = self.postings.get(term)
             if not posting:
                 continue
@@ -331,10 +340,7 @@ class Engine:
         self.encoder = encoder
         self.vectors = vectors
         self.bm25 = bm25
-        fusion = {**FUSION_DEFAULTS, **fusion}
-        self.fusion_k = fusion["k"]
-        self.static_weight = fusion["static_weight"]
-        self.bm25_weight = fusion["bm25_weight"]
+        self.bm25_weight = {**FUSION_DEFAULTS, **fusion}["bm25_weight"]
 
     @classmethod
     def open(cls, index_dir, content_hash: str | None = None) -> Engine:
@@ -354,6 +360,7 @@ class Engine:
             metadata = json.loads(_read_checked(index_dir, manifest, "metadata.json"))
             vocab = _read_checked(index_dir, manifest, encoder_spec["vocab_file"]).decode("utf-8").split("\n")
             table = _read_checked(index_dir, manifest, encoder_spec["table_file"])
+            chars = CharClasses(json.loads(_read_checked(index_dir, manifest, encoder_spec["chars_file"])))
             dim, vectors = read_faiss_flat(_read_checked(index_dir, manifest, static["file"]))
             bm25_data = json.loads(_read_checked(index_dir, manifest, bm25_spec["file"]))
             rows = encoder_spec["rows"]
@@ -362,8 +369,8 @@ class Engine:
                                  f"encoder {encoder_spec['dim']})")
             if not (len(vectors) == len(metadata) == manifest["count"] == len(bm25_data["doc_lengths"])):
                 raise ValueError("row counts disagree")
-            encoder = StaticEncoder(vocab, table, rows, dim, encoder_spec)
-            bm25 = BM25(bm25_data["doc_lengths"], bm25_data["postings"], bm25_spec["k1"], bm25_spec["b"])
+            encoder = StaticEncoder(vocab, chars, table, rows, dim, encoder_spec)
+            bm25 = BM25(chars, bm25_data["doc_lengths"], bm25_data["postings"], bm25_spec["k1"], bm25_spec["b"])
         except SearchIndexError:
             raise
         except (KeyError, TypeError, ValueError) as error:
@@ -375,16 +382,18 @@ class Engine:
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         query = query[:MAX_QUERY_CHARS]
+        if not bm25_terms(query, self.encoder.tokenizer.chars):
+            return []  # nothing but spaces, controls and punctuation
         if method == "bm25":
             return _best_first(self.bm25.scores(query))
         static = self._static_scores(query)
         if method == "static":
             return _best_first(static)
-        fused: dict[int, float] = {}
-        for weight, ranking in ((self.static_weight, _best_first(static)),
-                                (self.bm25_weight, _best_first(self.bm25.scores(query)))):
-            for position, (row, _) in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + weight / (self.fusion_k + position + 1)
+        bm25 = self.bm25.scores(query)
+        best = max(bm25.values(), default=0.0) or 1.0
+        fused = dict(static)
+        for row, score in bm25.items():
+            fused[row] = fused.get(row, 0.0) + self.bm25_weight * score / best
         return _best_first(fused)
 
     def _static_scores(self, query: str) -> dict[int, float]:

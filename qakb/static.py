@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, StaticEncoder, bm25_terms
+from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncoder, bm25_terms
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
-VOCAB_FILE, TABLE_FILE, INDEX_FILE, BM25_FILE = "static_vocab.txt", "static_table.bin", "static.faiss", "bm25.json"
+VOCAB_FILE, TABLE_FILE, CHARS_FILE = "static_vocab.txt", "static_table.bin", "static_chars.json"
+INDEX_FILE, BM25_FILE = "static.faiss", "bm25.json"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]")
 ENCODER_SPEC = {
     "quantization": "int8-row-scale", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
@@ -60,6 +61,11 @@ class DistilledModel:
     tokens: list[str]  # token i of the distilled tokenizer, in id order
     embeddings: np.ndarray  # float32, one row per token, before PCA and weighting
     tokenizer_json: str
+    char_ranges: dict[str, list[list[int]]]  # see qakb.search.CharClasses
+
+    @property
+    def chars(self) -> CharClasses:
+        return CharClasses(self.char_ranges)
 
 
 @dataclass(frozen=True)
@@ -88,16 +94,18 @@ def build_static_search(documents: list[str], out_dir: Path, cache_dir: Path = D
     table = aligned_table(model, training_texts(documents, settings), embed, settings)
     dims = table.rows.shape[1]
     (out_dir / VOCAB_FILE).write_bytes("\n".join(table.vocab).encode("utf-8"))
+    (out_dir / CHARS_FILE).write_text(json.dumps(model.char_ranges, sort_keys=True, separators=(",", ":")),
+                                      encoding="utf-8")
     (out_dir / TABLE_FILE).write_bytes(table.scales.astype("<f4").tobytes() + table.rows.tobytes())
     vectors = project_documents(embed(documents), table.basis) if documents else np.zeros((0, dims), np.float32)
     index = faiss.IndexFlatIP(dims)
     index.add(vectors)
     faiss.write_index(index, str(out_dir / INDEX_FILE))
-    (out_dir / BM25_FILE).write_text(json.dumps(bm25_data(documents), sort_keys=True, separators=(",", ":")),
+    (out_dir / BM25_FILE).write_text(json.dumps(bm25_data(documents, model.chars), sort_keys=True, separators=(",", ":")),
                                      encoding="utf-8")
     return {
         "indexes": {"static": {"file": INDEX_FILE, "dim": dims, "metric": "inner_product"}},
-        "encoder": {"vocab_file": VOCAB_FILE, "table_file": TABLE_FILE, "rows": int(table.rows.shape[0]),
+        "encoder": {"vocab_file": VOCAB_FILE, "table_file": TABLE_FILE, "chars_file": CHARS_FILE, "rows": int(table.rows.shape[0]),
                     "dim": dims, **ENCODER_SPEC, "source_model": MODEL_NAME, "settings": asdict(settings)},
         "bm25": {"file": BM25_FILE, **BM25_DEFAULTS, "tokens": "words", "fusion": dict(FUSION_DEFAULTS)},
     }
@@ -123,9 +131,46 @@ def distilled_model(cache_dir: Path = DEFAULT_CACHE_DIR) -> DistilledModel:
         np.save(partial, np.asarray(model.embedding, dtype=np.float32))
         partial.replace(folder / "embeddings.npy")
     tokenizer_json = (folder / "tokenizer.json").read_text(encoding="utf-8")
+    if not (folder / "chars.json").exists():
+        from tokenizers import Tokenizer
+
+        chars = json.dumps(probe_char_classes(Tokenizer.from_str(tokenizer_json)))
+        (folder / "chars.partial.json").write_text(chars, encoding="utf-8")
+        (folder / "chars.partial.json").replace(folder / "chars.json")
     token_ids = json.loads(tokenizer_json)["model"]["vocab"]
     return DistilledModel(tokens=sorted(token_ids, key=token_ids.get),
-                          embeddings=np.load(folder / "embeddings.npy"), tokenizer_json=tokenizer_json)
+                          embeddings=np.load(folder / "embeddings.npy"), tokenizer_json=tokenizer_json,
+                          char_ranges=json.loads((folder / "chars.json").read_text(encoding="utf-8")))
+
+
+def probe_char_classes(tokenizer) -> dict[str, list[list[int]]]:
+    """Ask the HF tokenizer how it treats every code point (~3 s); see qakb.search.CharClasses."""
+    normalizer, pre_tokenizer = tokenizer.normalizer, tokenizer.pre_tokenizer
+    ranges: dict[str, list[list[int]]] = {"drop": [], "space": [], "punct": [], "cjk": []}
+    previous = None
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        normalized = normalizer.normalize_str(f"a{char}b")
+        if normalized == "ab":
+            kind = "drop"
+        elif normalized == "a b":
+            kind = "space"
+        elif len(normalized) == 5 and normalized[:2] == "a " and normalized[3:] == " b":
+            kind = "cjk"  # padded with spaces (and maybe decomposed: compatibility ideographs)
+        elif len(pre_tokenizer.pre_tokenize_str(normalized)) == 3:
+            kind = "punct"
+        else:
+            kind = None
+        if kind is not None and previous is not None and previous[0] == kind and previous[1][1] == code - 1:
+            previous[1][1] = code
+        elif kind is not None:
+            previous = (kind, [code, code])
+            ranges[kind].append(previous[1])
+        else:
+            previous = None
+    return ranges
 
 
 def training_texts(documents: list[str], settings: StaticSettings) -> list[str]:
@@ -155,7 +200,7 @@ def aligned_table(model: DistilledModel, texts: list[str], embed: Callable[[list
 
     weights = compute_weights(len(model.embeddings), sif_coefficient=settings.sif_coefficient)
     weighted = model.embeddings.astype(np.float64) * weights[:, None]
-    features = mean_pooled(model.tokens, weighted, texts)
+    features = mean_pooled(model.tokens, model.chars, weighted, texts)
     targets = embed(texts).astype(np.float64)
     dim = weighted.shape[1]
     mapping = np.linalg.solve(features.T @ features + settings.ridge * np.eye(dim), features.T @ targets)
@@ -198,9 +243,9 @@ def dequantised_table(table: StaticTable) -> np.ndarray:
     return full
 
 
-def mean_pooled(vocab: list[str], table: np.ndarray, texts: list[str]) -> np.ndarray:
+def mean_pooled(vocab: list[str], chars: CharClasses, table: np.ndarray, texts: list[str]) -> np.ndarray:
     """Unit-length mean of each text's token rows (the run-time encoder, in numpy)."""
-    encoder = StaticEncoder(vocab, b"", 0, table.shape[1], ENCODER_SPEC)
+    encoder = StaticEncoder(vocab, chars, b"", 0, table.shape[1], ENCODER_SPEC)
     vectors = np.zeros((len(texts), table.shape[1]))
     for position, text in enumerate(texts):
         ids = [i for i in encoder.token_ids(text) if i < len(table)]
@@ -210,12 +255,12 @@ def mean_pooled(vocab: list[str], table: np.ndarray, texts: list[str]) -> np.nda
     return vectors
 
 
-def bm25_data(documents: list[str]) -> dict:
+def bm25_data(documents: list[str], chars: CharClasses) -> dict:
     """Document lengths and postings {term: [doc, tf, doc, tf, ...]} over the BM25 terms."""
     postings: dict[str, list[int]] = {}
     lengths = []
     for doc, document in enumerate(documents):
-        terms = bm25_terms(document)
+        terms = bm25_terms(document, chars)
         lengths.append(len(terms))
         counts: dict[str, int] = {}
         for term in terms:

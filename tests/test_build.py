@@ -248,3 +248,45 @@ def test_killed_build_leaves_previous_site_and_index_serving(built):
     result = qakb(project, "ask", "--json", "what is a cnn")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["question"] == "What is a CNN?"
+
+
+def linkcheck(site: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run LinkChecker (with its anchor check) over `site` served on localhost."""
+    import threading
+
+    from qakb.serve import make_server
+
+    config = tmp_path / "linkcheckerrc"
+    config.write_text("[AnchorCheck]\n", encoding="utf-8")
+    server = make_server(site, port=0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        return subprocess.run(
+            [str(Path(QAKB[0]).parent / "linkchecker"), "-f", str(config), "--no-status",
+             "--ignore-url=/assets/pyodide/", f"http://127.0.0.1:{server.server_address[1]}/"],
+            capture_output=True, text=True, timeout=300)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_link_checker_finds_no_broken_link_or_anchor(built, tmp_path):
+    project, _ = built
+    result = linkcheck(project / "site", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 warnings found. 0 errors found." in result.stdout
+
+
+def test_link_checker_catches_a_broken_anchor(built, tmp_path):
+    """The check above can fail: a site with one broken anchor does not pass."""
+    import shutil
+
+    project, _ = built
+    broken = tmp_path / "site"
+    shutil.copytree(project / "site", broken)
+    page = broken / "topics" / "hyperparameters" / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        "</article>", '<a href="../regularisation/#no-such-answer">x</a></article>', 1), encoding="utf-8")
+    result = linkcheck(broken, tmp_path)
+    assert "1 warning found" in result.stdout and "0 errors found" in result.stdout
+    assert "no-such-answer" in result.stdout

