@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -145,7 +145,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     def step(message: str) -> None:
         log(f"[{time.perf_counter() - started:6.1f}s] {message}")
 
-    with build_lock(settings):
+    with build_lock(settings), ExitStack() as stack:
         recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
         bank: Bank = parse_content(settings.content_dir)
         plan = load_topics(settings.topics_file)
@@ -155,11 +155,9 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"parsed {len(questions)} questions from {len(bank.files)} file(s), {len(plan.topics)} topics")
 
         embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
-        try:
-            vectors = embedder.encode([q.document for q in questions])
-            topic_vectors = embedder.encode([t.document for t in plan.topics])
-        finally:
-            embedder.close()
+        stack.callback(embedder.close)
+        vectors = embedder.encode([q.document for q in questions])
+        topic_vectors = embedder.encode([t.document for t in plan.topics])
         step(f"embedded with all-MiniLM-L6-v2 ({embedder.encoded_count} new, "
              f"{len(questions) + len(plan.topics) - embedder.encoded_count} from cache)")
 
@@ -180,8 +178,11 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         index_dir, pages_dir, site_dir = staging / "search_index", staging / "pages", staging / "site"
-        write_index(index_dir, questions, topic_of, vectors, project_hash(settings), settings.cache_dir)
-        step(f"wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
+        embedded_before = embedder.encoded_count
+        write_index(index_dir, questions, topic_of, vectors, project_hash(settings), settings.cache_dir,
+                    embed=embedder.encode)
+        step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
+             f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 
         for relative, text in render_pages(bank, plan.topics, topic_of, related_of).items():
             target = pages_dir / relative

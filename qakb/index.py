@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Callable
 
 import faiss
 import numpy as np
@@ -71,12 +72,14 @@ def write_index(
     transformer_vectors: np.ndarray,
     content_hash: str,
     cache_dir: Path,
+    embed: Callable[[list[str]], np.ndarray],
 ) -> dict:
     """Write every index file into the empty folder `out_dir`; return the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / METADATA, metadata_rows(questions, topic_of))
     write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
-    static_part = static.build_static_search([q.document for q in questions], out_dir, cache_dir=cache_dir)
+    static_part = static.build_static_search([q.document for q in questions], out_dir,
+                                              cache_dir=cache_dir, embed=embed)
     manifest = {
         "format": "qakb-search-index",
         "format_version": FORMAT_VERSION,

@@ -31,6 +31,8 @@ faiss.write_index (faiss 1.15, little-endian), L2-normalised rows:
     33      4     int32 metric type (0 = inner product)
     37      8     uint64 number of float32 values (ntotal * d, not bytes)
     45      ...   ntotal * d float32, row-major
+    static.faiss rows are the documents' transformer vectors projected onto the
+    encoder's D axes (qakb.static), the space the static encoder maps queries to.
 
 Static encoder (manifest "encoder")
     {"vocab_file": "static_vocab.txt", "table_file": "static_table.bin",
@@ -46,6 +48,7 @@ Static encoder (manifest "encoder")
     the text to `max_chars` characters).
     static_chars.json: {"drop"|"space"|"punct"|"cjk": [[first, last], ...]}, code
     point ranges probed from the HF tokenizer (see CharClasses).
+    All binary numbers are little-endian.
 
 BM25 (manifest "bm25")
     {"file": "bm25.json", "k1": float, "b": float, "tokens": "words"}
@@ -68,6 +71,7 @@ import math
 import operator
 import re
 import struct
+import sys
 import unicodedata
 from array import array
 from dataclasses import asdict, dataclass
@@ -83,6 +87,12 @@ BM25_DEFAULTS = {"k1": 1.2, "b": 0.75}
 FUSION_DEFAULTS = {"bm25_weight": 0.3}
 
 _sumprod = getattr(math, "sumprod", None)
+
+
+def _little_endian(values: array) -> array:
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
 
 
 def _dot(a, b) -> float:
@@ -234,7 +244,7 @@ class StaticEncoder:
         self.rows, self.dim = rows, dim
         self.max_tokens = settings.get("max_tokens", 512)
         self.max_chars = settings.get("max_chars", 3072)
-        self.scales = array("f", table[: 4 * rows])
+        self.scales = _little_endian(array("f", table[: 4 * rows]))
         self.values = array("b", table[4 * rows:])
 
     def token_ids(self, text: str) -> list[int]:
@@ -314,7 +324,7 @@ def read_faiss_flat(data: bytes) -> tuple[int, list[array]]:
         raise ValueError(f"not a faiss inner-product flat index (tag {tag!r}, metric {metric})")
     if dim <= 0 or count < 0 or floats != dim * count or len(data) != _FAISS_HEADER.size + 4 * floats:
         raise ValueError("faiss header does not match the file size")
-    values = array("f", data[_FAISS_HEADER.size:])
+    values = _little_endian(array("f", data[_FAISS_HEADER.size:]))
     return dim, [values[i * dim:(i + 1) * dim] for i in range(count)]
 
 

@@ -24,7 +24,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 860}
-SITE_ASSETS = ("widget.js", "widget.css", "search-worker.js")
+WIDGET_DIR = ROOT / "docs" / "assets" / "qakb"
 _PAGE_CONFIG = re.compile(r'<script id="__qakb_search" type="application/json">(.*?)</script>', re.S)
 
 
@@ -57,10 +57,10 @@ def stale_reason(site_dir: Path) -> str | None:
     engine_name, _ = search_assets_hooks().engine_archive()
     if config.get("engine") != f"assets/qakb/{engine_name}":
         return "qakb/search.py changed since the last build"
-    for name in SITE_ASSETS:
-        built = site_dir / "assets" / "qakb" / name
-        if not built.is_file() or built.read_bytes() != (ROOT / "docs" / "assets" / "qakb" / name).read_bytes():
-            return f"docs/assets/qakb/{name} changed since the last build"
+    for source in sorted(WIDGET_DIR.iterdir()):
+        built = site_dir / "assets" / "qakb" / source.name
+        if not built.is_file() or built.read_bytes() != source.read_bytes():
+            return f"docs/assets/qakb/{source.name} changed since the last build"
     return None
 
 

@@ -205,7 +205,7 @@ def test_bad_input_keeps_previous_site_and_index(built):
                         encoding="utf-8")
         result = qakb(project, "build")
         assert result.returncode == 1
-        assert f"error: {SEED.name}:25: item 5 has no question in backticks" in result.stderr
+        assert f"error: {project / 'content' / SEED.name}:38: item 5 has no question in backticks" in result.stderr
         assert (tree_bytes(project / "search_index"), tree_bytes(project / "site")) == before
     finally:
         bank.write_text(good, encoding="utf-8")

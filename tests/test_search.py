@@ -81,6 +81,7 @@ def test_tokenizer_matches_hf_on_random_strings(tokenizer, hf_tokenizer):
     assert mismatches == []
 
 
+@pytest.mark.slow
 def test_tokenizer_matches_hf_on_every_code_point(tokenizer, hf_tokenizer):
     texts = [f"a{chr(code)}b" for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF]
     expected = [encoding.ids for encoding in hf_tokenizer.encode_batch(texts, add_special_tokens=False)]

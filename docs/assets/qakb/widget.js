@@ -357,6 +357,10 @@
     window.addEventListener("hashchange", highlightTarget);
     const input = document.querySelector('[data-md-component="search-query"]');
     const scrollwrap = document.querySelector(".md-search__scrollwrap");
+    const dialog = document.querySelector('[data-md-component="search"][role="dialog"]');
+    if (dialog && input && !dialog.hasAttribute("aria-label")) {
+      dialog.setAttribute("aria-label", input.getAttribute("aria-label") || "Search"); // Material leaves it unnamed
+    }
     if (input && scrollwrap) {
       attach(input, scrollwrap);
     }

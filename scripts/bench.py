@@ -1,0 +1,89 @@
+"""`make bench`: build time, query latency and recall in CPython, then the browser figures.
+
+Prints tables; asserts nothing. Run after `make build` (the Makefile does).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from projects import make_project  # noqa: E402  (the same project copy the tests build)
+
+from qakb.evaluate import format_table, load_queries, run_evaluation  # noqa: E402
+from qakb.search import Engine  # noqa: E402
+
+QUERIES = ROOT / "tests" / "data" / "queries.yml"
+
+
+def timed_build(project: Path, cache_dir: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "qakb.cli", "--project", str(project), "build"], check=True,
+                   capture_output=True, env={**os.environ, "QAKB_CACHE_DIR": str(cache_dir)})
+    return time.perf_counter() - started
+
+
+def build_figures() -> list[tuple[str, str]]:
+    with tempfile.TemporaryDirectory() as scratch:
+        project = make_project(Path(scratch) / "project")
+        cold = timed_build(project, Path(scratch) / "cache")
+        warm = timed_build(project, Path(scratch) / "cache")
+        bank = project / "content" / "ml-dl-interview-qa.md"
+        bank.write_text(bank.read_text(encoding="utf-8").replace("What is a CNN?", "What is a CNN, briefly?"),
+                        encoding="utf-8")
+        edited = timed_build(project, Path(scratch) / "cache")
+    return [
+        ("build, empty cache (distil + embed all + mkdocs)", f"{cold:.1f} s"),
+        ("rebuild, nothing changed", f"{warm:.1f} s"),
+        ("rebuild after editing one question", f"{edited:.1f} s"),
+    ]
+
+
+def engine_figures() -> list[tuple[str, str]]:
+    index_dir = ROOT / "search_index"
+    started = time.perf_counter()
+    engine = Engine.open(index_dir)
+    opened = time.perf_counter() - started
+    latencies = []
+    for query in load_queries(QUERIES):
+        started = time.perf_counter()
+        engine.search(query.query, k=5)
+        latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    size = sum(path.stat().st_size for path in index_dir.iterdir())
+    return [
+        ("search_index/ size", f"{size / 1e6:.2f} MB"),
+        ("Engine.open in CPython (checks + load)", f"{opened * 1000:.0f} ms"),
+        (f"query latency in CPython, p50 / p95 over {len(latencies)} queries",
+         f"{statistics.median(latencies):.2f} / {latencies[int(0.95 * (len(latencies) - 1))]:.2f} ms"),
+    ]
+
+
+def table(title: str, rows: list[tuple[str, str]]) -> str:
+    width = max(len(name) for name, _ in rows)
+    return "\n".join([title, *(f"  {name.ljust(width)}  {value}" for name, value in rows)])
+
+
+def main() -> int:
+    print(table("Build", build_figures()), flush=True)
+    print(table("Engine (CPython)", engine_figures()), flush=True)
+    print("Recall (qakb eval on tests/data/queries.yml)")
+    print(format_table(run_evaluation(ROOT / "search_index", QUERIES)), flush=True)
+    browser = ROOT / "scripts" / "bench_browser.py"
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return subprocess.run([sys.executable, str(browser)], cwd=ROOT).returncode
+    print("Browser: skipped, /usr/bin/chromium is not installed (apt-get install chromium)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The static encoder build: determinism, and parity of the pure-Python encoder with model2vec.
+
+Slow: distils MiniLM once (cached under .cache/model2vec) and embeds the bank's
+sentences with the transformer (cached in .cache/embeddings.sqlite).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from qakb import static
+from qakb.parse import parse_content
+from qakb.search import CharClasses, StaticEncoder
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[str]:
+    return [question.document for question in parse_content(ROOT / "content").questions]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, documents) -> tuple[Path, dict]:
+    out_dir = tmp_path_factory.mktemp("static")
+    return out_dir, static.build_static_search(documents, out_dir, cache_dir=static.DEFAULT_CACHE_DIR)
+
+
+def test_build_is_byte_identical_across_runs(built, documents, tmp_path):
+    first_dir, first_fragment = built
+    second_fragment = static.build_static_search(documents, tmp_path, cache_dir=static.DEFAULT_CACHE_DIR)
+    assert second_fragment == first_fragment
+    names = sorted(path.name for path in first_dir.iterdir())
+    assert names == sorted(path.name for path in tmp_path.iterdir())
+    for name in names:
+        assert (first_dir / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_fragment_names_every_file_it_wrote(built):
+    out_dir, fragment = built
+    encoder = fragment["encoder"]
+    named = {fragment["indexes"]["static"]["file"], fragment["bm25"]["file"],
+             encoder["vocab_file"], encoder["table_file"], encoder["chars_file"]}
+    assert named == {path.name for path in out_dir.iterdir()}
+    assert json.loads(json.dumps(fragment)) == fragment
+
+
+def test_pure_python_encoder_matches_model2vec(built, documents):
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    out_dir, fragment = built
+    spec = fragment["encoder"]
+    vocab = (out_dir / spec["vocab_file"]).read_text(encoding="utf-8").split("\n")
+    table_bytes = (out_dir / spec["table_file"]).read_bytes()
+    chars = CharClasses(json.loads((out_dir / spec["chars_file"]).read_text(encoding="utf-8")))
+    encoder = StaticEncoder(vocab, chars, table_bytes, spec["rows"], spec["dim"], spec)
+
+    # The same table as a model2vec model: rows back in tokenizer id order, pruned tokens as zero rows.
+    distilled = static.distilled_model(static.DEFAULT_CACHE_DIR)
+    rows = np.frombuffer(table_bytes, dtype=np.int8, offset=4 * spec["rows"]).reshape(spec["rows"], spec["dim"])
+    scales = np.frombuffer(table_bytes, dtype="<f4", count=spec["rows"])
+    row_of = {token: position for position, token in enumerate(vocab)}
+    by_id = np.zeros((len(distilled.tokens), spec["dim"]), dtype=np.float32)
+    for token_id, token in enumerate(distilled.tokens):
+        if row_of[token] < spec["rows"]:
+            by_id[token_id] = rows[row_of[token]] * scales[row_of[token]]
+    reference = StaticModel(vectors=by_id, tokenizer=Tokenizer.from_str(distilled.tokenizer_json), normalize=True)
+
+    queries = [entry["query"] for entry in yaml.safe_load((ROOT / "tests/data/queries.yml").read_text())]
+    texts = documents + queries + ["Héllo naïve CAFÉ ΣΣ 中文 😀", "[PAD] and [UNK]", "x" * 5000, "", "😀"]
+    expected = reference.encode(texts)
+    ours = np.array([encoder.encode(text) or [0.0] * spec["dim"] for text in texts], dtype=np.float64)
+    difference = float(np.abs(ours - expected).max())
+    print(f"max abs difference to model2vec over {len(texts)} texts: {difference:.2e}")
+    assert difference < 1e-5
