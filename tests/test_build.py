@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -195,20 +196,96 @@ def test_plain_mkdocs_build_strict_on_the_built_pages(built, tmp_path):
     assert (tmp_path / "site" / "topics" / "convolutional-networks" / "index.html").is_file()
 
 
-def test_bad_input_keeps_previous_site_and_index(built):
+BANK = SEED.name
+BAD_BANKS = {
+    "missing backticks": (lambda text: text.replace("5. `What is the use of the loss function?`",
+                                                    "5. What is the use of the loss function?"),
+                          f"content/{BANK}:38: item 5 has no question in backticks"),
+    "empty answer": (lambda text: text.replace(
+        "Use the ReLU activation function instead of the sigmoid function\n"
+        "Initialize neural networks using Xavier initialization that works with tanh activation.\n", ""),
+        f"content/{BANK}:232: item 38 has an empty answer"),
+    "duplicated number": (lambda text: text.replace("7. `What is forward", "6. `What is forward"),
+                          f"content/{BANK}:49: item number 6 is used twice (first at line 41)"),
+    "non-UTF-8 bytes": (lambda text: text.replace("Tanh", "Tanh \udce9"),
+                        f"content/{BANK}:19: not valid UTF-8 (byte 0xe9)"),
+}
+
+
+def _write(bank: Path, text: str) -> None:
+    bank.write_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+@pytest.mark.parametrize("problem", sorted(BAD_BANKS))
+def test_bad_input_keeps_previous_site_and_index(built, problem):
     project, _ = built
     before = tree_bytes(project / "search_index"), tree_bytes(project / "site")
-    bank = project / "content" / SEED.name
+    bank = project / "content" / BANK
     good = bank.read_text(encoding="utf-8")
+    edit, message = BAD_BANKS[problem]
     try:
-        bank.write_text(good.replace("5. `What is the use of the loss function?`", "5. What is the use?"),
-                        encoding="utf-8")
+        _write(bank, edit(good))
         result = qakb(project, "build")
         assert result.returncode == 1
-        assert f"error: {project / 'content' / SEED.name}:38: item 5 has no question in backticks" in result.stderr
+        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
         assert (tree_bytes(project / "search_index"), tree_bytes(project / "site")) == before
+        assert qakb(project, "ask", "dropout").returncode == 1, "the index no longer matches the edited bank"
     finally:
         bank.write_text(good, encoding="utf-8")
+    assert qakb(project, "ask", "dropout").returncode == 0
+
+
+@pytest.mark.parametrize("setup, message", [
+    ("pin", "names unknown topic 'gans'"),
+    ("empty content", "no bank files (*.md) in the content folder"),
+    ("huge file", "over the 8 MiB limit"),
+])
+def test_bad_project_input_keeps_previous_site_and_index(built, tmp_path, setup, message):
+    project, _ = built
+    before = tree_bytes(project / "search_index"), tree_bytes(project / "site")
+    content = project / "content"
+    saved = tmp_path / "content"
+    shutil.copytree(content, saved)
+    try:
+        if setup == "pin":
+            topics = content / "topics.yml"
+            topics.write_text(topics.read_text(encoding="utf-8").replace(
+                "pins: {}", "pins:\n  what-are-generative-adversarial-networks: gans"), encoding="utf-8")
+        elif setup == "empty content":
+            (content / BANK).unlink()
+        else:
+            with open(content / "huge.md", "wb") as handle:
+                handle.truncate(50 * 1024 * 1024)
+        result = qakb(project, "build")
+        assert result.returncode == 1
+        assert message in result.stderr and result.stderr.startswith("error: "), result.stderr
+        assert (tree_bytes(project / "search_index"), tree_bytes(project / "site")) == before
+    finally:
+        shutil.rmtree(content)
+        shutil.copytree(saved, content)
+
+
+def test_clashing_anchors_build_with_a_warning_and_both_kept(tmp_path):
+    bank = "> https://example.org/\n1. `What is ReLU?`\nAn activation.\n\n2. `What is ReLU!`\nThe same, shouted.\n"
+    project = make_project(tmp_path / "p", {"clash.md": bank})
+    result = qakb(project, "build")
+    assert result.returncode == 0, result.stderr
+    assert "warning: clash.md:5: question text makes the same anchor as clash.md:2" in result.stderr
+    ids = [row["id"] for row in metadata(project)]
+    assert ids == ["what-is-relu", "what-is-relu-2"]
+
+
+def test_ask_refuses_a_truncated_index(built, tmp_path):
+    project, _ = built
+    static_index = project / "search_index" / "static.faiss"
+    saved = static_index.read_bytes()
+    try:
+        static_index.write_bytes(saved[: len(saved) // 2])
+        result = qakb(project, "ask", "dropout")
+        assert result.returncode == 1
+        assert "static.faiss" in result.stderr and "qakb build" in result.stderr
+    finally:
+        static_index.write_bytes(saved)
 
 
 def test_ask_refuses_an_index_of_other_content(built):
@@ -290,3 +367,23 @@ def test_link_checker_catches_a_broken_anchor(built, tmp_path):
     result = linkcheck(broken, tmp_path)
     assert "1 warning found" in result.stdout and "0 errors found" in result.stdout
     assert "no-such-answer" in result.stdout
+
+
+def test_nothing_lost_check_fails_when_an_answer_is_missing_from_the_site(built, tmp_path):
+    from qakb.build import BuildError, check_nothing_lost
+    from qakb.parse import parse_content
+    from qakb.topics import Topic
+
+    project, _ = built
+    questions = list(parse_content(project / "content").questions)
+    topic_of = {row["id"]: Topic(row["topic"], row["topic_title"], "") for row in metadata(project)}
+    site = tmp_path / "site"
+    shutil.copytree(project / "site", site)
+    check_nothing_lost(questions, topic_of, project / "search_index", site)
+    page = site / "topics" / "generative-models" / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        'id="what-are-generative-adversarial-networks"', 'id="something-else"'), encoding="utf-8")
+    with pytest.raises(BuildError, match=r"ml-dl-interview-qa.md:239: item 40 appears 0 time\(s\)"):
+        check_nothing_lost(questions, topic_of, project / "search_index", site)
+    with pytest.raises(BuildError, match="the index does not hold every item exactly once"):
+        check_nothing_lost(questions[:-1], topic_of, project / "search_index", project / "site")

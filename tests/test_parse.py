@@ -148,7 +148,7 @@ def test_slugify_handles_any_script_and_length():
     assert len(slugify("word " * 100)) <= 80
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("1234567890. `?!\n\t>-#abcXYZ:/hé\u200f😀\x00\r")) | st.characters(),
                max_size=400))
 def test_any_text_parses_or_raises_parse_error(text):
