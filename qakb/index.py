@@ -97,8 +97,9 @@ def write_index(
     return manifest
 
 
-def search_transformer(index_dir: Path, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Rows and inner-product scores of the `k` nearest questions in the transformer index."""
+def search_transformer(index_dir: Path, query_vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    """For each query vector, the rows and inner-product scores of its `k` nearest questions."""
     index = faiss.read_index(str(index_dir / TRANSFORMER_INDEX))
-    scores, rows = index.search(np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1), k)
-    return [(int(row), float(score)) for row, score in zip(rows[0], scores[0]) if row >= 0]
+    scores, rows = index.search(np.ascontiguousarray(query_vectors, dtype=np.float32).reshape(-1, index.d), k)
+    return [[(int(row), float(score)) for row, score in zip(found, found_scores) if row >= 0]
+            for found, found_scores in zip(rows, scores)]

@@ -3,7 +3,7 @@
 // Material's keyword search) must stay responsive meanwhile.
 //
 // Protocol (module worker, started by widget.js):
-//   in:  {type: "boot", runtimeURL, engineURL, indexURL, indexFiles, contentHash}
+//   in:  {type: "boot", runtimeURL, snapshotURL, engineURL, indexURL, indexFiles, contentHash}
 //        {type: "search", id, query, k}
 //   out: {type: "ready", bootMs}
 //        {type: "failed", message}
@@ -33,13 +33,17 @@ self.addEventListener("message", async ({ data }) => {
   }
 });
 
-async function boot({ runtimeURL, engineURL, indexURL, indexFiles, contentHash }) {
+async function boot({ runtimeURL, snapshotURL, engineURL, indexURL, indexFiles, contentHash }) {
   // Downloads overlap the interpreter's start-up, which dominates the cold start.
+  const snapshot = snapshotURL ? fetchBytes(snapshotURL) : null;
+  snapshot?.catch(() => {}); // a failed download is handled where it is used
   const engine = fetchBytes(engineURL);
   const index = fetchIndex(indexURL, indexFiles);
   const { loadPyodide } = await import(new URL("pyodide.mjs", runtimeURL).href);
-  const pyodide = await loadPyodide({ indexURL: runtimeURL });
+  const pyodide = await startInterpreter(loadPyodide, runtimeURL, snapshot);
 
+  // From a snapshot qakb.search is already imported, but the file system is not part of
+  // the snapshot: the engine is unpacked either way, so both paths end in the same state.
   const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
   pyodide.unpackArchive(await engine, "zip", { extractDir: sitePackages });
   pyodide.FS.mkdirTree(INDEX_PATH);
@@ -51,6 +55,21 @@ async function boot({ runtimeURL, engineURL, indexURL, indexFiles, contentHash }
   const engineInstance = Engine.open.callKwargs(INDEX_PATH, { content_hash: contentHash ?? null });
   // One proxy to the bound method: each query is a direct call, not a runPython.
   return engineInstance.search_json;
+}
+
+// The site build ships a memory snapshot of an interpreter that has already started
+// and imported qakb.search (scripts/make_pyodide_snapshot.mjs): restoring it skips
+// Python's start-up. Any problem with it (missing, refused by this Pyodide build)
+// falls back to the normal start.
+async function startInterpreter(loadPyodide, runtimeURL, snapshot) {
+  if (snapshot) {
+    try {
+      return await loadPyodide({ indexURL: runtimeURL, _loadSnapshot: snapshot });
+    } catch (error) {
+      console.warn("qakb: the Pyodide snapshot could not be used; starting Python without it:", String(error.message || error));
+    }
+  }
+  return loadPyodide({ indexURL: runtimeURL });
 }
 
 // Only the files the engine reads, named with their sha256 by the site build: the

@@ -70,6 +70,7 @@
         worker.postMessage({
           type: "boot",
           runtimeURL: new URL(config.runtime, SITE_ROOT).href,
+          snapshotURL: config.snapshot ? new URL(config.snapshot, SITE_ROOT).href : null,
           engineURL: new URL(config.engine, SITE_ROOT).href,
           indexURL: new URL(config.index, SITE_ROOT).href,
           indexFiles: config.index_files,
