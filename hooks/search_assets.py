@@ -7,7 +7,7 @@ everything the widget (docs/assets/qakb/widget.js) loads:
                                            npm-pinned node_modules/pyodide
     assets/pyodide/qakb-snapshot-<hash>.bin  a memory snapshot of that Pyodide with the
                                            engine imported, made with Node by
-                                           scripts/make_pyodide_snapshot.mjs and cached
+                                           hooks/pyodide_snapshot.mjs and cached
                                            in .cache/pyodide-snapshot/: restoring it
                                            skips Python's start-up in the browser
     assets/qakb/qakb-engine-<hash>.zip     the run-time engine: qakb/__init__.py and
@@ -47,7 +47,8 @@ PYODIDE_BOOT_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
-SNAPSHOT_SCRIPT = Path("scripts") / "make_pyodide_snapshot.mjs"
+# Beside this file: a project copied with its hooks/ folder can make the snapshot too.
+SNAPSHOT_SCRIPT = Path(__file__).with_name("pyodide_snapshot.mjs")
 SNAPSHOT_CACHE = Path(".cache") / "pyodide-snapshot"
 SNAPSHOT_TIMEOUT_S = 120
 INDEX_DIR = Path("search_index")
@@ -174,7 +175,7 @@ def pyodide_snapshot(project_dir: Path, pyodide_dir: Path, engine_bytes: bytes) 
     never on the bank, so a rebuild reuses it; the script makes the same bytes from the
     same inputs. Its name carries that key, so a browser never restores a stale one.
     """
-    script = project_dir / SNAPSHOT_SCRIPT
+    script = SNAPSHOT_SCRIPT
     key = hashlib.sha256()
     for part in ((pyodide_dir / "pyodide.asm.wasm").read_bytes(), (pyodide_dir / "pyodide.asm.mjs").read_bytes(),
                  engine_bytes, script.read_bytes()):
@@ -185,20 +186,20 @@ def pyodide_snapshot(project_dir: Path, pyodide_dir: Path, engine_bytes: bytes) 
     node = shutil.which("node")
     if node is None:
         raise PluginError("Node.js is needed to build the site (`node` is not on PATH): "
-                          f"it runs {SNAPSHOT_SCRIPT} to make the Pyodide start-up snapshot. Install Node 20+.")
+                          f"it runs {SNAPSHOT_SCRIPT.name} to make the Pyodide start-up snapshot. Install Node 20+.")
     cached.parent.mkdir(parents=True, exist_ok=True)
+    archive = cached.with_suffix(f".{os.getpid()}.zip")
     partial = cached.with_suffix(f".{os.getpid()}.tmp")
-    with (project_dir / SNAPSHOT_CACHE / "engine.zip").open("wb") as archive:
-        archive.write(engine_bytes)
+    archive.write_bytes(engine_bytes)
     try:
-        result = subprocess.run([node, str(script), str(pyodide_dir), archive.name, str(partial)],
+        result = subprocess.run([node, str(script), str(pyodide_dir), str(archive), str(partial)],
                                 capture_output=True, text=True, timeout=SNAPSHOT_TIMEOUT_S)
         if result.returncode != 0 or not partial.is_file():
-            raise PluginError(f"{SNAPSHOT_SCRIPT} failed to make the Pyodide snapshot:\n{result.stderr[-2000:]}")
+            raise PluginError(f"{script.name} failed to make the Pyodide snapshot:\n{result.stderr[-2000:]}")
         partial.replace(cached)
     except subprocess.TimeoutExpired:
-        raise PluginError(f"{SNAPSHOT_SCRIPT} did not finish within {SNAPSHOT_TIMEOUT_S} s.") from None
+        raise PluginError(f"{script.name} did not finish within {SNAPSHOT_TIMEOUT_S} s.") from None
     finally:
         partial.unlink(missing_ok=True)
-        Path(archive.name).unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
     return cached

@@ -1,7 +1,7 @@
 // Write a Pyodide memory snapshot of an interpreter that has started and imported
 // qakb.search, so the browser's search worker can skip Python's start-up.
 //
-//   node scripts/make_pyodide_snapshot.mjs <node_modules/pyodide> <qakb-engine.zip> <out.bin>
+//   node hooks/pyodide_snapshot.mjs <node_modules/pyodide> <qakb-engine.zip> <out.bin>
 //
 // Run by hooks/search_assets.py at site build time, which caches the result by the
 // Pyodide build and the engine archive. The snapshot holds only the wasm heap, not
@@ -15,7 +15,7 @@ import { pathToFileURL } from "node:url";
 
 const [pyodideDir, enginePath, outPath] = process.argv.slice(2);
 if (!outPath) {
-  console.error("usage: node make_pyodide_snapshot.mjs <pyodide dir> <engine zip> <out file>");
+  console.error("usage: node pyodide_snapshot.mjs <pyodide dir> <engine zip> <out file>");
   process.exit(2);
 }
 
@@ -37,7 +37,7 @@ Date.now = () => 315532800000; // 1980-01-01, as the engine archive's entries
 let clock = 0;
 performance.now = () => (clock += 1);
 
-process.argv[1] = "make_pyodide_snapshot.mjs"; // sys.argv[0] would hold the checkout's path
+process.argv[1] = "pyodide_snapshot.mjs"; // sys.argv[0] would hold the checkout's path
 
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);
 const pyodide = await loadPyodide({
