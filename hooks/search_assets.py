@@ -49,7 +49,7 @@ PYODIDE_BOOT_FILES = (
 )
 # Beside this file: a project copied with its hooks/ folder can make the snapshot too.
 SNAPSHOT_SCRIPT = Path(__file__).with_name("pyodide_snapshot.mjs")
-SNAPSHOT_CACHE = Path(".cache") / "pyodide-snapshot"
+SNAPSHOT_CACHE = "pyodide-snapshot"
 SNAPSHOT_TIMEOUT_S = 120
 INDEX_DIR = Path("search_index")
 ENGINE_MODULES = ("__init__.py", "search.py")
@@ -70,7 +70,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     pyodide_dir = pyodide_package(project_dir)
     manifest = index_manifest(index_folder(config))
     engine_name, engine_bytes = engine_archive()
-    snapshot = pyodide_snapshot(project_dir, pyodide_dir, engine_bytes)
+    snapshot = pyodide_snapshot(cache_folder(config), pyodide_dir, engine_bytes)
     config.extra["qakb_search"] = {
         "runtime": SITE_RUNTIME_DIR,
         "snapshot": SITE_RUNTIME_DIR + snapshot.name,
@@ -92,7 +92,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
     engine_name, engine_bytes = engine_archive()
     files.append(File.generated(config, SITE_ENGINE_DIR + engine_name, content=engine_bytes))
-    snapshot = pyodide_snapshot(project_dir, pyodide_dir, engine_bytes)
+    snapshot = pyodide_snapshot(cache_folder(config), pyodide_dir, engine_bytes)
     files.append(File.generated(config, SITE_RUNTIME_DIR + snapshot.name, abs_src_path=str(snapshot)))
 
     for path in sorted(index_folder(config).iterdir()):
@@ -110,6 +110,11 @@ def pyodide_package(project_dir: Path) -> Path:
             "Run `make build` (it runs `npm ci`) to install the pinned npm package `pyodide`."
         )
     return package_dir
+
+
+def cache_folder(config: MkDocsConfig) -> Path:
+    """.cache/ next to mkdocs.yml, or the cache `qakb build` names (QAKB_CACHE_DIR may move it)."""
+    return Path(config.config_file_path).parent / config.extra.get("qakb_cache_dir", ".cache")
 
 
 def index_folder(config: MkDocsConfig) -> Path:
@@ -168,7 +173,7 @@ def engine_archive() -> tuple[str, bytes]:
     return f"qakb-engine-{hashlib.sha256(data).hexdigest()[:16]}.zip", data
 
 
-def pyodide_snapshot(project_dir: Path, pyodide_dir: Path, engine_bytes: bytes) -> Path:
+def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine_bytes: bytes) -> Path:
     """The cached memory snapshot for this Pyodide build and engine, made with Node if missing.
 
     It depends on the Pyodide wasm, the engine archive and the script that makes it,
@@ -180,7 +185,7 @@ def pyodide_snapshot(project_dir: Path, pyodide_dir: Path, engine_bytes: bytes) 
     for part in ((pyodide_dir / "pyodide.asm.wasm").read_bytes(), (pyodide_dir / "pyodide.asm.mjs").read_bytes(),
                  engine_bytes, script.read_bytes()):
         key.update(hashlib.sha256(part).digest())
-    cached = project_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key.hexdigest()[:16]}.bin"
+    cached = cache_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key.hexdigest()[:16]}.bin"
     if cached.is_file():
         return cached
     node = shutil.which("node")

@@ -127,6 +127,7 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
         config = load_config(str(settings.mkdocs_file), site_dir=str(site_dir))
         config.extra["qakb_pages_dir"] = str(pages_dir)
         config.extra["qakb_index_dir"] = str(index_dir)
+        config.extra["qakb_cache_dir"] = str(settings.cache_dir)
         mkdocs_build(config)
     except (Abort, ConfigurationError, PluginError) as error:
         raise BuildError(f"mkdocs build --strict failed: {error}") from None

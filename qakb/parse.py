@@ -45,7 +45,8 @@ class ParseError(Exception):
     """A problem in a bank file, located at a line."""
 
     def __init__(self, path: str | Path, line: int, message: str):
-        super().__init__(f"{path}:{line}: {message}")
+        # Line 0: the problem is the file or folder as a whole.
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
         self.path = str(path)
         self.line = line
         self.message = message
@@ -139,21 +140,19 @@ def parse_text(text: str, name: str) -> SourceFile:
             raise ParseError(name, line_number, "contains a NUL character; the file is probably not text")
         item_match = _ITEM.match(line)
         if item_match:
-            finish(current)
             number = int(item_match.group(1))
+            rest = item_match.group(2).strip()
+            needs_review = bool(_REVIEW_MARK.match(rest))
+            question = _backticked_question(_REVIEW_MARK.sub("", rest), name, line_number, number)
+            finish(current)
             if number in first_line_of_number:
                 raise ParseError(
                     name, line_number,
                     f"item number {number} is used twice (first at line {first_line_of_number[number]})",
                 )
             first_line_of_number[number] = line_number
-            rest = item_match.group(2).strip()
-            needs_review = bool(_REVIEW_MARK.match(rest))
-            rest = _REVIEW_MARK.sub("", rest)
-            current = {
-                "number": number, "question": _backticked_question(rest, name, line_number, number),
-                "needs_review": needs_review, "line": line_number, "lines": [],
-            }
+            current = {"number": number, "question": question, "needs_review": needs_review,
+                       "line": line_number, "lines": []}
         elif current is not None:
             current["lines"].append(line)
         else:
@@ -168,7 +167,9 @@ def _backticked_question(rest: str, name: str, line_number: int, number: int) ->
     if not (len(rest) >= 2 and rest.startswith("`") and rest.endswith("`")):
         raise ParseError(
             name, line_number,
-            f"item {number} has no question in backticks; write it as {number}. `Your question?`",
+            f"item {number} has no question in backticks; write it as {number}. `Your question?` "
+            "(a line that belongs to the answer above must not start with a number and a dot: "
+            "make it a '- ' bullet)",
         )
     question = " ".join(rest[1:-1].split())
     if not question:
