@@ -70,10 +70,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     pyodide_dir = pyodide_package(project_dir)
     manifest = index_manifest(index_folder(config))
     engine_name, engine_bytes = engine_archive()
-    snapshot = pyodide_snapshot(cache_folder(config), pyodide_dir, engine_bytes)
+    snapshot = site_snapshot(config, pyodide_dir, engine_bytes)
     config.extra["qakb_search"] = {
         "runtime": SITE_RUNTIME_DIR,
-        "snapshot": SITE_RUNTIME_DIR + snapshot.name,
+        "snapshot": SITE_RUNTIME_DIR + snapshot.name if snapshot else None,
         "engine": SITE_ENGINE_DIR + engine_name,
         "index": SITE_INDEX_DIR,
         "index_files": engine_index_files(manifest),
@@ -92,8 +92,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
     engine_name, engine_bytes = engine_archive()
     files.append(File.generated(config, SITE_ENGINE_DIR + engine_name, content=engine_bytes))
-    snapshot = pyodide_snapshot(cache_folder(config), pyodide_dir, engine_bytes)
-    files.append(File.generated(config, SITE_RUNTIME_DIR + snapshot.name, abs_src_path=str(snapshot)))
+    snapshot = site_snapshot(config, pyodide_dir, engine_bytes)
+    if snapshot:
+        files.append(File.generated(config, SITE_RUNTIME_DIR + snapshot.name, abs_src_path=str(snapshot)))
 
     for path in sorted(index_folder(config).iterdir()):
         if path.is_file():
@@ -171,6 +172,13 @@ def engine_archive() -> tuple[str, bytes]:
             archive.writestr(entry, (package_dir / module).read_bytes())
     data = buffer.getvalue()
     return f"qakb-engine-{hashlib.sha256(data).hexdigest()[:16]}.zip", data
+
+
+def site_snapshot(config: MkDocsConfig, pyodide_dir: Path, engine_bytes: bytes) -> Path | None:
+    """The snapshot to ship, or None where `[tool.qakb] pyodide_snapshot = false` turned it off."""
+    if not config.extra.get("qakb_pyodide_snapshot", True):
+        return None
+    return pyodide_snapshot(cache_folder(config), pyodide_dir, engine_bytes)
 
 
 def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine_bytes: bytes) -> Path:

@@ -128,6 +128,7 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
         config.extra["qakb_pages_dir"] = str(pages_dir)
         config.extra["qakb_index_dir"] = str(index_dir)
         config.extra["qakb_cache_dir"] = str(settings.cache_dir)
+        config.extra["qakb_pyodide_snapshot"] = settings.pyodide_snapshot
         mkdocs_build(config)
     except (Abort, ConfigurationError, PluginError) as error:
         raise BuildError(f"mkdocs build --strict failed: {error}") from None

@@ -16,6 +16,9 @@ DEFAULTS = {
     "cache_dir": ".cache",
     "related_min": 3,
     "related_max": 5,
+    # Ship a Pyodide memory snapshot: ~1 s search start-up instead of ~4 s, for 26.7 MB
+    # (6.3 MB gzipped) more to download once.
+    "pyodide_snapshot": True,
 }
 
 
@@ -30,6 +33,7 @@ class Settings:
     cache_dir: Path
     related_min: int
     related_max: int
+    pyodide_snapshot: bool
 
     @property
     def mkdocs_file(self) -> Path:
@@ -53,5 +57,9 @@ def load_settings(root: Path) -> Settings:
         values.update(table)
     if os.environ.get("QAKB_CACHE_DIR"):
         values["cache_dir"] = os.environ["QAKB_CACHE_DIR"]
-    paths = {f.name for f in fields(Settings) if f.type == "Path"} - {"root"}
-    return Settings(root=root, **{k: (root / v if k in paths else int(v)) for k, v in values.items()})
+    types = {f.name: f.type for f in fields(Settings)}
+    converters = {"Path": lambda value: root / value, "int": int, "bool": bool}
+    for name, value in values.items():
+        if types[name] == "bool" and not isinstance(value, bool):
+            raise ValueError(f"{pyproject}: [tool.qakb] {name} must be true or false")
+    return Settings(root=root, **{name: converters[types[name]](value) for name, value in values.items()})

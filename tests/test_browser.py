@@ -262,9 +262,15 @@ def test_search_works_when_the_site_is_hosted_under_a_sub_path(open_page, built_
 
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory) -> Path:
+    """A site of the hostile bank, built with `pyodide_snapshot = false` so that the
+    search's normal (no-snapshot) start-up is exercised too."""
     project = make_project(tmp_path_factory.mktemp("hostile") / "project", {"hostile.md": HOSTILE_BANK})
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
+        "pyodide_snapshot = true", "pyodide_snapshot = false"), encoding="utf-8")
     result = qakb(project, "build")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not list((project / "site" / "assets" / "pyodide").glob("qakb-snapshot-*")), "snapshot not turned off"
     return project / "site"
 
 
