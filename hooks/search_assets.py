@@ -30,6 +30,7 @@ import os
 import shutil
 import subprocess
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import qakb
@@ -64,13 +65,28 @@ ZIP_FILE_MODE = 0o100644 << 16
 ZIP_UNIX = 3
 
 
+@dataclass(frozen=True)
+class SearchAssets:
+    """What one site build ships for the search; made once in on_config, added in on_files."""
+    pyodide_dir: Path
+    engine_name: str
+    engine_bytes: bytes
+    snapshot: Path | None
+    index_dir: Path
+
+
+# The assets of the build in progress: on_config makes them, on_files adds them to the site.
+_current: dict[str, SearchAssets] = {}
+
+
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     """Check that the runtime and the index exist, and tell pages where they are."""
-    project_dir = Path(config.config_file_path).parent
-    pyodide_dir = pyodide_package(project_dir)
-    manifest = index_manifest(index_folder(config))
+    pyodide_dir = pyodide_package(Path(config.config_file_path).parent)
+    index_dir = index_folder(config)
+    manifest = index_manifest(index_dir)
     engine_name, engine_bytes = engine_archive()
     snapshot = site_snapshot(config, pyodide_dir, engine_bytes)
+    _current["assets"] = SearchAssets(pyodide_dir, engine_name, engine_bytes, snapshot, index_dir)
     config.extra["qakb_search"] = {
         "runtime": SITE_RUNTIME_DIR,
         "snapshot": SITE_RUNTIME_DIR + snapshot.name if snapshot else None,
@@ -85,18 +101,14 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add the Pyodide runtime, the engine archive and the search index to the site."""
-    project_dir = Path(config.config_file_path).parent
-    pyodide_dir = pyodide_package(project_dir)
+    assets = _current["assets"]
     for name in PYODIDE_BOOT_FILES:
-        files.append(File.generated(config, SITE_RUNTIME_DIR + name, abs_src_path=str(pyodide_dir / name)))
-
-    engine_name, engine_bytes = engine_archive()
-    files.append(File.generated(config, SITE_ENGINE_DIR + engine_name, content=engine_bytes))
-    snapshot = site_snapshot(config, pyodide_dir, engine_bytes)
-    if snapshot:
-        files.append(File.generated(config, SITE_RUNTIME_DIR + snapshot.name, abs_src_path=str(snapshot)))
-
-    for path in sorted(index_folder(config).iterdir()):
+        files.append(File.generated(config, SITE_RUNTIME_DIR + name, abs_src_path=str(assets.pyodide_dir / name)))
+    files.append(File.generated(config, SITE_ENGINE_DIR + assets.engine_name, content=assets.engine_bytes))
+    if assets.snapshot:
+        files.append(File.generated(config, SITE_RUNTIME_DIR + assets.snapshot.name,
+                                    abs_src_path=str(assets.snapshot)))
+    for path in sorted(assets.index_dir.iterdir()):
         if path.is_file():
             files.append(File.generated(config, SITE_INDEX_DIR + path.name, abs_src_path=str(path)))
     return files

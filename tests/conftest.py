@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +30,10 @@ _PAGE_CONFIG = re.compile(r'<script id="__qakb_search" type="application/json">(
 
 
 def search_assets_hooks():
-    """hooks/search_assets.py as a module (mkdocs loads it by path, not as a package)."""
+    """hooks/search_assets.py as a module, loaded by path and registered as mkdocs does."""
     spec = importlib.util.spec_from_file_location("search_assets", ROOT / "hooks" / "search_assets.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
