@@ -30,9 +30,7 @@ class BuildError(Exception):
 class BuildResult:
     questions: int
     topics: int
-    embedded: int
     seconds: float
-    warnings: tuple[str, ...]
 
 
 def project_hash(settings: Settings) -> str:
@@ -205,5 +203,4 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"done: {settings.site_dir.relative_to(settings.root)}/ and "
              f"{settings.index_dir.relative_to(settings.root)}/ are up to date")
     return BuildResult(questions=len(questions), topics=len(set(assignment.values())),
-                       embedded=embedder.encoded_count, seconds=time.perf_counter() - started,
-                       warnings=bank.warnings)
+                       seconds=time.perf_counter() - started)

@@ -34,7 +34,6 @@ import numpy as np
 from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncoder, bm25_terms
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-DEFAULT_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
 VOCAB_FILE, TABLE_FILE, CHARS_FILE = "static_vocab.txt", "static_table.bin", "static_chars.json"
 INDEX_FILE, BM25_FILE = "static.faiss", "bm25.json"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]")
@@ -78,7 +77,7 @@ class StaticTable:
     basis: np.ndarray  # 384 x dims: transformer space -> static space
 
 
-def build_static_search(documents: list[str], out_dir: Path, cache_dir: Path = DEFAULT_CACHE_DIR,
+def build_static_search(documents: list[str], out_dir: Path, cache_dir: Path,
                         embed: Callable[[list[str]], np.ndarray] | None = None,
                         settings: StaticSettings = StaticSettings()) -> dict:
     """Write static.faiss, the encoder and the BM25 data into out_dir; return the manifest fragment.
@@ -113,7 +112,7 @@ def build_static_search(documents: list[str], out_dir: Path, cache_dir: Path = D
     }
 
 
-def distilled_model(cache_dir: Path = DEFAULT_CACHE_DIR) -> DistilledModel:
+def distilled_model(cache_dir: Path) -> DistilledModel:
     """model2vec's distillation of MiniLM without PCA or weighting, cached (it takes ~20 s)."""
     import model2vec
 

@@ -18,6 +18,7 @@ from qakb.parse import parse_content
 from qakb.search import CharClasses, StaticEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = ROOT / ".cache"  # shared with the other tests and the build
 pytestmark = pytest.mark.slow
 
 
@@ -29,12 +30,12 @@ def documents() -> list[str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, documents) -> tuple[Path, dict]:
     out_dir = tmp_path_factory.mktemp("static")
-    return out_dir, static.build_static_search(documents, out_dir, cache_dir=static.DEFAULT_CACHE_DIR)
+    return out_dir, static.build_static_search(documents, out_dir, cache_dir=CACHE_DIR)
 
 
 def test_build_is_byte_identical_across_runs(built, documents, tmp_path):
     first_dir, first_fragment = built
-    second_fragment = static.build_static_search(documents, tmp_path, cache_dir=static.DEFAULT_CACHE_DIR)
+    second_fragment = static.build_static_search(documents, tmp_path, cache_dir=CACHE_DIR)
     assert second_fragment == first_fragment
     names = sorted(path.name for path in first_dir.iterdir())
     assert names == sorted(path.name for path in tmp_path.iterdir())
@@ -63,7 +64,7 @@ def test_pure_python_encoder_matches_model2vec(built, documents):
     encoder = StaticEncoder(vocab, chars, table_bytes, spec["rows"], spec["dim"], spec)
 
     # The same table as a model2vec model: rows back in tokenizer id order, pruned tokens as zero rows.
-    distilled = static.distilled_model(static.DEFAULT_CACHE_DIR)
+    distilled = static.distilled_model(CACHE_DIR)
     rows = np.frombuffer(table_bytes, dtype=np.int8, offset=4 * spec["rows"]).reshape(spec["rows"], spec["dim"])
     scales = np.frombuffer(table_bytes, dtype="<f4", count=spec["rows"])
     row_of = {token: position for position, token in enumerate(vocab)}
