@@ -77,6 +77,14 @@ def record_last_query(page) -> None:
         "document.addEventListener('qakb-search:results', e => { window.__qakbLastQuery = e.detail.query; });")
 
 
+def search_from(page, url: str, query: str) -> None:
+    """Open `url`, type `query` into the search box and wait for its semantic results."""
+    record_last_query(page)
+    page.goto(url)
+    type_query(page, query)
+    wait_for_results_of(page, query)
+
+
 @pytest.fixture(scope="module")
 def engine(built_site) -> Engine:
     return Engine.open(built_site / "search_index")
@@ -228,10 +236,7 @@ def test_odd_queries_return_quickly_without_error(open_page, site_server, query)
 def test_every_request_goes_to_the_local_server(open_page, site_server):
     browser = open_page()
     page = browser.page
-    record_last_query(page)
-    page.goto(site_server.url)
-    type_query(page, "how does dropout work")
-    wait_for_results_of(page, "how does dropout work")
+    search_from(page, site_server.url, "how does dropout work")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_load_state("networkidle")
@@ -247,10 +252,7 @@ def test_search_works_when_the_site_is_hosted_under_a_sub_path(open_page, built_
     try:
         browser = open_page()
         page = browser.page
-        record_last_query(page)
-        page.goto(server.url)
-        type_query(page, "what is dropout")
-        wait_for_results_of(page, "what is dropout")
+        search_from(page, server.url, "what is dropout")
         assert page.locator(OPTION).first.get_attribute("href").startswith(server.url + "topics/")
         with page.expect_navigation():
             page.keyboard.press("Enter")
@@ -279,11 +281,7 @@ def test_hostile_content_renders_as_text_on_pages_and_in_results(open_page, host
     try:
         browser = open_page()
         page = browser.page
-        record_last_query(page)
-        page.goto(server.url)
-        hostile_query = "what does script do to img <img src=x onerror=alert('query')>"
-        type_query(page, hostile_query)
-        wait_for_results_of(page, hostile_query)
+        search_from(page, server.url, "what does script do to img <img src=x onerror=alert('query')>")
         option = page.locator(OPTION).filter(has_text="<script>").first
         assert option.locator(".qakb-search__question").text_content() == HOSTILE_QUESTION
         assert option.locator("script, img").count() == 0
