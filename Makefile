@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
+# axe-core for the accessibility tests. The runtime a site ships (Pyodide, KaTeX) is pinned in
+# qakb/plugin/npm/ and installed into .cache/npm/ by the qakb plugin on the first build.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 
-from qakb.config import Settings
+from qakb.config import PLUGIN_NAME, Settings
 from qakb.parse import Bank, Question, bank_files, content_hash, parse_content
 
 
@@ -34,8 +34,9 @@ class BuildResult:
 
 
 def project_hash(settings: Settings) -> str:
-    """Hash of every input the index is built from: the bank files and the topics file."""
-    return content_hash([*bank_files(settings.content_dir), settings.topics_file])
+    """Hash of every input the index is built from: the bank files and the topics file, if there is one."""
+    topics_file = [settings.topics_file] if settings.topics_file.is_file() else []
+    return content_hash([*bank_files(settings.content_dir), *topics_file])
 
 
 @contextmanager
@@ -123,10 +124,13 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
         mkdocs_logger.addHandler(handler)
     try:
         config = load_config(str(settings.mkdocs_file), site_dir=str(site_dir))
-        config.extra["qakb_pages_dir"] = str(pages_dir)
-        config.extra["qakb_index_dir"] = str(index_dir)
-        config.extra["qakb_cache_dir"] = str(settings.cache_dir)
-        config.extra["qakb_pyodide_snapshot"] = settings.pyodide_snapshot
+        plugin = config.plugins.get(PLUGIN_NAME)
+        if plugin is None:
+            raise BuildError(f"{settings.mkdocs_file} does not enable the qakb plugin, which adds the pages and "
+                             "the search to the site: add `- qakb` under plugins in mkdocs.yml, after `- search`")
+        plugin.config.pages_dir = str(pages_dir)
+        plugin.config.index_dir = str(index_dir)
+        plugin.config.cache_dir = str(settings.cache_dir)
         mkdocs_build(config)
     except (Abort, ConfigurationError, PluginError) as error:
         raise BuildError(f"mkdocs build --strict failed: {error}") from None
@@ -136,9 +140,10 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     """Run the whole pipeline; on success the new index, pages and site are in place."""
     from qakb.embed import Embedder
     from qakb.index import write_index
+    from qakb.markup import MEDIA_DIR, document_text, render_answers
     from qakb.related import related_questions
     from qakb.render import render_pages
-    from qakb.topics import assign_topics, load_topics
+    from qakb.topics import place_questions
 
     started = time.perf_counter()
 
@@ -148,31 +153,32 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     with build_lock(settings), ExitStack() as stack:
         recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
         bank: Bank = parse_content(settings.content_dir)
-        plan = load_topics(settings.topics_file)
         questions = list(bank.questions)
         for warning in bank.warnings:
             log(f"warning: {warning}")
-        step(f"parsed {len(questions)} questions from {len(bank.files)} file(s), {len(plan.topics)} topics")
+        step(f"parsed {len(questions)} questions from {len(bank.files)} file(s)")
+        answers = render_answers(questions, settings.content_dir)
+        documents = [document_text(question, answers[question.anchor]) for question in questions]
+        step("rendered the answers' Markdown")
 
         embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
         stack.callback(embedder.close)
-        vectors = embedder.encode([q.document for q in questions])
-        topic_vectors = embedder.encode([t.document for t in plan.topics])
+        vectors = embedder.encode(documents)
         step(f"embedded with all-MiniLM-L6-v2 ({embedder.encoded_count} new, "
-             f"{len(questions) + len(plan.topics) - embedder.encoded_count} from cache)")
+             f"{len(questions) - embedder.encoded_count} from cache)")
 
-        topic_by_slug = {topic.slug: topic for topic in plan.topics}
-        assignment = assign_topics(questions, plan, vectors, topic_vectors)
-        topic_of = {anchor: topic_by_slug[slug] for anchor, slug in assignment.items()}
+        placement = place_questions(questions, vectors, settings.topics_file, embedder.encode,
+                                    {source.name: source.title for source in bank.files})
+        for warning in placement.warnings:
+            log(f"warning: {warning}")
+        topic_by_slug = {topic.slug: topic for topic in placement.topics}
+        topic_of = {anchor: topic_by_slug[slug] for anchor, slug in placement.topic_of.items()}
         related_of = {
             question.anchor: [questions[j] for j in neighbours]
             for question, neighbours in zip(
                 questions, related_questions(vectors, settings.related_min, settings.related_max))
         }
-        empty = [t.slug for t in plan.topics if t.slug not in set(assignment.values())]
-        if empty:
-            log(f"warning: {plan.path}: topic(s) with no questions get no page: {', '.join(empty)}")
-        step(f"placed questions in {len(set(assignment.values()))} topics")
+        step(f"placed questions in {len(set(placement.topic_of.values()))} topics ({placement.origin})")
 
         staging = settings.staging_dir
         shutil.rmtree(staging, ignore_errors=True)
@@ -180,16 +186,22 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         index_dir, pages_dir, site_dir = staging / "search_index", staging / "pages", staging / "site"
         embedded_before = embedder.encoded_count
         step("training the static query encoder (the first build also distils the model: ~30 s)")
-        write_index(index_dir, questions, topic_of, vectors, project_hash(settings), settings.cache_dir,
+        write_index(index_dir, questions, documents, topic_of, vectors, project_hash(settings), settings.cache_dir,
                     embed=embedder.encode)
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 
-        for relative, text in render_pages(bank, plan.topics, topic_of, related_of).items():
+        for relative, text in render_pages(bank, answers, placement.topics, topic_of, related_of,
+                                                   settings.site_name, settings.site_description).items():
             target = pages_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        step("rendered the topic pages")
+        media = {item.name: item.source for answer in answers.values() for item in answer.media}
+        for name, source in sorted(media.items()):
+            target = pages_dir / MEDIA_DIR / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        step(f"rendered the topic pages ({len(media)} image(s) copied)")
 
         run_mkdocs(settings, pages_dir, index_dir, site_dir)
         check_nothing_lost(questions, topic_of, index_dir, site_dir)
@@ -202,5 +214,5 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         shutil.rmtree(staging, ignore_errors=True)
         step(f"done: {settings.site_dir.relative_to(settings.root)}/ and "
              f"{settings.index_dir.relative_to(settings.root)}/ are up to date")
-    return BuildResult(questions=len(questions), topics=len(set(assignment.values())),
+    return BuildResult(questions=len(questions), topics=len(set(placement.topic_of.values())),
                        seconds=time.perf_counter() - started)

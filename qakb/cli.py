@@ -1,9 +1,10 @@
-"""The `qakb` command: build the site and index, ask questions, serve the site, evaluate search."""
+"""The `qakb` command: make a site folder, build the site and index, serve it, ask questions, evaluate search."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -16,6 +17,20 @@ EXIT_ERROR = 1
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def cmd_new(args, settings) -> int:
+    from qakb.scaffold import new_site
+
+    site = new_site(args.folder, args.bank, title=args.title)
+    for warning in site.warnings:
+        _log(f"warning: {warning}")
+    images = f" and {len(site.images)} image(s)" if site.images else ""
+    print(f"made {site.folder}: \"{site.site_name}\", {site.questions} questions from "
+          f"{', '.join(site.banks)}{images} in content/")
+    enter = "" if site.folder == Path.cwd().resolve() else f"cd {shlex.quote(str(args.folder))} && "
+    print(f"next: {enter}qakb build && qakb serve")
+    return 0
 
 
 def cmd_build(args, settings) -> int:
@@ -82,12 +97,77 @@ def cmd_eval(args, settings) -> int:
     return 0
 
 
+def cmd_topics(args, settings) -> int:
+    from qakb.embed import Embedder
+    from qakb.markup import document_text, render_answers
+    from qakb.parse import parse_content
+    from qakb.topics import ORIGIN_SECTIONS, ORIGIN_TOPICS_FILE, automatic_placement, place_questions, write_topics_file
+
+    topics_file = settings.topics_file
+    shown_file = _shown_path(topics_file, settings.root)
+    if args.force and not args.write:
+        _log("error: --force only goes with --write")
+        return EXIT_ERROR
+    if args.write and topics_file.exists() and not args.force:
+        _log(f"error: {shown_file} exists and decides the topics; `qakb topics --write --force` replaces it "
+             "with topics made from the bank's sections (or discovered in its questions)")
+        return EXIT_ERROR
+    bank = parse_content(settings.content_dir)
+    questions = list(bank.questions)
+    answers = render_answers(questions, settings.content_dir)
+    embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
+    try:
+        vectors = embedder.encode([document_text(question, answers[question.anchor]) for question in questions])
+        titles = {source.name: source.title for source in bank.files}
+        if args.write:
+            placement = automatic_placement(questions, vectors, titles)
+            pins = write_topics_file(topics_file, placement, questions, vectors, embedder.encode)
+        else:
+            placement = place_questions(questions, vectors, topics_file, embedder.encode, titles)
+    finally:
+        embedder.close()
+    origin = {
+        ORIGIN_TOPICS_FILE: f"from {shown_file}",
+        ORIGIN_SECTIONS: f"from the bank's sections (there is no {shown_file})",
+    }.get(placement.origin, f"discovered in the questions (there is no {shown_file} and the bank has no sections)")
+    print(f"{len(placement.topics)} topics for {len(questions)} questions, {origin}")
+    several_files = len(bank.files) > 1
+    for topic in placement.topics:
+        members = [question for question in questions if placement.topic_of[question.anchor] == topic.slug]
+        print(f"\n{topic.title}  [{topic.slug}, {len(members)} question{'s' if len(members) != 1 else ''}]")
+        for question in members:
+            where = f"{question.source} " if several_files else ""
+            print(f"  {where}{question.number:>3}. {question.question}")
+    for warning in placement.warnings:
+        _log(f"warning: {warning}")
+    if args.write:
+        _log(f"wrote {shown_file}: {len(placement.topics)} topics, {pins} pin(s) for questions the descriptions "
+             "alone would place in another topic; edit it and run `qakb build`")
+    return 0
+
+
+def _shown_path(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
-        prog="qakb", description="Build and search a static-site Q&A knowledge base.")
-    main_parser.add_argument("--project", type=Path, default=Path.cwd(),
-                             help="project folder holding mkdocs.yml and content/ (default: the current folder)")
+        prog="qakb", description="Build and search a static-site Q&A knowledge base.",
+        epilog="A site from a bank of your own: `qakb new DIR --bank FILE.md`, then inside DIR "
+        "`qakb build`, `qakb serve` and `qakb ask QUERY`.")
+    main_parser.add_argument("--project", type=Path, default=Path.cwd(), metavar="DIR",
+                             help="site folder holding mkdocs.yml and content/ (default: the current folder)")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    new_parser = commands.add_parser("new", help="make a site folder from a bank file",
+                                     description="Make DIR (new or empty) a site folder: mkdocs.yml named after "
+                                     "the bank's title, content/ with the bank(s) and the images they show, "
+                                     "docs/about.md, a README. Then run `qakb build` inside it.")
+    new_parser.add_argument("folder", type=Path, metavar="DIR")
+    new_parser.add_argument("--bank", type=Path, action="append", default=[], metavar="FILE.md",
+                            help="a bank file to publish (repeat for several; default: a small example bank)")
+    new_parser.add_argument("--title", help="the site's name (default: the first bank's title)")
+    new_parser.set_defaults(handler=cmd_new, needs_project=False)
 
     build_parser = commands.add_parser("build", help="parse the bank, embed, index and build the site",
                                        description="Parse content/, place questions in topics, embed them, "
@@ -119,6 +199,16 @@ def parser() -> argparse.ArgumentParser:
                                       "model, their fusion and the transformer on both sides.")
     eval_parser.add_argument("--queries", default="tests/data/queries.yml", help="YAML query set")
     eval_parser.set_defaults(handler=cmd_eval)
+    topics_parser = commands.add_parser("topics", help="show (or save) which topic each question goes to",
+                                        description="Print the topics and their questions as the build places "
+                                        "them: by topics.yml if there is one, else by the bank's sections, else "
+                                        "by topics discovered in the questions. --write saves the sections or "
+                                        "discovered topics as topics.yml, with pins that keep every question "
+                                        "where it is, for you to edit.")
+    topics_parser.add_argument("--write", action="store_true",
+                               help="save the topics from sections or discovery as the topics file")
+    topics_parser.add_argument("--force", action="store_true", help="with --write: replace an existing topics file")
+    topics_parser.set_defaults(handler=cmd_topics)
     return main_parser
 
 
@@ -131,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     from qakb.search import SearchIndexError
 
     try:
-        settings = load_settings(args.project)
+        settings = load_settings(args.project) if getattr(args, "needs_project", True) else None
         return args.handler(args, settings)
     except (ParseError, BuildError, SearchIndexError, ValueError) as error:
         _log(f"error: {error}")

@@ -1,18 +1,34 @@
-"""Project settings: ``[tool.qakb]`` in the project's pyproject.toml, with defaults for the embedded bank."""
+"""Site settings: the `qakb` plugin's options in the site's mkdocs.yml, with defaults for the embedded bank.
+
+    plugins:
+      - search
+      - qakb:
+          content_dir: content
+          pyodide_snapshot: false
+
+`qakb build` and `qakb ask` read them here; `mkdocs build` hands the same options to
+the plugin (qakb.plugin). Paths are relative to the folder holding mkdocs.yml. The
+built site goes to mkdocs' own `site_dir`. Only PyYAML is imported, not mkdocs: every
+`qakb ask` reads these settings first.
+"""
 
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+import yaml_env_tag
+
+PLUGIN_NAME = "qakb"
+MKDOCS_FILE = "mkdocs.yml"
+CACHE_DIR_ENV = "QAKB_CACHE_DIR"
 DEFAULTS = {
     "content_dir": "content",
     "topics_file": "content/topics.yml",
     "index_dir": "search_index",
     "pages_dir": "build/pages",
-    "site_dir": "site",
     "cache_dir": ".cache",
     "related_min": 3,
     "related_max": 5,
@@ -20,11 +36,15 @@ DEFAULTS = {
     # (6.3 MB gzipped) more to download once.
     "pyodide_snapshot": True,
 }
+MKDOCS_SITE_DIR = "site"  # mkdocs' own default for site_dir
+_KINDS = {str: "a path", int: "a whole number", bool: "true or false"}
 
 
 @dataclass(frozen=True)
 class Settings:
     root: Path
+    site_name: str
+    site_description: str
     content_dir: Path
     topics_file: Path
     index_dir: Path
@@ -37,29 +57,102 @@ class Settings:
 
     @property
     def mkdocs_file(self) -> Path:
-        return self.root / "mkdocs.yml"
+        return self.root / MKDOCS_FILE
 
     @property
     def staging_dir(self) -> Path:
         return self.root / "build" / "staging"
 
 
+class _MkdocsYamlLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml without importing anything: `!ENV` is resolved as mkdocs does,
+    other tags (`!!python/name:...`, `!relative`) become plain values, unused here."""
+
+
+def _untagged(loader: yaml.SafeLoader, node: yaml.Node):
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_MkdocsYamlLoader.add_constructor("!ENV", yaml_env_tag.construct_env_tag)
+_MkdocsYamlLoader.add_constructor(None, _untagged)
+
+
+def read_mkdocs_file(path: Path) -> dict:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_MkdocsYamlLoader)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must be a mapping of mkdocs settings (site_name: ..., plugins: ...)")
+    return data
+
+
+def plugin_options(mkdocs: dict, path: Path) -> dict | None:
+    """The options of the qakb plugin in mkdocs.yml's `plugins` (None: the plugin is not enabled).
+
+    `plugins` is a list of names and one-key mappings, or one mapping, as mkdocs accepts.
+    """
+    for name, options in _plugin_entries(mkdocs.get("plugins") or []):
+        if name == PLUGIN_NAME:
+            if options is not None and not isinstance(options, dict):
+                raise ValueError(f"{path}: the options of the {PLUGIN_NAME} plugin must be a mapping")
+            return options or {}
+    return None
+
+
+def _plugin_entries(plugins: list | dict):
+    if isinstance(plugins, dict):
+        yield from plugins.items()
+        return
+    for item in plugins:
+        if isinstance(item, dict) and len(item) == 1:
+            yield next(iter(item.items()))
+        else:
+            yield item, {}
+
+
+def cache_folder(root: Path, configured: str) -> Path:
+    """The cache: the configured folder, unless QAKB_CACHE_DIR names another (tests share one)."""
+    return root / (os.environ.get(CACHE_DIR_ENV) or configured)
+
+
 def load_settings(root: Path) -> Settings:
-    """Settings for the project in `root`; QAKB_CACHE_DIR overrides the cache folder."""
+    """Settings of the site folder `root`, read from its mkdocs.yml."""
     root = root.resolve()
-    values = dict(DEFAULTS)
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("qakb", {})
-        unknown = set(table) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"{pyproject}: unknown [tool.qakb] setting(s): {', '.join(sorted(unknown))}")
-        values.update(table)
-    if os.environ.get("QAKB_CACHE_DIR"):
-        values["cache_dir"] = os.environ["QAKB_CACHE_DIR"]
-    types = {f.name: f.type for f in fields(Settings)}
-    converters = {"Path": lambda value: root / value, "int": int, "bool": bool}
+    path = root / MKDOCS_FILE
+    if not path.is_file():
+        raise ValueError(f"{root} has no {MKDOCS_FILE}, so it is not a qakb site folder: make one with "
+                         "`qakb new DIR --bank FILE.md`, then run qakb inside it (or pass --project DIR)")
+    mkdocs = read_mkdocs_file(path)
+    options = plugin_options(mkdocs, path) or {}
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"{path}: unknown option(s) of the {PLUGIN_NAME} plugin: {', '.join(unknown)} "
+                         f"(known: {', '.join(DEFAULTS)})")
+    values = {**DEFAULTS, **options}
     for name, value in values.items():
-        if types[name] == "bool" and not isinstance(value, bool):
-            raise ValueError(f"{pyproject}: [tool.qakb] {name} must be true or false")
-    return Settings(root=root, **{name: converters[types[name]](value) for name, value in values.items()})
+        kind = type(DEFAULTS[name])
+        # bool is an int to Python, never to a reader of mkdocs.yml.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option {name} must be {_KINDS[kind]}, "
+                             f"not {value!r}")
+    if not isinstance(mkdocs.get("site_name"), str) or not mkdocs["site_name"].strip():
+        raise ValueError(f"{path}: site_name is missing; mkdocs needs it (the site's title)")
+    return Settings(
+        root=root,
+        site_name=mkdocs["site_name"],
+        site_description=str(mkdocs.get("site_description") or ""),
+        content_dir=root / values["content_dir"],
+        topics_file=root / values["topics_file"],
+        index_dir=root / values["index_dir"],
+        pages_dir=root / values["pages_dir"],
+        site_dir=root / str(mkdocs.get("site_dir") or MKDOCS_SITE_DIR),
+        cache_dir=cache_folder(root, values["cache_dir"]),
+        related_min=values["related_min"],
+        related_max=values["related_max"],
+        pyodide_snapshot=values["pyodide_snapshot"],
+    )

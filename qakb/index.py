@@ -68,17 +68,21 @@ def file_entry(path: Path) -> dict:
 def write_index(
     out_dir: Path,
     questions: list[Question],
+    documents: list[str],
     topic_of: dict[str, Topic],
     transformer_vectors: np.ndarray,
     content_hash: str,
     cache_dir: Path,
     embed: Callable[[list[str]], np.ndarray],
 ) -> dict:
-    """Write every index file into the empty folder `out_dir`; return the manifest."""
+    """Write every index file into the empty folder `out_dir`; return the manifest.
+
+    `documents` are the questions' indexed texts (`qakb.markup.document_text`), row-aligned.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / METADATA, metadata_rows(questions, topic_of))
     write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
-    static_part = static.build_static_search([q.document for q in questions], out_dir,
+    static_part = static.build_static_search(documents, out_dir,
                                               cache_dir=cache_dir, embed=embed)
     manifest = {
         "format": "qakb-search-index",

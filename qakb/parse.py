@@ -2,20 +2,30 @@
 
 The source format (one file per bank, any number of files in ``content/``)::
 
-    ## Optional title
+    # Title of the bank
     > https://first.source.example/page
     > https://second.source.example/
 
-    1. `What are activation functions?`
-    Answer lines, kept line by line, until the next item.
-    - bullet lines stay bullets
+    ## A section
 
-    2. ??? `A question that needs review?`
+    1. `What are activation functions?` 👶
+    The answer, in Markdown, until the next item or section.
+    1. a numbered line inside an answer is an ordered-list line
+
+    2. ??? `A question that needs review?` [hard]
     ...
 
-A line that starts with a number and a dot (``12. ``) always starts an item, so
-numbered lists inside an answer must be written with ``-`` bullets or indented.
-Every problem is reported as ``file:line: what is wrong`` through `ParseError`.
+    ## Another section
+
+    3. `...`
+
+An item starts only with ``N. `` followed by the question in backticks
+(``???`` before it marks the question "needs review"; a difficulty may follow it:
+👶 / ⭐️ / 🚀 or ``[easy]`` / ``[medium]`` / ``[hard]``). The first heading is
+the bank's title; every later ``#`` or ``##`` heading outside an answer's code
+starts a section. Lines inside fenced code (``` or ~~~) are never structure.
+Every problem is reported as ``file:line: what is wrong`` through `ParseError`;
+likely slips (an item whose backticks were forgotten) become warnings.
 
 Standard library only: the CLI checks the content hash with it without
 importing any build-time dependency.
@@ -35,10 +45,22 @@ ANSWER_FIELD_SEPARATOR = "\n"
 RESERVED_ANCHORS = frozenset({"sources", "top", "__skip", "qakb-sources"})
 MAX_ANCHOR_CHARS = 80
 
-_ITEM = re.compile(r"^(\d+)\.(?:\s+|$)(.*)$")
-_REVIEW_MARK = re.compile(r"^\?\?\?\s*")
+_NUMBERED_LINE = re.compile(r"^(\d+)\.(?:\s+|$)(.*)$")
+_ITEM_QUESTION = re.compile(
+    r"^(?P<review>\?\?\?\s*)?`(?P<question>.*)`\s*(?P<difficulty>👶|⭐\ufe0f?|🚀|\[(?:easy|medium|hard)\])?$",
+    re.IGNORECASE,
+)
+DIFFICULTY_MARKS = {"👶": "easy", "⭐": "medium", "⭐\ufe0f": "medium", "🚀": "hard"}
+DIFFICULTIES = ("easy", "medium", "hard")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_SECTION_LEVELS = (1, 2)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _SOURCE = re.compile(r"^>\s*(.*?)\s*$")
 _URL = re.compile(r"^https?://[^\s<>\"'`]+$")
+_QUESTION_WORDS = frozenset(
+    "what why how when where which who whom whose is are can could do does did should would will "
+    "explain describe define compare name list give tell".split()
+)
 
 
 class ParseError(Exception):
@@ -61,15 +83,13 @@ class Question:
     source: str
     line: int
     anchor: str = ""
+    section: str = ""
+    difficulty: str = ""
 
     @property
     def answer(self) -> str:
+        """The answer as written: Markdown."""
         return ANSWER_FIELD_SEPARATOR.join(self.answer_lines)
-
-    @property
-    def document(self) -> str:
-        """The text that is embedded and indexed for this question."""
-        return f"{self.question}\n{self.answer}"
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,7 @@ class SourceFile:
     title: str
     urls: tuple[str, ...]
     questions: tuple[Question, ...]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,39 +132,80 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
+@dataclass
+class _Item:
+    """An item while its answer lines are being read."""
+    number: int
+    question: str
+    needs_review: bool
+    difficulty: str
+    section: str
+    line: int
+    lines: list[str]
+
+
+class _Fence:
+    """Tracks fenced code blocks, inside which no line is structure."""
+
+    def __init__(self):
+        self.marker = ""
+        self.line = 0
+
+    def feed(self, line: str, line_number: int) -> bool:
+        """Take one line; True if it belongs to a fenced block (fence lines included)."""
+        match = _FENCE.match(line)
+        if self.marker:
+            if match and match.group(1)[0] == self.marker[0] and len(match.group(1)) >= len(self.marker) \
+                    and not line.strip()[len(match.group(1)):].strip():
+                self.marker = ""
+            return True
+        if match:
+            self.marker, self.line = match.group(1), line_number
+            return True
+        return False
+
+
 def parse_text(text: str, name: str) -> SourceFile:
     """Parse one bank file's text; `name` is used in messages and as the source name."""
-    title = ""
+    title: str | None = None
+    section = ""
     urls: list[str] = []
     questions: list[Question] = []
+    warnings: list[str] = []
     first_line_of_number: dict[int, int] = {}
-    current: dict | None = None
+    current: _Item | None = None
+    fence = _Fence()
 
-    def finish(item: dict | None) -> None:
+    def finish(item: _Item | None) -> None:
         if item is None:
             return
-        lines = item["lines"]
+        if fence.marker:
+            raise ParseError(name, fence.line, f"the code fence {fence.marker} opened here in item {item.number} "
+                             f"is never closed; end the code block with a line {fence.marker}")
+        lines = item.lines
         while lines and not lines[-1].strip():
             lines.pop()
         while lines and not lines[0].strip():
             lines.pop(0)
         if not lines:
-            raise ParseError(name, item["line"], f"item {item['number']} has an empty answer")
+            raise ParseError(name, item.line, f"item {item.number} has an empty answer")
         questions.append(Question(
-            number=item["number"], question=item["question"], answer_lines=tuple(lines),
-            needs_review=item["needs_review"], source=name, line=item["line"],
+            number=item.number, question=item.question, answer_lines=tuple(lines),
+            needs_review=item.needs_review, source=name, line=item.line,
+            section=item.section, difficulty=item.difficulty,
         ))
 
     for line_number, raw_line in enumerate(text.splitlines(), start=1):
         line = raw_line.rstrip()
         if "\x00" in line:
             raise ParseError(name, line_number, "contains a NUL character; the file is probably not text")
-        item_match = _ITEM.match(line)
-        if item_match:
-            number = int(item_match.group(1))
-            rest = item_match.group(2).strip()
-            needs_review = bool(_REVIEW_MARK.match(rest))
-            question = _backticked_question(_REVIEW_MARK.sub("", rest), name, line_number, number)
+        if current is not None and fence.feed(line, line_number):
+            current.lines.append(line)
+            continue
+        numbered = _NUMBERED_LINE.match(line)
+        item_question = _ITEM_QUESTION.match(numbered.group(2).strip()) if numbered else None
+        if item_question:
+            number = int(numbered.group(1))
             finish(current)
             if number in first_line_of_number:
                 raise ParseError(
@@ -151,49 +213,84 @@ def parse_text(text: str, name: str) -> SourceFile:
                     f"item number {number} is used twice (first at line {first_line_of_number[number]})",
                 )
             first_line_of_number[number] = line_number
-            current = {"number": number, "question": question, "needs_review": needs_review,
-                       "line": line_number, "lines": []}
-        elif current is not None:
-            current["lines"].append(line)
+            current = _Item(
+                number=number, question=_question_text(item_question.group("question"), name, line_number, number),
+                needs_review=bool(item_question.group("review")),
+                difficulty=_difficulty(item_question.group("difficulty")),
+                section=section, line=line_number, lines=[],
+            )
+            continue
+        heading = _HEADING.match(line)
+        if heading and (title is None or len(heading.group(1)) in _SECTION_LEVELS) and heading.group(2):
+            if title is None:
+                title = heading.group(2)
+            else:
+                finish(current)
+                current = None
+                section = heading.group(2)
+            continue
+        if current is not None:
+            if numbered and _forgotten_backticks(current, int(numbered.group(1)), numbered.group(2)):
+                warnings.append(
+                    f"{name}:{line_number}: '{line[:60]}' reads like the question of a new item {numbered.group(1)} "
+                    f"but has no backticks, so it is read as a numbered line of item {current.number}'s answer; "
+                    f"if it is a question, write it as {numbered.group(1)}. `{numbered.group(2).strip()}`"
+                )
+            current.lines.append(line)
+        elif numbered:
+            raise ParseError(
+                name, line_number,
+                f"item {numbered.group(1)} has no question in backticks; write it as "
+                f"{numbered.group(1)}. `Your question?`",
+            )
         else:
-            title = _header_line(line, name, line_number, urls) or title
+            _header_line(line, name, line_number, urls)
     finish(current)
     if not questions:
         raise ParseError(name, 1, "no items found; an item is a line like 1. `The question?` followed by its answer")
-    return SourceFile(name=name, title=title, urls=tuple(urls), questions=tuple(questions))
+    return SourceFile(name=name, title=title or "", urls=tuple(urls), questions=tuple(questions),
+                      warnings=tuple(warnings))
 
 
-def _backticked_question(rest: str, name: str, line_number: int, number: int) -> str:
-    if not (len(rest) >= 2 and rest.startswith("`") and rest.endswith("`")):
-        raise ParseError(
-            name, line_number,
-            f"item {number} has no question in backticks; write it as {number}. `Your question?` "
-            "(a line that belongs to the answer above must not start with a number and a dot: "
-            "make it a '- ' bullet)",
-        )
-    question = " ".join(rest[1:-1].split())
+def _question_text(text: str, name: str, line_number: int, number: int) -> str:
+    question = " ".join(text.split())
     if not question:
         raise ParseError(name, line_number, f"item {number} has an empty question")
     return question
 
 
-def _header_line(line: str, name: str, line_number: int, urls: list[str]) -> str:
-    """Handle a line before the first item; return a title if the line is one."""
+def _difficulty(mark: str | None) -> str:
+    if not mark:
+        return ""
+    return DIFFICULTY_MARKS.get(mark) or mark.strip("[]").lower()
+
+
+def _forgotten_backticks(item: _Item, number: int, text: str) -> bool:
+    """A numbered answer line that continues the item numbering and reads as a question."""
+    if number != item.number + 1:
+        return False
+    if any(_NUMBERED_LINE.match(line) and int(_NUMBERED_LINE.match(line).group(1)) == number - 1
+           for line in item.lines):
+        return False  # it continues an ordered list of the answer
+    words = text.strip().split()
+    return bool(words) and (text.rstrip().endswith("?") or words[0].lower().strip("*_") in _QUESTION_WORDS)
+
+
+def _header_line(line: str, name: str, line_number: int, urls: list[str]) -> None:
+    """Check a line before the first item: blank, or a '> URL' source line."""
     stripped = line.strip()
     if not stripped:
-        return ""
-    if stripped.startswith("#"):
-        return stripped.lstrip("#").strip()
+        return
     source = _SOURCE.match(stripped)
     if source:
         url = source.group(1)
         if not _URL.match(url):
             raise ParseError(name, line_number, f"source line must hold one http(s) URL, got {url!r}")
         urls.append(url)
-        return ""
+        return
     raise ParseError(
         name, line_number,
-        "text before the first item; the header holds only a '#' title and '> URL' source lines",
+        "text before the first item; the header holds only a '#' title, '> URL' source lines and '## Section' headings",
     )
 
 
@@ -212,7 +309,8 @@ def parse_content(content_dir: Path) -> Bank:
             files.append(parse_text(read_text(path), path.name))
         except ParseError as error:
             raise ParseError(_shown(path), error.line, error.message) from None
-    anchored, warnings = assign_anchors([q for source in files for q in source.questions])
+    anchored, anchor_warnings = assign_anchors([q for source in files for q in source.questions])
+    warnings = [warning for source in files for warning in source.warnings] + anchor_warnings
     by_key = {(q.source, q.number): q for q in anchored}
     files = [replace(source, questions=tuple(by_key[(q.source, q.number)] for q in source.questions))
              for source in files]

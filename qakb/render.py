@@ -1,8 +1,9 @@
 """Render the generated Markdown pages: a home page and one page per topic.
 
-Bank text is untrusted: question text is escaped for Markdown and HTML, and
-answers are emitted as escaped HTML blocks, so nothing in the bank becomes
-markup, a link or a script. Only inline `code` spans are kept as code.
+Bank text is untrusted. Question texts and titles are escaped for Markdown and
+HTML; answers come already rendered and sanitised by `qakb.markup` and are
+placed as raw HTML blocks, so nothing in the bank becomes markup it was not
+allowed to be, a link it was not allowed to be, or a script.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import re
 from dataclasses import dataclass
 
 from qakb.index import page_path
+from qakb.markup import Answer
 from qakb.parse import Bank, Question
 from qakb.topics import Topic
 
 NAV_FILE = "nav.json"
 # Python-Markdown's backslash escapes, plus '|' which the tables extension adds.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>])")
-_BULLET = re.compile(r"^\s*[-*•]\s+")
-_INLINE_CODE = re.compile(r"`([^`]+)`")
-SHORT_LINE_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -37,58 +36,8 @@ def markdown_text(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", escaped)
 
 
-def inline_html(text: str) -> str:
-    return _INLINE_CODE.sub(r"<code>\1</code>", html.escape(text, quote=True))
-
-
-def answer_blocks(lines: tuple[str, ...]) -> list[tuple[str, list[str]]]:
-    """Group answer lines into ('p', [line]) and ('ul', [items]) blocks.
-
-    Lines written as bullets become list items; a run of two or more short lines
-    that do not end a sentence (the list of activation functions, the steps of an
-    algorithm, multiple-choice options) becomes a list too, so one-item-per-line
-    answers keep their structure. Every other line is a paragraph of its own.
-    """
-    blocks: list[tuple[str, list[str]]] = []
-    run: list[str] = []
-
-    def flush_run() -> None:
-        if len(run) >= 2:
-            blocks.append(("ul", list(run)))
-        else:
-            blocks.extend(("p", [line]) for line in run)
-        run.clear()
-
-    for raw in lines:
-        line = raw.strip()
-        if not line:
-            flush_run()
-            continue
-        if _BULLET.match(line):
-            flush_run()
-            item = _BULLET.sub("", line)
-            if blocks and blocks[-1][0] == "bullets":
-                blocks[-1][1].append(item)
-            else:
-                blocks.append(("bullets", [item]))
-            continue
-        if len(line) <= SHORT_LINE_CHARS and not line.endswith((".", "!", "?", ":")):
-            run.append(line)
-            continue
-        flush_run()
-        blocks.append(("p", [line]))
-    flush_run()
-    return [("ul" if kind == "bullets" else kind, items) for kind, items in blocks]
-
-
-def answer_html(question: Question) -> str:
-    parts = []
-    for kind, items in answer_blocks(question.answer_lines):
-        if kind == "ul":
-            parts.append("<ul>" + "".join(f"<li>{inline_html(item)}</li>" for item in items) + "</ul>")
-        else:
-            parts.append(f"<p>{inline_html(items[0])}</p>")
-    return f'<div class="qakb-answer">\n' + "\n".join(parts) + "\n</div>"
+def answer_html(answer: Answer) -> str:
+    return f'<div class="qakb-answer">\n{answer.html.strip()}\n</div>'
 
 
 def link_between(from_page: str, to_page: str, anchor: str) -> str:
@@ -98,7 +47,8 @@ def link_between(from_page: str, to_page: str, anchor: str) -> str:
 
 
 def question_section(
-    question: Question, page: str, topic_of: dict[str, Topic], related: list[Question], show_source: bool,
+    question: Question, answer: Answer, page: str, topic_of: dict[str, Topic], related: list[Question],
+    show_source: bool,
 ) -> str:
     meta = f'<span class="qakb-number">Q{question.number}</span>'
     if show_source:
@@ -115,7 +65,7 @@ def question_section(
             "    This answer is marked for review in the bank: check it against the sources before relying on it.",
             "",
         ]
-    lines += [answer_html(question), ""]
+    lines += [answer_html(answer), ""]
     if related:
         lines += ['<p class="qakb-related-title">Related questions</p>', ""]
         for other in related:
@@ -132,7 +82,8 @@ def front_matter(title: str, description: str) -> str:
 
 
 def topic_page(
-    page: TopicPage, bank: Bank, topic_of: dict[str, Topic], related_of: dict[str, list[Question]],
+    page: TopicPage, bank: Bank, answers: dict[str, Answer], topic_of: dict[str, Topic],
+    related_of: dict[str, list[Question]],
 ) -> str:
     path = page_path(page.topic.slug)
     show_source = len(bank.files) > 1
@@ -140,10 +91,11 @@ def topic_page(
         front_matter(page.topic.title, page.topic.description),
         f"# {markdown_text(page.topic.title)}",
         "",
-        markdown_text(page.topic.description),
-        "",
     ]
-    parts += [question_section(q, path, topic_of, related_of[q.anchor], show_source) for q in page.questions]
+    if page.topic.description:
+        parts += [markdown_text(page.topic.description), ""]
+    parts += [question_section(q, answers[q.anchor], path, topic_of, related_of[q.anchor], show_source)
+              for q in page.questions]
     parts += sources_section(page, bank)
     return "\n".join(parts)
 
@@ -166,31 +118,32 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def home_page(pages: list[TopicPage], bank: Bank) -> str:
-    titles = [source.title for source in bank.files if source.title]
-    title = titles[0] if len(titles) == 1 else "Interview questions and answers"
+def home_page(pages: list[TopicPage], bank: Bank, site_name: str, site_description: str) -> str:
+    """The home page: the site's name and description (mkdocs.yml), the banks, and the topics with counts."""
     total = sum(len(page.questions) for page in pages)
-    lines = [
-        front_matter(title, f"{_count(total, 'question')} in {_count(len(pages), 'topic')}"),
-        f"# {markdown_text(title)}",
+    counts = f"{_count(total, 'question')} in {_count(len(pages), 'topic')}"
+    lines = [front_matter(site_name, site_description or counts), f"# {markdown_text(site_name)}", ""]
+    if site_description:
+        lines += [markdown_text(site_description), ""]
+    titled = [source for source in bank.files if source.title]
+    banks = f" from {', '.join(f'*{markdown_text(source.title)}*' for source in titled)}" if titled else ""
+    lines += [
+        f"{counts}{banks}. Browse a topic below, or type a question in your own words into the search box "
+        "at the top: the closest questions are found in your browser, with no server.",
         "",
-        f"{_count(total, 'question')} in {_count(len(pages), 'topic')}. Browse a topic below, or type a question in "
-        "natural language into the search box at the top: the closest questions are found in your "
-        "browser, with no server.",
-        "",
-        "| Topic | Questions | About |",
-        "| --- | ---: | --- |",
     ]
+    described = any(page.topic.description for page in pages)
+    lines += ["| Topic | Questions |" + (" About |" if described else ""),
+              "| --- | ---: |" + (" --- |" if described else "")]
     for page in pages:
-        lines.append(
-            f"| [{markdown_text(page.topic.title)}]({page_path(page.topic.slug)}) | {len(page.questions)} "
-            f"| {markdown_text(page.topic.description)} |"
-        )
+        row = f"| [{markdown_text(page.topic.title)}]({page_path(page.topic.slug)}) | {len(page.questions)} |"
+        lines.append(row + (f" {markdown_text(page.topic.description)} |" if described else ""))
     return "\n".join(lines) + "\n"
 
 
 def render_pages(
-    bank: Bank, topics: tuple[Topic, ...], topic_of: dict[str, Topic], related_of: dict[str, list[Question]],
+    bank: Bank, answers: dict[str, Answer], topics: tuple[Topic, ...], topic_of: dict[str, Topic],
+    related_of: dict[str, list[Question]], site_name: str, site_description: str = "",
 ) -> dict[str, str]:
     """All generated files, keyed by path relative to the pages folder, in topic order."""
     pages = [
@@ -198,9 +151,9 @@ def render_pages(
         for topic in topics
     ]
     pages = [page for page in pages if page.questions]
-    files = {"index.md": home_page(pages, bank)}
+    files = {"index.md": home_page(pages, bank, site_name, site_description)}
     for page in pages:
-        files[page_path(page.topic.slug)] = topic_page(page, bank, topic_of, related_of)
+        files[page_path(page.topic.slug)] = topic_page(page, bank, answers, topic_of, related_of)
     nav = [{"title": page.topic.title, "path": page_path(page.topic.slug)} for page in pages]
     files[NAV_FILE] = json.dumps(nav, ensure_ascii=False, indent=1) + "\n"
     return files

@@ -1,20 +1,27 @@
-"""Topics: read ``topics.yml`` and place every question in exactly one topic.
+"""Topics: every question goes to exactly one topic, decided in this order.
 
-A question goes to the topic whose title + description embedding is most
-similar to the question's own embedding (question + answer), unless
-``topics.yml`` pins it by anchor.
+1. ``topics.yml`` when the project has one: a question goes to the topic whose
+   title + description embedding is most similar to the question's own embedding
+   (question + answer), unless the file pins it by anchor.
+2. Otherwise the bank's own ``## Section`` headings: one topic per section name.
+3. Otherwise topics discovered in the questions (`qakb.discover`).
+
+`qakb topics --write` saves the second or third kind as a ``topics.yml`` that
+places every question where it was, so an editor can start from it.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import yaml
 
-from qakb.parse import ParseError, Question, read_text
+from qakb.parse import ParseError, Question, read_text, slugify
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -131,3 +138,216 @@ def assign_topics(
         question.anchor: pinned.get(question.anchor, plan.topics[int(choice)].slug)
         for question, choice in zip(questions, best)
     }
+
+
+ORIGIN_TOPICS_FILE = "topics.yml"
+ORIGIN_SECTIONS = "sections"
+ORIGIN_DISCOVERED = "discovered"
+MAX_SLUG_CHARS = 48
+DESCRIPTION_TERMS = 6
+QUESTION_WEIGHT_IN_NAMES = 3
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The site's topics in page order, each question's topic slug (by anchor), and where they came from."""
+    topics: tuple[Topic, ...]
+    topic_of: dict[str, str]
+    origin: str
+    warnings: tuple[str, ...] = ()
+
+
+def place_questions(
+    questions: Sequence[Question],
+    vectors: np.ndarray,
+    topics_file: Path,
+    embed: Callable[[list[str]], np.ndarray],
+    titles: dict[str, str],
+) -> Placement:
+    """Place every question: by `topics_file` if it exists, else by the bank's sections, else by discovery.
+
+    `vectors` are the questions' L2-normalised document vectors, row-aligned with
+    `questions`; `embed` encodes topic descriptions (used only with a topics file);
+    `titles` maps each bank file's name to its title.
+    """
+    if topics_file.is_file():
+        plan = load_topics(topics_file)
+        topic_vectors = embed([topic.document for topic in plan.topics])
+        topic_of = assign_topics(list(questions), plan, vectors, topic_vectors)
+        empty = [topic.slug for topic in plan.topics if topic.slug not in set(topic_of.values())]
+        warnings = (f"{plan.path}: topic(s) with no questions get no page: {', '.join(empty)}",) if empty else ()
+        return Placement(topics=plan.topics, topic_of=topic_of, origin=ORIGIN_TOPICS_FILE, warnings=warnings)
+    return automatic_placement(questions, vectors, titles)
+
+
+def automatic_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str]) -> Placement:
+    """The placement without a topics file: the bank's sections if it has any, else discovered topics."""
+    if any(question.section for question in questions):
+        return section_placement(questions, titles)
+    return discovered_placement(questions, vectors, titles)
+
+
+def section_placement(questions: Sequence[Question], titles: dict[str, str]) -> Placement:
+    """A topic per section name, in order of first appearance; one name in two files is one topic.
+
+    Questions before a file's first section (or in a file without sections) go to
+    a topic named after their file's title.
+    """
+    names = [question.section or _file_title(question.source, titles) for question in questions]
+    keys = [slugify(name) for name in names]
+    first_name: dict[str, str] = {}
+    for key, name in zip(keys, names):
+        first_name.setdefault(key, name)
+    label_of = {key: label for label, key in enumerate(first_name)}
+    labels = [label_of[key] for key in keys]
+    taken: set[str] = set()
+    slugs = [_topic_slug(name, taken) for name in first_name.values()]
+    descriptions = _descriptions(questions, labels)
+    topics = tuple(Topic(slug=slug, title=_one_line(name), description=description)
+                   for slug, name, description in zip(slugs, first_name.values(), descriptions))
+    return Placement(topics=topics,
+                     topic_of={question.anchor: slugs[label] for question, label in zip(questions, labels)},
+                     origin=ORIGIN_SECTIONS)
+
+
+def discovered_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str]) -> Placement:
+    """Topics found by clustering the vectors and named by their characteristic terms."""
+    # Imported here: scikit-learn loads only for banks without a topics file.
+    from qakb.discover import characteristic_terms, cluster, description_from_terms, title_from_terms
+
+    labels = cluster(vectors).labels
+    terms = characteristic_terms(_naming_texts(questions), labels)
+    if len(terms) == 1:
+        sources = {question.source for question in questions}
+        only_title = titles.get(next(iter(sources)), "") if len(sources) == 1 else ""
+        names = [_one_line(only_title) or title_from_terms(terms[0]) or "Questions"]
+    else:
+        names = _distinct_titles(terms)
+    taken: set[str] = set()
+    slugs = [_topic_slug(name, taken) for name in names]
+    topics = tuple(Topic(slug=slug, title=name, description=description_from_terms(topic_terms[:DESCRIPTION_TERMS]))
+                   for slug, name, topic_terms in zip(slugs, names, terms))
+    return Placement(topics=topics,
+                     topic_of={question.anchor: slugs[int(label)] for question, label in zip(questions, labels)},
+                     origin=ORIGIN_DISCOVERED)
+
+
+def _naming_texts(questions: Sequence[Question]) -> list[str]:
+    # The question names its subject; the answer adds vocabulary. Counting the
+    # question three times gave names closer to the sections of the test banks.
+    return [f"{question.question}\n" * QUESTION_WEIGHT_IN_NAMES + question.answer for question in questions]
+
+
+def _descriptions(questions: Sequence[Question], labels: list[int]) -> list[str]:
+    from qakb.discover import characteristic_terms, description_from_terms
+
+    return [description_from_terms(terms[:DESCRIPTION_TERMS])
+            for terms in characteristic_terms(_naming_texts(questions), labels)]
+
+
+def _distinct_titles(terms: list[list[str]]) -> list[str]:
+    """A title per topic from its first two terms, more where two topics would share one."""
+    from qakb.discover import title_from_terms
+
+    titles: list[str] = []
+    for topic_terms in terms:
+        count = 2
+        title = title_from_terms(topic_terms, count) or "Questions"
+        while title in titles and count < len(topic_terms):
+            count += 1
+            title = title_from_terms(topic_terms, count)
+        suffix = 1
+        base = title
+        while title in titles:
+            suffix += 1
+            title = f"{base} ({suffix})"
+        titles.append(title)
+    return titles
+
+
+def _file_title(source: str, titles: dict[str, str]) -> str:
+    title = _one_line(titles.get(source, ""))
+    return title or Path(source).stem.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _topic_slug(name: str, taken: set[str]) -> str:
+    """A slug topics.yml accepts (ASCII lowercase words joined by '-'), unique among `taken`."""
+    words = [word for word in slugify(name).split("-") if re.fullmatch(r"[a-z0-9]+", word)]
+    slug = ""
+    for word in words:
+        if len(slug) + len(word) + 1 > MAX_SLUG_CHARS and slug:
+            break
+        slug = f"{slug}-{word}" if slug else word
+    base = slug or "topic"
+    slug, suffix = base, 1
+    while slug in taken:
+        suffix += 1
+        slug = f"{base}-{suffix}"
+    taken.add(slug)
+    return slug
+
+
+_WRITTEN_HEADER = """\
+# Topics of the bank, written by `qakb topics --write` from {origin}.
+# Every question goes to the topic whose title + description is most similar in
+# meaning (all-MiniLM-L6-v2 embeddings) to the question and its answer; `pins`
+# (question anchor: topic slug) overrides that choice. The pins below keep each
+# question in the topic it was {verb}; delete a pin to let the descriptions decide.
+# Edit titles and descriptions freely, add or merge topics: this file now decides.
+"""
+
+
+def topics_file_text(
+    placement: Placement,
+    questions: Sequence[Question],
+    vectors: np.ndarray,
+    embed: Callable[[list[str]], np.ndarray],
+) -> str:
+    """A topics.yml that reproduces `placement`: its topics, and a pin for each question
+    that the descriptions alone would place in another topic."""
+    topics = [replace(topic, title=_one_line(topic.title),
+                      description=_one_line(topic.description) or _one_line(topic.title))
+              for topic in placement.topics]
+    plan = TopicPlan(path="", topics=tuple(topics), pins=())
+    by_similarity = assign_topics(list(questions), plan, vectors, embed([topic.document for topic in topics]))
+    pins = {question.anchor: placement.topic_of[question.anchor] for question in questions
+            if by_similarity[question.anchor] != placement.topic_of[question.anchor]}
+    body = yaml.safe_dump(
+        {"topics": [{"slug": topic.slug, "title": topic.title, "description": topic.description} for topic in topics]},
+        sort_keys=False, allow_unicode=True, width=100,
+    )
+    pins_text = yaml.safe_dump({"pins": pins}, sort_keys=False, allow_unicode=True, width=100)
+    origin = "the bank's sections" if placement.origin == ORIGIN_SECTIONS else "topics discovered in the questions"
+    verb = "in" if placement.origin == ORIGIN_SECTIONS else "discovered in"
+    return f"{_WRITTEN_HEADER.format(origin=origin, verb=verb)}{body}\n# question anchor: topic slug\n{pins_text}"
+
+
+def write_topics_file(
+    path: Path,
+    placement: Placement,
+    questions: Sequence[Question],
+    vectors: np.ndarray,
+    embed: Callable[[list[str]], np.ndarray],
+) -> int:
+    """Write `placement` as a topics file at `path`, checked to read back to the same placement.
+
+    Returns the number of pins written. The file appears only once the check passed.
+    """
+    text = topics_file_text(placement, questions, vectors, embed)
+    draft = path.with_name(f".{path.name}.draft")
+    draft.write_text(text, encoding="utf-8")
+    try:
+        plan = load_topics(draft)
+        again = assign_topics(list(questions), plan, vectors, embed([topic.document for topic in plan.topics]))
+        if again != placement.topic_of:
+            moved = sorted(anchor for anchor in again if again[anchor] != placement.topic_of[anchor])
+            raise ValueError(f"{path}: the written topics would move {len(moved)} question(s), e.g. {moved[:3]}; "
+                             "not written")
+        os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+    return len(plan.pins)

@@ -7,10 +7,8 @@ a fresh profile with an empty cache, and records every request it makes.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from projects import ROOT, qakb
+from qakb.plugin import SITE_WIDGET_DIR, WIDGET_DIR, search_assets
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -25,17 +24,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 860}
-WIDGET_DIR = ROOT / "docs" / "assets" / "qakb"
 _PAGE_CONFIG = re.compile(r'<script id="__qakb_search" type="application/json">(.*?)</script>', re.S)
-
-
-def search_assets_hooks():
-    """hooks/search_assets.py as a module, loaded by path and registered as mkdocs does."""
-    spec = importlib.util.spec_from_file_location("search_assets", ROOT / "hooks" / "search_assets.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def page_search_config(site_dir: Path) -> dict | None:
@@ -56,17 +45,16 @@ def stale_reason(site_dir: Path) -> str | None:
         return "no built site with the search widget"
     if config.get("content_hash") != project_hash(load_settings(ROOT)):
         return "the bank changed since the last build"
-    hooks = search_assets_hooks()
-    engine_name, _ = hooks.engine_archive()
-    if config.get("engine") != f"assets/qakb/{engine_name}":
+    engine_name, _ = search_assets.engine_archive()
+    if config.get("engine") != search_assets.SITE_ENGINE_DIR + engine_name:
         return "qakb/search.py changed since the last build"
     manifest = json.loads((site_dir / "search_index" / "manifest.json").read_text(encoding="utf-8"))
-    if config.get("index_files") != hooks.engine_index_files(manifest):
-        return "hooks/search_assets.py changed since the last build"
+    if config.get("index_files") != search_assets.engine_index_files(manifest):
+        return "qakb/plugin/search_assets.py changed since the last build"
     for source in sorted(WIDGET_DIR.iterdir()):
-        built = site_dir / "assets" / "qakb" / source.name
+        built = site_dir / SITE_WIDGET_DIR / source.name
         if not built.is_file() or built.read_bytes() != source.read_bytes():
-            return f"docs/assets/qakb/{source.name} changed since the last build"
+            return f"qakb/plugin/assets/qakb/{source.name} changed since the last build"
     return None
 
 

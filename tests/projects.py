@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "content" / "ml-dl-interview-qa.md"
 QAKB = [sys.executable, "-m", "qakb.cli"]
-PROJECT_FILES = ("mkdocs.yml", "pyproject.toml", "docs", "overrides", "hooks")
+# A site folder needs only these besides content/: the site's code is the qakb package.
+PROJECT_FILES = ("mkdocs.yml", "docs")
 
 
 def make_project(where: Path, bank: dict[str, str] | None = None, topics: str | None = None) -> Path:
@@ -23,7 +24,6 @@ def make_project(where: Path, bank: dict[str, str] | None = None, topics: str | 
             shutil.copytree(source, where / name)
         else:
             shutil.copy2(source, where / name)
-    (where / "node_modules").symlink_to(ROOT / "node_modules")
     content = where / "content"
     content.mkdir()
     for name, text in (bank or {SEED.name: SEED.read_text(encoding="utf-8")}).items():
@@ -36,7 +36,7 @@ def make_project(where: Path, bank: dict[str, str] | None = None, topics: str | 
 
 
 def qakb(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the qakb CLI on `project`, sharing this checkout's model and embedding cache."""
+    """Run the qakb CLI on `project`, sharing this checkout's cache (model, embeddings, browser runtime)."""
     env = {**os.environ, "QAKB_CACHE_DIR": str(ROOT / ".cache")}
     return subprocess.run([*QAKB, "--project", str(project), *args], capture_output=True, text=True,
                           env=env, timeout=timeout)

@@ -36,7 +36,7 @@ HOSTILE_BANK = """## Hostile bank
 > https://example.org/source
 
 1. `{question}`
-An answer with <script>window.__pwned = "answer"</script> and <img src=x onerror="alert('answer')">.
+An answer with <script>window.__pwned = "answer"</script> and <img src="data:image/gif;base64,R0lGOD" onerror="alert('answer')">.
 A [trick](javascript:alert('link')) link and <a href="javascript:alert(1)">a raw one</a>.
 
 2. `What is gradient descent?`
@@ -264,12 +264,12 @@ def test_search_works_when_the_site_is_hosted_under_a_sub_path(open_page, built_
 
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory) -> Path:
-    """A site of the hostile bank, built with `pyodide_snapshot = false` so that the
+    """A site of the hostile bank, built with `pyodide_snapshot: false` so that the
     search's normal (no-snapshot) start-up is exercised too."""
     project = make_project(tmp_path_factory.mktemp("hostile") / "project", {"hostile.md": HOSTILE_BANK})
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
-        "pyodide_snapshot = true", "pyodide_snapshot = false"), encoding="utf-8")
+    mkdocs_file = project / "mkdocs.yml"
+    mkdocs_file.write_text(mkdocs_file.read_text(encoding="utf-8").replace(
+        "pyodide_snapshot: true", "pyodide_snapshot: false"), encoding="utf-8")
     result = qakb(project, "build")
     assert result.returncode == 0, result.stderr[-3000:]
     assert not list((project / "site" / "assets" / "pyodide").glob("qakb-snapshot-*")), "snapshot not turned off"
@@ -291,7 +291,8 @@ def test_hostile_content_renders_as_text_on_pages_and_in_results(open_page, host
         content = page.locator(".md-content")
         assert "<script>" in content.inner_text()
         assert "onerror" in content.inner_text()
-        assert content.locator("script, img, a[href^='javascript:']").count() == 0
+        assert content.locator("script, [onerror], a[href^='javascript:']").count() == 0
+        assert content.locator(".qakb-answer img").count() == 1, "the answer's (broken) image stays, without its handler"
         assert page.evaluate("window.__pwned") is None
         assert not browser.dialogs, f"content ran as script: {browser.dialogs}"
     finally:

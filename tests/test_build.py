@@ -198,9 +198,12 @@ def test_plain_mkdocs_build_strict_on_the_built_pages(built, tmp_path):
 
 BANK = SEED.name
 BAD_BANKS = {
-    "missing backticks": (lambda text: text.replace("5. `What is the use of the loss function?`",
-                                                    "5. What is the use of the loss function?"),
-                          f"content/{BANK}:38: item 5 has no question in backticks"),
+    "unclosed code fence": (lambda text: text.replace("5. `What is the use of the loss function?`\n",
+                                                      "5. `What is the use of the loss function?`\n```python\n"),
+                            f"content/{BANK}:39: the code fence ``` opened here in item 5 is never closed"),
+    "missing image": (lambda text: text.replace("5. `What is the use of the loss function?`\n",
+                                                "5. `What is the use of the loss function?`\n![a chart](img/loss.png)\n"),
+                      f"content/{BANK}:39: image 'img/loss.png' not found"),
     "empty answer": (lambda text: text.replace(
         "Use the ReLU activation function instead of the sigmoid function\n"
         "Initialize neural networks using Xavier initialization that works with tanh activation.\n", ""),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from qakb.parse import ParseError, assign_anchors, parse_content, parse_text, read_text, slugify
-from qakb.render import answer_blocks
+from qakb.markup import markdown_source
 from projects import SEED
 
 
@@ -48,27 +48,9 @@ def test_answers_keep_every_line(seed):
     assert seed.questions[23].answer_lines[-1].startswith("Perhaps the most common change")
 
 
-@pytest.mark.parametrize("number, expected_list", [
-    (1, ["ReLU", "Softmax", "Sigmoid", "Linear", "Tanh"]),
-    (37, ["Dropout", "Pooling", "Data augmentation", "Early stopping"]),
-    (6, ["Initialize biases and weights for the network",
-         "Send input data through the network (the input layer)",
-         "Calculate the difference (the error) between expected and predicted values",
-         "Change values in neurons to minimize the loss function",
-         "Multiple iterations to determine the best weights for efficient working"]),
-])
-def test_one_per_line_answers_render_as_lists(seed, number, expected_list):
-    blocks = answer_blocks(seed.questions[number - 1].answer_lines)
-    assert ("ul", expected_list) in blocks
-
-
-def test_prose_lines_stay_separate_paragraphs(seed):
-    blocks = answer_blocks(seed.questions[1].answer_lines)
-    assert [kind for kind, _ in blocks] == ["p", "p"]
-
-
 BAD_INPUTS = [
-    ("1. What is missing backticks?\nAn answer.\n", 1, "no question in backticks"),
+    ("1. What is missing backticks?\nAn answer.\n", 1, "item 1 has no question in backticks"),
+    ("1. `Q?`\n```python\nx = 1\n\n2. `Swallowed?`\nB.\n", 2, "code fence ``` opened here in item 1 is never closed"),
     ("1. `Fine?`\nAnswer.\n\n2. `Empty answer?`\n\n", 4, "empty answer"),
     ("1. `First?`\nA.\n2. `Second?`\nB.\n1. `Third?`\nC.\n", 5, "item number 1 is used twice (first at line 1)"),
     ("> not a url\n1. `Q?`\nA.\n", 1, "source line must hold one http(s) URL"),
@@ -160,4 +142,62 @@ def test_any_text_parses_or_raises_parse_error(text):
     assert parsed.questions
     for question in parsed.questions:
         assert question.question and question.answer_lines
-        answer_blocks(question.answer_lines)
+        markdown_source(question.answer_lines)
+
+
+SECTIONED = """\
+# Data science questions
+> https://example.org/notes
+
+## Linear models
+
+1. `What is linear regression?` 👶
+A model that is linear in its parameters.
+Fitting it takes three steps:
+1. choose the features
+2. minimise the squared error
+3. check the residuals
+
+2. ??? `What is ridge regression?` [Hard]
+Least squares with an L2 penalty.
+
+```python
+## a comment in code is not a section
+3. `not an item either`
+```
+
+## Validation
+
+3. `What is cross-validation?` ⭐️
+Training on k-1 folds and testing on the last, k times.
+"""
+
+
+def test_sections_difficulty_and_numbered_lists_in_answers():
+    parsed = parse_text(SECTIONED, "ds.md")
+    assert parsed.title == "Data science questions"
+    assert parsed.urls == ("https://example.org/notes",)
+    assert [(q.number, q.section, q.difficulty, q.needs_review) for q in parsed.questions] == [
+        (1, "Linear models", "easy", False), (2, "Linear models", "hard", True), (3, "Validation", "medium", False)]
+    assert parsed.questions[0].answer_lines[2:] == (
+        "1. choose the features", "2. minimise the squared error", "3. check the residuals")
+    assert "3. `not an item either`" in parsed.questions[1].answer_lines
+    assert "## a comment in code is not a section" in parsed.questions[1].answer_lines
+    assert parsed.warnings == ()
+
+
+def test_a_question_whose_backticks_were_forgotten_gets_a_warning():
+    parsed = parse_text("1. `First?`\nAn answer.\n\n2. Why is this not an item?\nIts answer.\n", "bank.md")
+    assert [q.number for q in parsed.questions] == [1]
+    assert len(parsed.warnings) == 1
+    assert parsed.warnings[0].startswith("bank.md:4: ")
+    assert "write it as 2. `Why is this not an item?`" in parsed.warnings[0]
+
+
+@pytest.mark.parametrize("answer", [
+    "Steps:\n1. one\n2. What is two?",          # continues the answer's own list
+    "Text.\n5. What is five?",                   # does not continue the item numbering
+    "Text.\n2. plain words, not a question",     # does not read as a question
+])
+def test_numbered_answer_lines_that_are_not_slips_give_no_warning(answer):
+    assert parse_text(f"1. `Q?`\n{answer}\n", "bank.md").warnings == ()

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import markdown
 import pytest
 
 from qakb.parse import Bank, assign_anchors, parse_text
-from qakb.render import answer_html, markdown_text, render_pages
+from qakb.markup import render_answers
+from qakb.render import markdown_text, render_pages
 from qakb.topics import Topic
 
 HOSTILE = """\
 > https://example.org/ok
 1. `What does <script>alert("q")</script> do? [click](javascript:alert(1)) {#evil} ## *x*`
-<img src=x onerror="alert('a')"> and <script>alert("a")</script>
-[a link](javascript:alert(2)) and ![img](x" onerror="alert(3)) and <https://evil.example/>
+<img src="data:image/gif;base64,x" onerror="alert('a')"> and <script>alert("a")</script>
+[a link](javascript:alert(2)) and ![img](data:image/gif;base64,x" onerror="alert(3)) and <https://evil.example/>
 - bullet with `<b>code</b>` and &amp; entity & ampersand
 
 2. `Second | pipe _under_ \\ back?`
@@ -32,7 +34,8 @@ def rendered_html():
     bank = Bank(files=(source.__class__(source.name, source.title, source.urls, tuple(questions)),), warnings=())
     topic_of = {q.anchor: TOPIC for q in questions}
     related_of = {questions[0].anchor: [questions[1]], questions[1].anchor: [questions[0]]}
-    pages = render_pages(bank, (TOPIC,), topic_of, related_of)
+    answers = render_answers(questions, Path("."))
+    pages = render_pages(bank, answers, (TOPIC,), topic_of, related_of, "Site <i>name</i>", "About *this*.")
     text = pages["topics/general.md"].split("---\n", 2)[2]
     html = markdown.markdown(text, extensions=["attr_list", "tables", "admonition", "toc"])
     return pages, html, questions
@@ -40,11 +43,11 @@ def rendered_html():
 
 def test_hostile_bank_text_renders_as_text():
     _, html, _ = rendered_html()
-    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "<script" not in html and "alert(&quot;a&quot;)" not in html
+    assert not re.search(r'<[^>]*\son[a-z]+="', html), "no event handler attribute"
     assert "javascript:" not in re.findall(r'href="([^"]*)"', html).__str__()
-    assert "&lt;script&gt;alert(&quot;a&quot;)&lt;/script&gt;" in html
     assert "<code>&lt;b&gt;code&lt;/b&gt;</code>" in html
-    assert "&amp;amp; entity &amp; ampersand" in html
+    assert "&amp; entity &amp; ampersand" in html
     # The question heading shows its text literally and keeps the anchor from its text.
     heading = re.search(r'<h2 id="([^"]+)">(.*?)</h2>', html)
     assert heading.group(1).startswith("what-does-script-alert-q-script-do-click-javascript-alert-1-evil")
@@ -62,16 +65,11 @@ def test_home_and_nav():
     assert json.loads(pages["nav.json"]) == [{"title": "General <b>", "path": "topics/general.md"}]
     home = markdown.markdown(pages["index.md"].split("---\n", 2)[2], extensions=["tables"])
     assert "General &lt;b&gt;</a>" in home and '<td style="text-align: right;">2</td>' in home
-    assert "2 questions in 1 topic." in home
+    assert "2 questions in 1 topic. Browse a topic" in home
+    assert "<h1>Site &lt;i&gt;name&lt;/i&gt;</h1>" in home and "<p>About *this*.</p>" in home
 
 
 @pytest.mark.parametrize("text", ["a|b", "x_y_", "[t](u)", "<i>", "&copy;", "`c`", "1. item", "# h", "\\"])
 def test_markdown_text_round_trips_literally(text):
     html = markdown.markdown(markdown_text(text), extensions=["tables"])
     assert html.removeprefix("<p>").removesuffix("</p>") == text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def test_answer_html_wraps_blocks():
-    source = parse_text("1. `Q?`\nA sentence that ends.\nReLU\nTanh\n", "b.md")
-    assert answer_html(source.questions[0]) == (
-        '<div class="qakb-answer">\n<p>A sentence that ends.</p>\n<ul><li>ReLU</li><li>Tanh</li></ul>\n</div>')

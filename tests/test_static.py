@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from qakb import static
+from qakb.markup import document_text, render_answers
 from qakb.parse import parse_content
 from qakb.search import CharClasses, StaticEncoder
 
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def documents() -> list[str]:
-    return [question.document for question in parse_content(ROOT / "content").questions]
+    questions = list(parse_content(ROOT / "content").questions)
+    answers = render_answers(questions, ROOT / "content")
+    return [document_text(question, answers[question.anchor]) for question in questions]
 
 
 @pytest.fixture(scope="module")

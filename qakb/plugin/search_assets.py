@@ -1,24 +1,22 @@
-"""mkdocs hooks that ship the in-browser semantic search with the site.
+"""What a site ships for the in-browser semantic search.
 
 The built site searches with no server and no third-party request, so it carries
-everything the widget (docs/assets/qakb/widget.js) loads:
+everything the widget (assets/qakb/widget.js) loads:
 
-    assets/pyodide/                        the Pyodide files needed to boot, from the
-                                           npm-pinned node_modules/pyodide
+    assets/pyodide/                          the Pyodide files needed to boot, from the
+                                             pinned npm package (runtime.py installs it)
     assets/pyodide/qakb-snapshot-<hash>.bin  a memory snapshot of that Pyodide with the
-                                           engine imported, made with Node by
-                                           hooks/pyodide_snapshot.mjs and cached
-                                           in .cache/pyodide-snapshot/: restoring it
-                                           skips Python's start-up in the browser
-    assets/qakb/qakb-engine-<hash>.zip     the run-time engine: qakb/__init__.py and
-                                           qakb/search.py, the very files `qakb ask` runs
-    search_index/                          the index written by `qakb build` (from the
-                                           folder extra.qakb_index_dir names, if set)
+                                             engine imported, made with Node by
+                                             pyodide_snapshot.mjs and cached in
+                                             <cache_dir>/pyodide-snapshot/: restoring it
+                                             skips Python's start-up in the browser
+    assets/qakb/qakb-engine-<hash>.zip       the run-time engine: qakb/__init__.py and
+                                             qakb/search.py, the very files `qakb ask` runs
+    search_index/                            the index written by `qakb build`
 
 Each page names the engine archive and the index's content hash in a
-`<script id="__qakb_search">` block (overrides/main.html), so a page only ever
-talks to the engine and index it was built with. Paths are relative to the
-folder holding mkdocs.yml.
+`<script id="__qakb_search">` block (templates/main.html, filled from `page_config`),
+so a page only ever talks to the engine and index it was built with.
 """
 
 from __future__ import annotations
@@ -33,12 +31,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import qakb
-from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File
 
-PYODIDE_PACKAGE = Path("node_modules") / "pyodide"
+import qakb
+
 # What loadPyodide() fetches to boot the interpreter and standard library; nothing else
 # in the npm package (consoles, type declarations, source maps, the UMD build) is needed.
 PYODIDE_BOOT_FILES = (
@@ -48,11 +45,9 @@ PYODIDE_BOOT_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
-# Beside this file: a project copied with its hooks/ folder can make the snapshot too.
 SNAPSHOT_SCRIPT = Path(__file__).with_name("pyodide_snapshot.mjs")
 SNAPSHOT_CACHE = "pyodide-snapshot"
 SNAPSHOT_TIMEOUT_S = 120
-INDEX_DIR = Path("search_index")
 ENGINE_MODULES = ("__init__.py", "search.py")
 
 SITE_RUNTIME_DIR = "assets/pyodide/"
@@ -67,73 +62,58 @@ ZIP_UNIX = 3
 
 @dataclass(frozen=True)
 class SearchAssets:
-    """What one site build ships for the search; made once in on_config, added in on_files."""
+    """What one site build ships for the search: made once in on_config, added in on_files."""
     pyodide_dir: Path
     engine_name: str
     engine_bytes: bytes
     snapshot: Path | None
     index_dir: Path
+    manifest: dict
+
+    @property
+    def page_config(self) -> dict:
+        """What every page tells the widget (the `__qakb_search` block)."""
+        return {
+            "runtime": SITE_RUNTIME_DIR,
+            "snapshot": SITE_RUNTIME_DIR + self.snapshot.name if self.snapshot else None,
+            "engine": SITE_ENGINE_DIR + self.engine_name,
+            "index": SITE_INDEX_DIR,
+            "index_files": engine_index_files(self.manifest),
+            "content_hash": self.manifest.get("content_hash"),
+            "pyodide_version": json.loads((self.pyodide_dir / "package.json").read_text("utf-8"))["version"],
+        }
+
+    def site_files(self, config) -> list[File]:
+        """The Pyodide runtime, the snapshot, the engine archive and the search index."""
+        files = [File.generated(config, SITE_RUNTIME_DIR + name, abs_src_path=str(self.pyodide_dir / name))
+                 for name in PYODIDE_BOOT_FILES]
+        files.append(File.generated(config, SITE_ENGINE_DIR + self.engine_name, content=self.engine_bytes))
+        if self.snapshot:
+            files.append(File.generated(config, SITE_RUNTIME_DIR + self.snapshot.name,
+                                        abs_src_path=str(self.snapshot)))
+        files.extend(File.generated(config, SITE_INDEX_DIR + path.name, abs_src_path=str(path))
+                     for path in sorted(self.index_dir.iterdir()) if path.is_file())
+        return files
 
 
-# The assets of the build in progress: on_config makes them, on_files adds them to the site.
-_current: dict[str, SearchAssets] = {}
-
-
-def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    """Check that the runtime and the index exist, and tell pages where they are."""
-    pyodide_dir = pyodide_package(Path(config.config_file_path).parent)
-    index_dir = index_folder(config)
+def collect(node_modules: Path, index_dir: Path, cache_dir: Path, with_snapshot: bool) -> SearchAssets:
+    """Check that the runtime and the index exist; make the engine archive and the snapshot."""
+    pyodide_dir = pyodide_package(node_modules)
     manifest = index_manifest(index_dir)
     engine_name, engine_bytes = engine_archive()
-    snapshot = site_snapshot(config, pyodide_dir, engine_bytes)
-    _current["assets"] = SearchAssets(pyodide_dir, engine_name, engine_bytes, snapshot, index_dir)
-    config.extra["qakb_search"] = {
-        "runtime": SITE_RUNTIME_DIR,
-        "snapshot": SITE_RUNTIME_DIR + snapshot.name if snapshot else None,
-        "engine": SITE_ENGINE_DIR + engine_name,
-        "index": SITE_INDEX_DIR,
-        "index_files": engine_index_files(manifest),
-        "content_hash": manifest.get("content_hash"),
-        "pyodide_version": json.loads((pyodide_dir / "package.json").read_text("utf-8"))["version"],
-    }
-    return config
+    snapshot = pyodide_snapshot(cache_dir, pyodide_dir, engine_bytes) if with_snapshot else None
+    return SearchAssets(pyodide_dir, engine_name, engine_bytes, snapshot, index_dir, manifest)
 
 
-def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Add the Pyodide runtime, the engine archive and the search index to the site."""
-    assets = _current["assets"]
-    for name in PYODIDE_BOOT_FILES:
-        files.append(File.generated(config, SITE_RUNTIME_DIR + name, abs_src_path=str(assets.pyodide_dir / name)))
-    files.append(File.generated(config, SITE_ENGINE_DIR + assets.engine_name, content=assets.engine_bytes))
-    if assets.snapshot:
-        files.append(File.generated(config, SITE_RUNTIME_DIR + assets.snapshot.name,
-                                    abs_src_path=str(assets.snapshot)))
-    for path in sorted(assets.index_dir.iterdir()):
-        if path.is_file():
-            files.append(File.generated(config, SITE_INDEX_DIR + path.name, abs_src_path=str(path)))
-    return files
-
-
-def pyodide_package(project_dir: Path) -> Path:
-    package_dir = project_dir / PYODIDE_PACKAGE
+def pyodide_package(node_modules: Path) -> Path:
+    package_dir = node_modules / "pyodide"
     missing = [name for name in PYODIDE_BOOT_FILES if not (package_dir / name).is_file()]
     if missing:
         raise PluginError(
-            f"The Pyodide runtime is missing from {package_dir} ({', '.join(missing)}). "
-            "Run `make build` (it runs `npm ci`) to install the pinned npm package `pyodide`."
+            f"The Pyodide runtime is incomplete in {package_dir} ({', '.join(missing)} missing). "
+            f"Delete {node_modules.parent} and build again to reinstall it."
         )
     return package_dir
-
-
-def cache_folder(config: MkDocsConfig) -> Path:
-    """.cache/ next to mkdocs.yml, or the cache `qakb build` names (QAKB_CACHE_DIR may move it)."""
-    return Path(config.config_file_path).parent / config.extra.get("qakb_cache_dir", ".cache")
-
-
-def index_folder(config: MkDocsConfig) -> Path:
-    """search_index/ next to mkdocs.yml, or the staging folder `qakb build` names in extra."""
-    project_dir = Path(config.config_file_path).parent
-    return project_dir / config.extra.get("qakb_index_dir", INDEX_DIR)
 
 
 def index_manifest(index_dir: Path) -> dict:
@@ -142,10 +122,10 @@ def index_manifest(index_dir: Path) -> dict:
         return json.loads(manifest_path.read_text("utf-8"))
     except FileNotFoundError:
         raise PluginError(
-            f"The search index is missing: {manifest_path} does not exist. Run `make build` to create it."
+            f"The search index is missing: {manifest_path} does not exist. Run `qakb build` to create it."
         ) from None
     except ValueError as error:
-        raise PluginError(f"{manifest_path} is not valid JSON ({error}). Run `make build` to recreate it.") from None
+        raise PluginError(f"{manifest_path} is not valid JSON ({error}). Run `qakb build` to recreate it.") from None
 
 
 def engine_index_files(manifest: dict) -> dict[str, str]:
@@ -161,7 +141,7 @@ def engine_index_files(manifest: dict) -> dict[str, str]:
         return {name: entry["sha256"] for name, entry in sorted(manifest["files"].items())
                 if name not in build_time_only}
     except (AttributeError, KeyError, TypeError) as error:
-        raise PluginError(f"The search index manifest is malformed ({error!r}). Run `make build` to recreate it.") from None
+        raise PluginError(f"The search index manifest is malformed ({error!r}). Run `qakb build` to recreate it.") from None
 
 
 def engine_archive() -> tuple[str, bytes]:
@@ -186,13 +166,6 @@ def engine_archive() -> tuple[str, bytes]:
     return f"qakb-engine-{hashlib.sha256(data).hexdigest()[:16]}.zip", data
 
 
-def site_snapshot(config: MkDocsConfig, pyodide_dir: Path, engine_bytes: bytes) -> Path | None:
-    """The snapshot to ship, or None where `[tool.qakb] pyodide_snapshot = false` turned it off."""
-    if not config.extra.get("qakb_pyodide_snapshot", True):
-        return None
-    return pyodide_snapshot(cache_folder(config), pyodide_dir, engine_bytes)
-
-
 def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine_bytes: bytes) -> Path:
     """The cached memory snapshot for this Pyodide build and engine, made with Node if missing.
 
@@ -210,8 +183,9 @@ def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine_bytes: bytes) ->
         return cached
     node = shutil.which("node")
     if node is None:
-        raise PluginError("Node.js is needed to build the site (`node` is not on PATH): "
-                          f"it runs {SNAPSHOT_SCRIPT.name} to make the Pyodide start-up snapshot. Install Node 20+.")
+        raise PluginError("Node.js is needed to build the site (`node` is not on PATH): it runs "
+                          f"{script.name} to make the Pyodide start-up snapshot. Install Node.js 20+ and npm, "
+                          "or set `pyodide_snapshot: false` under the qakb plugin in mkdocs.yml.")
     cached.parent.mkdir(parents=True, exist_ok=True)
     archive = cached.with_suffix(f".{os.getpid()}.zip")
     partial = cached.with_suffix(f".{os.getpid()}.tmp")

@@ -58,7 +58,7 @@ async function boot({ runtimeURL, snapshotURL, engineURL, indexURL, indexFiles, 
 }
 
 // The site build ships a memory snapshot of an interpreter that has already started
-// and imported qakb.search (hooks/pyodide_snapshot.mjs): restoring it skips
+// and imported qakb.search (qakb/plugin/pyodide_snapshot.mjs): restoring it skips
 // Python's start-up. Any problem with it (missing, refused by this Pyodide build)
 // falls back to the normal start.
 async function startInterpreter(loadPyodide, runtimeURL, snapshot) {

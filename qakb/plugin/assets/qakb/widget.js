@@ -36,7 +36,7 @@
   function readConfig() {
     const block = document.getElementById("__qakb_search");
     if (!block) {
-      throw new Error("this page has no #__qakb_search block: build the site with hooks/search_assets.py");
+      throw new Error("this page has no #__qakb_search block: build the site with the qakb mkdocs plugin");
     }
     return JSON.parse(block.textContent);
   }

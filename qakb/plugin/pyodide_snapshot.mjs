@@ -1,13 +1,13 @@
 // Write a Pyodide memory snapshot of an interpreter that has started and imported
 // qakb.search, so the browser's search worker can skip Python's start-up.
 //
-//   node hooks/pyodide_snapshot.mjs <node_modules/pyodide> <qakb-engine.zip> <out.bin>
+//   node pyodide_snapshot.mjs <node_modules/pyodide> <qakb-engine.zip> <out.bin>
 //
-// Run by hooks/search_assets.py at site build time, which caches the result by the
-// Pyodide build and the engine archive. The snapshot holds only the wasm heap, not
-// the file system or any JavaScript object, so nothing may stay referenced from
-// Python to JavaScript when it is taken: the engine is imported with runPython and no
-// proxy is kept. Pyodide refuses a snapshot made by another Pyodide build.
+// Run by the qakb mkdocs plugin (search_assets.py) at site build time, which caches
+// the result by the Pyodide build and the engine archive. The snapshot holds only the
+// wasm heap, not the file system or any JavaScript object, so nothing may stay
+// referenced from Python to JavaScript when it is taken: the engine is imported with
+// runPython and no proxy is kept. Pyodide refuses a snapshot made by another Pyodide build.
 import nodeCrypto from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

@@ -1,0 +1,300 @@
+"""Topics found in the questions themselves, for a bank with neither topics.yml nor sections.
+
+Two steps, both deterministic for the same input:
+
+- **Clustering**: the document vectors are reduced to their first 5 principal
+  components and L2-normalised (BERTopic reduces to 5 dimensions too, with UMAP),
+  then clustered with k-means for every k from 2 to ``min(30, n // 3)``. A cluster
+  smaller than the minimum topic size is dissolved into the nearest remaining
+  clusters, so no topic page holds one or two stray questions. The k kept is the
+  one whose clustering has the highest mean silhouette (cosine, in the reduced
+  space); ties go to the smaller k. In the full 384 dimensions the silhouette of
+  these embeddings keeps rising with k and picks nearly the largest k allowed,
+  far from the banks' own sections; in 5 it peaks at a moderate k and agrees
+  best with them (scripts/topic_agreement.py has the measurements). k-means, not
+  Ward's agglomerative clustering: it agreed better on three of four banks, and
+  its memory is linear in the number of questions (Ward needs the n x n distances:
+  800 MB at 10k questions).
+- **Naming**: class-based TF-IDF as BERTopic computes it (with its
+  ``reduce_frequent_words``): all the texts of a topic are one document, a term's
+  weight is the square root of its frequency in that document times
+  log(1 + average words per topic / the term's count over all topics), so a term
+  ranks high when it is frequent in one topic and rare in the others. Terms are
+  words and phrases of up to three words that cross no punctuation and no stop
+  word, plurals folded into their singular. BERTopic itself is not used: it
+  requires umap-learn (numba, llvmlite), hdbscan, pandas and plotly, and HDBSCAN
+  leaves "outlier" questions outside every topic, where each question needs one;
+  the part used here is a few lines over scikit-learn's CountVectorizer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+MAX_TOPICS = 30
+# Each topic holds at least this many questions (and at least 1% of the bank).
+MIN_TOPIC_SIZE = 3
+# Principal components the vectors are reduced to before clustering.
+CLUSTERING_DIMENSIONS = 5
+# Silhouette over a fixed random sample beyond this many questions: the exact score is O(n^2) time.
+SILHOUETTE_SAMPLE = 3000
+LARGE_BANK = 2000
+RANDOM_STATE = 0
+# Terms are words and phrases of up to this many words.
+MAX_TERM_WORDS = 3
+# A longer phrase stands for a chosen part of it when it has this share of the part's weight.
+WHOLE_PHRASE_SHARE = 0.8
+
+_WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W_])?")
+# Terms never span these: a phrase like "networks. Dropout" is not a term.
+_PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”<>|=/\\*#`~\n]+|\s[-–—]\s")
+_FENCED_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1", re.MULTILINE | re.DOTALL)
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_URL_OR_TAG = re.compile(r"https?://\S+|<[^>]*>|\$\$.*?\$\$|\$[^$\n]*\$", re.DOTALL)
+# Words that say how a question is asked rather than what it is about.
+_FILLER_WORDS = frozenset("""
+    use used uses using usually way ways example examples eg ie etc work works working does doing like also
+    based new non different difference differences mean means meaning called given important help helps make
+    makes need needs good better best type types kind kinds number lot lots set sets case cases question
+    questions answer answers let thing things just want really yes technique techniques method methods
+    approach approaches problem problems process
+""".split())
+
+
+@dataclass(frozen=True)
+class Clustering:
+    labels: np.ndarray  # one cluster number per question, numbered in order of first question
+    k: int
+    silhouette: float
+    silhouette_by_k: dict[int, float]
+
+
+def prose(text: str) -> str:
+    """The words of a Markdown text worth naming a topic by: no code blocks, URLs, tags or math."""
+    text = _FENCED_CODE.sub(" ", text)
+    text = _LINK.sub(r"\1", text)
+    return _URL_OR_TAG.sub(" ", text)
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS | _FILLER_WORDS
+
+
+def _first_appearance_order(labels: np.ndarray) -> np.ndarray:
+    order = {}
+    for label in labels:
+        order.setdefault(int(label), len(order))
+    return np.array([order[int(label)] for label in labels], dtype=np.int64)
+
+
+def _dissolve_small(vectors: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Move the members of clusters below `min_size` to the nearest remaining cluster, smallest first."""
+    labels = labels.copy()
+    while True:
+        ids, counts = np.unique(labels, return_counts=True)
+        if len(ids) <= 1 or counts.min() >= min_size:
+            return labels
+        smallest = ids[np.argmin(counts)]
+        kept = ids[ids != smallest]
+        centroids = _unit_rows(np.stack([vectors[labels == cluster].mean(axis=0) for cluster in kept]))
+        members = labels == smallest
+        labels[members] = kept[np.argmax(vectors[members] @ centroids.T, axis=1)]
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
+def reduce_dimensions(vectors: np.ndarray, dimensions: int | None = CLUSTERING_DIMENSIONS) -> np.ndarray:
+    """The vectors' first principal components (all of them if `dimensions` is None), rows L2-normalised."""
+    from sklearn.decomposition import PCA
+
+    unit = _unit_rows(np.asarray(vectors, dtype=np.float64))
+    if dimensions is None:
+        return unit
+    kept = min(dimensions, len(unit) - 1, unit.shape[1])
+    return _unit_rows(PCA(n_components=kept, svd_solver="full").fit_transform(unit))
+
+
+def kmeans_partition(points: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    # Restarts cost time linearly (10k questions: ~0.2 s each per k); a large bank needs fewer.
+    restarts = 10 if len(points) <= LARGE_BANK else 3
+    return KMeans(n_clusters=k, n_init=restarts, random_state=RANDOM_STATE).fit_predict(points)
+
+
+def cluster(
+    vectors: np.ndarray,
+    max_topics: int = MAX_TOPICS,
+    min_topic_size: int | None = None,
+    dimensions: int | None = CLUSTERING_DIMENSIONS,
+    partition: Callable[[np.ndarray, int], np.ndarray] = kmeans_partition,
+) -> Clustering:
+    """Group the questions by their vectors, choosing the number of groups by silhouette.
+
+    `dimensions` and `partition` exist to measure alternatives (scripts/topic_agreement.py).
+    """
+    from sklearn.metrics import silhouette_score
+
+    n = len(vectors)
+    min_size = min_topic_size or max(MIN_TOPIC_SIZE, math.ceil(n / 100))
+    largest_k = min(max_topics, n // min_size)
+    single = Clustering(labels=np.zeros(n, dtype=np.int64), k=1, silhouette=0.0, silhouette_by_k={})
+    if largest_k < 2:
+        return single
+    points = reduce_dimensions(vectors, dimensions)
+    sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
+    best: tuple[float, np.ndarray] | None = None
+    scores: dict[int, float] = {}
+    for k in range(2, largest_k + 1):
+        labels = _dissolve_small(points, partition(points, k), min_size)
+        if len(np.unique(labels)) < 2:
+            continue
+        scores[k] = float(silhouette_score(points, labels, metric="cosine", sample_size=sample,
+                                           random_state=RANDOM_STATE))
+        if best is None or scores[k] > best[0]:
+            best = (scores[k], labels)
+    if best is None:
+        return replace(single, silhouette_by_k=scores)
+    labels = _first_appearance_order(best[1])
+    return Clustering(labels=labels, k=int(labels.max()) + 1, silhouette=best[0], silhouette_by_k=scores)
+
+
+def _title_case(phrase: list[str]) -> bool:
+    long_words = [word for word in phrase if len(word) > 3]
+    capitals = sum(word[0].isupper() for word in long_words)
+    return capitals >= 2 and capitals >= 0.6 * len(long_words)
+
+
+class _Terms:
+    """Words and short phrases of a corpus, plurals folded, with the spelling most used for each."""
+
+    def __init__(self, texts: list[str]):
+        self.stop = _stop_words()
+        self.phrases = [[[word.strip("'’-") for word in _WORD.findall(phrase)]
+                         for phrase in _PHRASE_BREAK.split(prose(text))] for text in texts]
+        self._lowered = {word.lower() for phrases in self.phrases for phrase in phrases for word in phrase}
+        # Spellings are counted inside phrases, where a capital means a name ("ReLU", "Adam");
+        # at a phrase's start or in a Title Case Question only as a fallback.
+        self.spellings: dict[str, Counter] = {}
+        self.initial_spellings: dict[str, Counter] = {}
+        for phrases in self.phrases:
+            for phrase in phrases:
+                title_case = _title_case(phrase)
+                for position, word in enumerate(phrase):
+                    counts = self.spellings if position and not title_case else self.initial_spellings
+                    counts.setdefault(self.key(word), Counter())[word] += 1
+
+    def key(self, word: str) -> str:
+        """The word lowercased, a plural folded into its singular when the corpus has that too."""
+        word = word.lower()
+        if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            for singular in (word[:-1], word[:-2] if word.endswith("es") else ""):
+                if singular in self._lowered:
+                    return singular
+        return word
+
+    def _useful(self, key: str) -> bool:
+        return len(key) > 1 and key not in self.stop
+
+    def of_text(self, index: int) -> list[str]:
+        terms = []
+        for phrase in self.phrases[index]:
+            keys = [self.key(word) for word in phrase]
+            useful = [self._useful(key) for key in keys]
+            for length in range(1, MAX_TERM_WORDS + 1):
+                terms.extend(" ".join(keys[start:start + length]) for start in range(len(keys) - length + 1)
+                             if all(useful[start:start + length]))
+        return terms
+
+    def shown(self, term: str) -> str:
+        return " ".join(self._spelling(key) for key in term.split())
+
+    def _spelling(self, key: str) -> str:
+        if key in self.spellings:
+            return max(self.spellings[key].items(), key=lambda item: (item[1], item[0].islower(), item[0]))[0]
+        # Seen only where a sentence may begin: "Padding" is a word, "ReLU" and "LSTM" are names.
+        word = max(self.initial_spellings[key].items(), key=lambda item: (item[1], item[0]))[0]
+        return word.lower() if word[1:].islower() or len(word) == 1 else word
+
+
+def characteristic_terms(texts: list[str], labels: list[int] | np.ndarray, top: int = 8) -> list[list[str]]:
+    """For each label 0..k-1, its `top` terms by class-based TF-IDF, most characteristic first.
+
+    A term inside a chosen one is skipped ("gradient" after "gradient descent"); a
+    phrase replaces a chosen part of it only when it carries nearly all of that part's
+    weight ("recurrent neural network" for "recurrent neural", but not "stochastic
+    gradient descent" for "gradient descent").
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    labels = [int(label) for label in labels]
+    classes = max(labels) + 1
+    vocabulary = _Terms(texts)
+    terms_of_text = [vocabulary.of_text(index) for index in range(len(texts))]
+    by_class: list[list[str]] = [[] for _ in range(classes)]
+    for label, terms in zip(labels, terms_of_text):
+        by_class[label].extend(terms)
+    counter = CountVectorizer(analyzer=lambda terms: terms, lowercase=False)
+    counts = counter.fit_transform(by_class).toarray().astype(np.float64)
+    names = counter.get_feature_names_out()
+    # A phrase seen in one question only is that question's wording, not its topic's.
+    texts_with = Counter(term for terms in terms_of_text for term in set(terms))
+    counts[:, [" " in name and texts_with[name] < 2 for name in names]] = 0.0
+    totals = counts.sum(axis=1, keepdims=True)
+    frequency = np.sqrt(counts / np.maximum(totals, 1.0))
+    average_words = counts.sum() / classes
+    weight = frequency * np.log1p(average_words / np.maximum(counts.sum(axis=0), 1.0))
+    result = []
+    for row in weight:
+        chosen: dict[str, float] = {}  # term -> weight, in rank order
+        for column in np.lexsort((names, -row)):
+            if row[column] <= 0 or len(chosen) >= top:
+                break
+            term, term_weight = names[column], row[column]
+            words = set(term.split())
+            if any(_repeats(term, other) for other in chosen):
+                continue
+            parts = [other for other in chosen if set(other.split()) < words]
+            if not parts:
+                chosen[term] = term_weight
+            elif all(term_weight >= WHOLE_PHRASE_SHARE * chosen[part] for part in parts):
+                chosen = {(term if other == parts[0] else other): (term_weight if other == parts[0] else kept)
+                          for other, kept in chosen.items() if other not in parts[1:]}
+        result.append([vocabulary.shown(term) for term in chosen])
+    return result
+
+
+def _same_word(first: str, second: str) -> bool:
+    """Two forms of one word, as far as a title is concerned: "clustering" and "cluster"."""
+    shared = 0
+    for a, b in zip(first, second):
+        if a != b:
+            break
+        shared += 1
+    return shared >= max(5, 0.75 * min(len(first), len(second)))
+
+
+def _repeats(term: str, chosen: str) -> bool:
+    """Whether every word of `term` is a word (or a form of one) of `chosen`."""
+    return all(any(_same_word(word, other) or word == other for other in chosen.split()) for word in term.split())
+
+
+def title_from_terms(terms: list[str], count: int = 2) -> str:
+    """ "gradient descent", "learning rate" -> "Gradient descent, learning rate"."""
+    title = ", ".join(terms[:count])
+    return title[:1].upper() + title[1:]
+
+
+def description_from_terms(terms: list[str]) -> str:
+    """ "gradient descent", "Adam" -> "Key terms: gradient descent, Adam." ("" without terms)."""
+    return f"Key terms: {', '.join(terms)}." if terms else ""

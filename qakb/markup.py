@@ -1,0 +1,398 @@
+"""Answers as the site shows them and as search reads them.
+
+A bank's answer is Markdown. `AnswerRenderer` turns it into:
+
+- **HTML for the pages**, through Python-Markdown with the extensions the site
+  uses (fenced code with Pygments highlighting, tables, footnotes, math for
+  KaTeX, ...), then through the `nh3` sanitiser with an allowlist: whatever the
+  bank holds, no script, style, frame, form, event handler or ``javascript:`` /
+  non-image ``data:`` URL reaches a page. This is the one place bank HTML is
+  made safe.
+- **plain text** for embeddings, BM25, related questions and snippets: the
+  sanitised HTML's text, one line per block, without markup.
+- **media**: images referenced relative to the bank file, copied into the site.
+
+Plain banks write one item per line (the embedded bank's list of activation
+functions, the steps of an algorithm); `markdown_source` keeps that line
+structure instead of letting Markdown join the lines into one paragraph, and
+re-indents GitHub-style nested lists (2 spaces) to Python-Markdown's 4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import markdown
+import nh3
+from pygments.token import STANDARD_TYPES
+
+from qakb.parse import ParseError, Question
+
+MEDIA_DIR = "media"
+# Rendered answers are raw HTML blocks, which mkdocs does not rewrite; the qakb
+# plugin replaces this prefix with the media folder's URL relative to each page.
+MEDIA_URL_PREFIX = "qakb-media:"
+
+MARKDOWN_EXTENSIONS = [
+    "abbr", "attr_list", "def_list", "footnotes", "sane_lists", "tables", "toc",
+    "pymdownx.arithmatex", "pymdownx.betterem", "pymdownx.caret", "pymdownx.highlight",
+    "pymdownx.inlinehilite", "pymdownx.mark", "pymdownx.superfences", "pymdownx.tilde",
+]
+MARKDOWN_CONFIG = {
+    "footnotes": {"UNIQUE_IDS": False},  # ids are prefixed with the question anchor instead
+    # Answer headings sit below the question's own heading (h2) and out of the page's table of contents.
+    "toc": {"baselevel": 4, "toc_depth": 0},
+    "pymdownx.arithmatex": {"generic": True},
+    "pymdownx.highlight": {"anchor_linenums": False, "pygments_lang_class": True},
+}
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+    "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul", "var",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "title", "lang", "dir"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start", "type", "reversed"},
+    "li": {"value"},
+    "td": {"colspan", "rowspan", "style"},
+    "th": {"colspan", "rowspan", "style", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "code": {"class"},
+    "details": {"open"},
+}
+# Classes the Markdown extensions emit; a bank's own classes are dropped, so it cannot
+# borrow the theme's (a fake search box, a full-page overlay).
+ALLOWED_CLASSES = {
+    "span": set(STANDARD_TYPES.values()) - {""} | {"arithmatex", "filename", "hll"},
+    "div": {"highlight", "arithmatex", "footnote"},
+    "code": None,  # pymdownx.highlight's language-* classes: checked in _attribute_filter
+    "a": {"footnote-ref", "footnote-backref"},
+    "sup": {"footnote-ref"},
+    "table": {"highlighttable"},
+    "td": {"linenos", "code"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "data"}
+IMAGE_DATA_URL = re.compile(r"^data:image/(png|jpeg|gif|webp|avif);base64,", re.IGNORECASE)
+_ID_ATTRIBUTE = re.compile(r'\bid="([^"]+)"')
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
+_LANGUAGE_CLASS = re.compile(r"^language-[A-Za-z0-9_+#.-]{1,40}$")
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])(\s+|$)")
+_BLOCK_HTML = re.compile(
+    r"^\s*</?(address|article|aside|blockquote|details|div|dl|figure|footer|form|h[1-6]|header|hr|iframe|"
+    r"noscript|ol|p|pre|script|section|style|summary|table|tbody|td|tfoot|th|thead|tr|ul)\b", re.IGNORECASE)
+_SENTENCE_END = (".", "!", "?", ":", ";")
+SHORT_LINE_CHARS = 80
+# Hard-wrapped prose: every line is of a wrapping width and the next line's first word would not have fit on it.
+WRAPPED_LINE_MIN_CHARS = 50
+WRAPPED_LINE_MAX_CHARS = 100
+WRAP_SLACK_CHARS = 8
+MARKDOWN_INDENT = 4
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image of the bank, copied into the site as media/<name>."""
+    source: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    html: str
+    text: str
+    media: tuple[Media, ...]
+
+
+def document_text(question: Question, answer: Answer) -> str:
+    """The text embedded and indexed for a question: its question, then its answer's text."""
+    return f"{question.question}\n{answer.text}"
+
+
+# --- line structure -------------------------------------------------------------------
+
+def _kind(line: str) -> str:
+    stripped = line.strip()
+    if not stripped:
+        return "blank"
+    if _LIST_ITEM.match(line):
+        return "list"
+    if line.startswith(("    ", "\t")):
+        return "indented"
+    if stripped.startswith("|"):
+        return "table"
+    if stripped.startswith(">"):
+        return "quote"
+    if stripped.startswith("#"):
+        return "heading"
+    if stripped.startswith("[^") and "]:" in stripped:
+        return "footnote"
+    if _BLOCK_HTML.match(line):
+        return "html"
+    return "text"
+
+
+def _first_word(line: str) -> str:
+    words = line.split()
+    return words[0] if words else ""
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    if len(lines) < 2:
+        return False
+    longest = max(len(line) for line in lines)
+    return longest <= WRAPPED_LINE_MAX_CHARS and all(
+        len(line) >= WRAPPED_LINE_MIN_CHARS and len(line) + 1 + len(_first_word(after)) > longest - WRAP_SLACK_CHARS
+        for line, after in zip(lines, lines[1:])
+    )
+
+
+def _listy(line: str) -> bool:
+    return len(line) <= SHORT_LINE_CHARS and not line.endswith(_SENTENCE_END)
+
+
+def _text_blocks(lines: list[str]) -> list[str]:
+    """Consecutive plain lines: one paragraph each, runs of short lines as a bullet list."""
+    if _hard_wrapped(lines):
+        return ["\n".join(lines)]
+    blocks: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= 2:
+            blocks.append("\n".join(f"- {line}" for line in run))
+        else:
+            blocks.extend(run)
+        run.clear()
+
+    for line in (line.strip() for line in lines):
+        if _listy(line):
+            run.append(line)
+        else:
+            flush()
+            blocks.append(line)
+    flush()
+    return blocks
+
+
+def _nested_list(lines: list[str]) -> list[str]:
+    """Re-indent a list by its structure, 4 spaces a level: any deeper marker is a child.
+
+    Python-Markdown nests only at 4 spaces; banks written for GitHub nest at 2 or 3.
+    """
+    if any(_FENCE.match(line) for line in lines):
+        return lines
+    markers: list[int] = []  # the indentation of each open item's marker
+    out = []
+    for line in lines:
+        expanded = line.expandtabs(MARKDOWN_INDENT)
+        indent = len(expanded) - len(expanded.lstrip())
+        if _LIST_ITEM.match(expanded):
+            while markers and indent <= markers[-1]:
+                markers.pop()
+            out.append(" " * (MARKDOWN_INDENT * len(markers)) + expanded.lstrip())
+            markers.append(indent)
+        else:
+            while len(markers) > 1 and indent <= markers[-1]:
+                markers.pop()
+            out.append(" " * (MARKDOWN_INDENT * max(1, len(markers))) + expanded.lstrip())
+    return out
+
+
+def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
+    """An answer's lines as Markdown that keeps their line structure (see the module doc)."""
+    blocks: list[list[str]] = []
+    fence = ""
+    math = False
+    group: list[str] = []
+    group_kind = ""
+
+    def close() -> None:
+        nonlocal group, group_kind
+        if group:
+            if group_kind == "text":
+                blocks.extend([block] for block in _text_blocks(group))
+            elif group_kind == "list":
+                blocks.append(_nested_list(group))
+            else:
+                blocks.append(group)
+        group, group_kind = [], ""
+
+    for line in lines:
+        if fence or math:
+            group.append(line)
+            if fence and _FENCE.match(line) and line.strip().startswith(fence) and not line.strip()[len(fence):].strip():
+                fence = ""
+            elif math and line.strip().endswith("$$"):
+                math = False
+            continue
+        opening = _FENCE.match(line)
+        if opening or line.strip().startswith("$$"):
+            if group_kind != "list" or not line.startswith((" ", "\t")):
+                close()
+                group_kind = "code"
+            group.append(line)
+            if opening:
+                fence = opening.group(1)
+            else:
+                math = line.strip() == "$$" or not line.strip()[2:].rstrip().endswith("$$")
+            continue
+        kind = _kind(line)
+        if kind == "blank":
+            close()
+            continue
+        if kind == "indented" and group_kind == "list":
+            kind = "list"
+        if kind != group_kind:
+            close()
+            group_kind = kind
+        group.append(line)
+    close()
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+
+
+# --- HTML ------------------------------------------------------------------------------
+
+class _TextExtractor(HTMLParser):
+    """The text of sanitised answer HTML: one line per block, footnote marks left out."""
+
+    BLOCKS = {"p", "li", "div", "pre", "tr", "h4", "h5", "h6", "blockquote", "br", "dt", "dd", "table",
+              "ul", "ol", "figcaption", "hr"}
+    SKIPPED = {"footnote-ref", "footnote-backref"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.preformatted = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.preformatted += tag == "pre"
+        if self.skipping or set((dict(attrs).get("class") or "").split()) & self.SKIPPED:
+            self.skipping += tag not in ("br", "img", "hr")
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+        elif tag == "img" and dict(attrs).get("alt"):
+            self.parts.append(f" {dict(attrs)['alt']} ")
+
+    def handle_endtag(self, tag):
+        self.preformatted -= tag == "pre"
+        if self.skipping:
+            self.skipping -= 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data if self.preformatted else data.replace("\n", " "))
+
+    def text(self) -> str:
+        lines = (" ".join(line.split()) for line in "".join(self.parts).split("\n"))
+        return "\n".join(line for line in lines if line)
+
+
+def html_text(html: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return _MATH_DELIMITERS.sub(" ", extractor.text()).strip()
+
+
+_MATH_DELIMITERS = re.compile(r"\\[()\[\]]")
+
+
+class AnswerRenderer:
+    """Renders the answers of one site build; `content_dir` is where bank files and their images are."""
+
+    def __init__(self, content_dir: Path):
+        self.content_dir = content_dir.resolve()
+        self.markdown = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
+
+    def render(self, question: Question) -> Answer:
+        self.markdown.reset()
+        raw = self.markdown.convert(markdown_source(question.answer_lines))
+        prefix = f"{question.anchor}--"
+        local_ids = set(_ID_ATTRIBUTE.findall(raw))
+        safe = sanitize(raw, id_prefix=prefix, local_ids=local_ids)
+        media: list[Media] = []
+        safe = _IMG_SRC.sub(lambda match: match.group(1) + self._media_url(question, match.group(2), media)
+                            + match.group(3), safe)
+        return Answer(html=safe, text=html_text(safe), media=tuple(media))
+
+    def _media_url(self, question: Question, src: str, media: list[Media]) -> str:
+        """Copy a relative image into the site; leave absolute and data: URLs as they are."""
+        url = src.replace("&amp;", "&")
+        parts = urlsplit(url)
+        if parts.scheme or url.startswith(("/", "//")) or not parts.path:
+            return src
+        path = (self.content_dir / unquote(parts.path)).resolve()
+        line = _line_of(question, parts.path)
+        if not path.is_relative_to(self.content_dir):
+            raise ParseError(question.source, line, f"image {src!r} is outside the content folder; "
+                             "keep a bank's images in the content folder (or a folder inside it)")
+        if not path.is_file():
+            raise ParseError(question.source, line, f"image {src!r} not found (looked for {path}); "
+                             "image paths are relative to the bank file")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        name = f"{digest}-{path.name}"
+        media.append(Media(source=path, name=name))
+        return MEDIA_URL_PREFIX + name
+
+
+def _line_of(question: Question, text: str) -> int:
+    """The bank line of an answer that mentions `text` (the item's line if none does)."""
+    for offset, line in enumerate(question.answer_lines, start=1):
+        if text in line:
+            return question.line + offset
+    return question.line
+
+
+def _attribute_filter(id_prefix: str, local_ids: set[str]):
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "id":
+            return id_prefix + value
+        if attribute == "href" and value.startswith("#") and value[1:] in local_ids:
+            return "#" + id_prefix + value[1:]
+        if attribute in ("href", "src") and value.lower().startswith("data:"):
+            return value if tag == "img" and attribute == "src" and IMAGE_DATA_URL.match(value) else None
+        if tag == "code" and attribute == "class":
+            kept = " ".join(name for name in value.split() if _LANGUAGE_CLASS.match(name))
+            return kept or None
+        return value
+    return keep
+
+
+def sanitize(html: str, id_prefix: str = "", local_ids: set[str] = frozenset()) -> str:
+    """Bank HTML with everything outside the allowlist removed; ids are prefixed to stay unique on a page."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        clean_content_tags={"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math",
+                            "form", "textarea", "select", "button"},
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        allowed_classes={tag: classes for tag, classes in ALLOWED_CLASSES.items() if classes is not None},
+        attribute_filter=_attribute_filter(id_prefix, local_ids),
+        url_schemes=URL_SCHEMES,
+        filter_style_properties={"text-align"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def render_answers(questions: list[Question], content_dir: Path) -> dict[str, Answer]:
+    """Each question's answer, keyed by anchor."""
+    renderer = AnswerRenderer(content_dir)
+    return {question.anchor: renderer.render(question) for question in questions}

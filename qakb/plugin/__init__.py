@@ -1,0 +1,169 @@
+"""The `qakb` mkdocs plugin: everything a qakb site needs beyond its mkdocs.yml and content.
+
+Enabled beside Material's search in mkdocs.yml (options and defaults: qakb.config):
+
+    plugins:
+      - search
+      - qakb
+
+`qakb build` generates the topic pages into a folder of their own (`pages_dir`, with
+their images under media/) and the search index (`index_dir`); the plugin adds them
+to the site, with:
+
+    navigation    Home, the topics in the order of the pages' nav.json, then the
+                  hand-written pages of docs/
+    templates     templates/main.html: each page names its search engine and index
+    the widget    assets/qakb/: widget.js in Material's search box, its Pyodide worker,
+                  math.js, which typesets math with KaTeX, and their stylesheets
+    the runtime   assets/pyodide/, the engine archive and search_index/ (search_assets.py),
+                  assets/katex/ (katex.py), from the npm packages runtime.py pins
+    Markdown      the extensions the generated pages use, where mkdocs.yml lacks them
+
+Importable without the build-time stack (torch, faiss): mkdocs loads it for every build.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.config.config_options import ExtraScriptValue
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+from mkdocs.utils import get_relative_url
+
+from qakb.config import DEFAULTS, cache_folder
+from qakb.markup import MEDIA_DIR, MEDIA_URL_PREFIX
+from qakb.plugin import katex, search_assets
+from qakb.plugin.runtime import runtime_packages
+
+# Rendered answers (qakb.markup) are raw HTML, which mkdocs does not rewrite: they name a
+# bank's images as src="qakb-media:NAME", and the plugin points each at <site>/media/NAME from its page.
+NAV_FILE = "nav.json"
+
+PACKAGE_DIR = Path(__file__).parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+WIDGET_DIR = PACKAGE_DIR / "assets" / "qakb"
+SITE_WIDGET_DIR = "assets/qakb/"
+STYLESHEETS = (katex.SITE_DIR + katex.STYLESHEET, SITE_WIDGET_DIR + "answers.css", SITE_WIDGET_DIR + "widget.css",
+               SITE_WIDGET_DIR + "accessibility.css")
+# In this order: math.js calls KaTeX. widget.js starts search-worker.js itself.
+SCRIPTS = (katex.SITE_DIR + katex.SCRIPT, SITE_WIDGET_DIR + "math.js", SITE_WIDGET_DIR + "widget.js")
+# What the generated pages are written in; options apply where mkdocs.yml sets none.
+MARKDOWN_EXTENSIONS = {
+    "attr_list": {},
+    "tables": {},
+    "admonition": {},
+    "toc": {"permalink": True},
+    "footnotes": {},
+    "pymdownx.highlight": {},
+    "pymdownx.superfences": {},
+    "pymdownx.arithmatex": {"generic": True},  # math.js reads the generic form
+}
+SEARCH_PLUGINS = ("search", "material/search")
+
+_MEDIA_ATTRIBUTE = re.compile(r'(\s(?:src|href)=)(["\'])' + re.escape(MEDIA_URL_PREFIX) + r'([^"\']*)\2')
+
+
+class QakbConfig(Config):
+    """The plugin's options: see qakb.config.DEFAULTS. `qakb build` points the folder
+    options at its staging folders before mkdocs runs."""
+    content_dir = c.Type(str, default=DEFAULTS["content_dir"])
+    topics_file = c.Type(str, default=DEFAULTS["topics_file"])
+    index_dir = c.Type(str, default=DEFAULTS["index_dir"])
+    pages_dir = c.Type(str, default=DEFAULTS["pages_dir"])
+    cache_dir = c.Type(str, default=DEFAULTS["cache_dir"])
+    related_min = c.Type(int, default=DEFAULTS["related_min"])
+    related_max = c.Type(int, default=DEFAULTS["related_max"])
+    pyodide_snapshot = c.Type(bool, default=DEFAULTS["pyodide_snapshot"])
+
+
+class QakbPlugin(BasePlugin[QakbConfig]):
+    def on_config(self, config):
+        """Check the theme, add templates, Markdown extensions and page assets, the nav,
+        and make the search assets (the runtime is installed here on a first build)."""
+        if config.theme.name != "material":
+            raise PluginError("the qakb plugin needs the Material theme: set `theme: name: material` in mkdocs.yml")
+        if not any(name in config.plugins for name in SEARCH_PLUGINS):
+            raise PluginError("the qakb plugin puts its search in Material's search box: "
+                              "add `- search` before `- qakb` under plugins in mkdocs.yml")
+        project_dir = Path(config.config_file_path).parent
+        self.pages_dir = project_dir / self.config.pages_dir
+        config.nav = site_nav(self.pages_dir, Path(config.docs_dir))
+        # After a custom_dir, if any: a site's own templates still come first.
+        config.theme.dirs.insert(1 if config.theme.custom_dir else 0, str(TEMPLATES_DIR))
+        add_markdown_extensions(config)
+        add_page_assets(config)
+        cache_dir = cache_folder(project_dir, self.config.cache_dir)
+        self.node_modules = runtime_packages(cache_dir)
+        self.search = search_assets.collect(self.node_modules, project_dir / self.config.index_dir, cache_dir,
+                                            self.config.pyodide_snapshot)
+        return config
+
+    def on_files(self, files: Files, *, config) -> Files:
+        """Add the generated pages and their media, the widget, the runtime and the index."""
+        for path in sorted(self.pages_dir.rglob("*")):
+            if path.is_file() and path != self.pages_dir / NAV_FILE:
+                add_file(files, File(path.relative_to(self.pages_dir).as_posix(), src_dir=str(self.pages_dir),
+                                     dest_dir=config.site_dir, use_directory_urls=config.use_directory_urls))
+        for path in sorted(WIDGET_DIR.iterdir()):
+            add_file(files, File.generated(config, SITE_WIDGET_DIR + path.name, abs_src_path=str(path)))
+        for file in [*self.search.site_files(config), *katex.site_files(self.node_modules, config)]:
+            add_file(files, file)
+        return files
+
+    def on_env(self, env, *, config, files):
+        env.globals["qakb_search"] = self.search.page_config
+        return env
+
+    def on_page_content(self, html: str, *, page, config, files) -> str:
+        return link_media(html, page.url)
+
+    def on_serve(self, server, *, config, builder):
+        server.watch(str(self.pages_dir))
+        return server
+
+
+def site_nav(pages_dir: Path, docs_dir: Path) -> list:
+    """Home, the topics in nav.json's order, then the hand-written pages."""
+    nav_file = pages_dir / NAV_FILE
+    if not nav_file.is_file():
+        raise PluginError(f"{nav_file} is missing: run `qakb build` to generate the topic pages")
+    topics = [{entry["title"]: entry["path"]} for entry in json.loads(nav_file.read_text(encoding="utf-8"))]
+    hand_written = sorted(path.relative_to(docs_dir).as_posix() for path in docs_dir.rglob("*.md"))
+    return [{"Home": "index.md"}, {"Topics": topics}, *hand_written]
+
+
+def add_markdown_extensions(config) -> None:
+    for name, options in MARKDOWN_EXTENSIONS.items():
+        if name not in config.markdown_extensions:
+            config.markdown_extensions.append(name)
+        configured = config.mdx_configs.setdefault(name, {})
+        for option, value in options.items():
+            configured.setdefault(option, value)
+
+
+def add_page_assets(config) -> None:
+    for path in STYLESHEETS:
+        if path not in config.extra_css:
+            config.extra_css.append(path)
+    listed = {str(script) for script in config.extra_javascript}
+    config.extra_javascript.extend(ExtraScriptValue(path) for path in SCRIPTS if path not in listed)
+
+
+def add_file(files: Files, file: File) -> None:
+    if files.get_file_from_path(file.src_uri) is not None:
+        raise PluginError(f"the docs folder's {file.src_uri} clashes with a file the qakb plugin adds to the "
+                          "site (a generated page, its media or a search asset); rename the hand-written one")
+    files.append(file)
+
+
+def link_media(html: str, page_url: str) -> str:
+    """Point `src`/`href="qakb-media:NAME"` at media/NAME, relative to the page at `page_url`."""
+    return _MEDIA_ATTRIBUTE.sub(
+        lambda match: f"{match[1]}{match[2]}{get_relative_url(f'{MEDIA_DIR}/{match[3]}', page_url)}{match[2]}",
+        html)

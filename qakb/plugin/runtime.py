@@ -1,0 +1,79 @@
+"""The browser runtime every site ships, from npm: Pyodide (the search) and KaTeX (math).
+
+Their versions are pinned once, in npm/package.json and npm/package-lock.json beside
+this file, so every site built by this qakb, whatever its folder, ships the same
+runtime. The first build installs them with `npm ci` into
+<cache_dir>/npm/<hash of the lock>/node_modules/; later builds (of any site sharing
+the cache) reuse that folder, and a new pin makes a new folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+NPM_DIR = Path(__file__).with_name("npm")
+NPM_FILES = ("package.json", "package-lock.json")
+NPM_CACHE = "npm"
+NPM_TIMEOUT_S = 600
+
+log = logging.getLogger("mkdocs.plugins.qakb")
+
+
+def pinned_versions() -> dict[str, str]:
+    """Package name -> the exact version every site ships."""
+    return json.loads((NPM_DIR / "package.json").read_text("utf-8"))["dependencies"]
+
+
+def runtime_packages(cache_dir: Path) -> Path:
+    """The node_modules folder holding the pinned runtime, installed on first use."""
+    installed = install_folder(cache_dir)
+    if not installed.is_dir():
+        install(installed)
+    return installed / "node_modules"
+
+
+def install_folder(cache_dir: Path) -> Path:
+    """Where the cache holds these pins: named by a hash of the package and lock files."""
+    key = hashlib.sha256(b"".join((NPM_DIR / name).read_bytes() for name in NPM_FILES)).hexdigest()[:16]
+    return cache_dir / NPM_CACHE / key
+
+
+def install(destination: Path) -> None:
+    """`npm ci` the pinned packages into a scratch folder, then move it into place in one
+    rename: an interrupted install leaves nothing that looks installed, and two builds
+    sharing the cache never see each other's half-made folder."""
+    versions = ", ".join(f"{name} {version}" for name, version in pinned_versions().items())
+    npm = shutil.which("npm")
+    if npm is None:
+        raise PluginError(f"npm is needed once to install the site's browser runtime ({versions}) into "
+                          f"{destination.parent}, and `npm` is not on PATH: install Node.js 20+ and npm.")
+    partial = destination.with_name(f"{destination.name}.{os.getpid()}.tmp")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        for name in NPM_FILES:
+            shutil.copyfile(NPM_DIR / name, partial / name)
+        log.info("qakb: installing the browser runtime (%s) with npm ci into %s", versions, destination)
+        try:
+            result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+                                    cwd=partial, capture_output=True, text=True, timeout=NPM_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise PluginError(f"`npm ci` did not install {versions} within {NPM_TIMEOUT_S} s.") from None
+        if result.returncode != 0:
+            raise PluginError(f"`npm ci` could not install the browser runtime ({versions}); is the npm "
+                              f"registry reachable?\n{result.stderr[-2000:]}")
+        try:
+            partial.rename(destination)
+        except OSError:
+            if not destination.is_dir():  # otherwise another build installed the same pins first
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)

@@ -1,0 +1,131 @@
+"""`qakb new`: a site folder that `qakb build` and `qakb serve` run as it is.
+
+    DIR/
+      mkdocs.yml      the site's name and description, Material theme, `plugins: [search, qakb]`
+      content/        the bank file(s), and the images they show, at the same relative paths
+      docs/about.md   a hand-written page about the search, the user's to edit
+      README.md       how to build, serve and edit; the bank format in brief
+      .gitignore      the generated folders
+
+All the site's code is the qakb package (its mkdocs plugin), so nothing else is copied.
+Banks are parsed and their images resolved before anything is written, with the
+messages a build would give; the folder appears in one rename, complete or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from qakb.parse import ParseError, SourceFile, parse_text, read_text
+
+TEMPLATE_DIR = Path(__file__).with_name("site_template")
+EXAMPLE_BANK = "example-bank.md"
+CONTENT_DIR = "content"
+# Template file -> where it goes in the new folder. The templates name $site_name, $site_name_yaml
+# and $site_description_yaml (`$$` is a dollar sign).
+SITE_FILES = {
+    "mkdocs.yml": "mkdocs.yml",
+    "README.md": "README.md",
+    "gitignore": ".gitignore",
+    "docs/about.md": "docs/about.md",
+}
+
+
+class NewSiteError(ValueError):
+    """`qakb new` cannot make the folder; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class NewSite:
+    folder: Path
+    site_name: str
+    banks: tuple[str, ...]
+    images: tuple[str, ...]
+    questions: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Bank:
+    path: Path
+    source: SourceFile
+    images: tuple[Path, ...]
+
+
+def new_site(folder: Path, banks: list[Path], title: str | None = None) -> NewSite:
+    """Make `folder` (absent or empty) a site of `banks`, or of an example bank if none is given."""
+    folder = folder.resolve()
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise NewSiteError(f"{folder} already exists and is not empty; name a new folder (qakb new never "
+                           "writes into a folder that holds anything)")
+    read = [_read_bank(path) for path in banks] or [_read_bank(TEMPLATE_DIR / EXAMPLE_BANK)]
+    names = [bank.path.name for bank in read]
+    if len(set(names)) != len(names):
+        raise NewSiteError(f"two banks have the same file name ({', '.join(sorted(names))}); "
+                           "rename one: content/ holds them side by side")
+    site_name = (title or "").strip() or read[0].source.title.strip() or folder.name
+    questions = sum(len(bank.source.questions) for bank in read)
+    description = f"{questions} interview questions and answers, with semantic search that runs in your browser."
+    values = {
+        "site_name": site_name,
+        # JSON strings are YAML strings: any title is quoted safely in mkdocs.yml.
+        "site_name_yaml": json.dumps(site_name, ensure_ascii=False),
+        "site_description_yaml": json.dumps(description, ensure_ascii=False),
+    }
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f".{folder.name}.qakb-new-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        images = _write_content(staging / CONTENT_DIR, read)
+        for template, target in SITE_FILES.items():
+            text = Template((TEMPLATE_DIR / template).read_text(encoding="utf-8")).substitute(values)
+            (staging / target).parent.mkdir(parents=True, exist_ok=True)
+            (staging / target).write_text(text, encoding="utf-8")
+        if folder.exists():  # empty, and perhaps the user's current folder: fill it, keep it
+            for entry in staging.iterdir():
+                entry.rename(folder / entry.name)
+        else:
+            staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return NewSite(folder=folder, site_name=site_name, banks=tuple(names), images=images, questions=questions,
+                   warnings=tuple(warning for bank in read for warning in bank.source.warnings))
+
+
+def _read_bank(path: Path) -> _Bank:
+    """Parse a bank where it is and find the images it shows, as the build will."""
+    from qakb.markup import AnswerRenderer
+
+    if not path.is_file():
+        raise NewSiteError(f"{path}: no such bank file")
+    try:
+        source = parse_text(read_text(path), path.name)
+        renderer = AnswerRenderer(path.parent)
+        media = [item.source for question in source.questions for item in renderer.render(question).media]
+    except ParseError as error:
+        raise ParseError(path, error.line, error.message) from None
+    return _Bank(path=path, source=source, images=tuple(dict.fromkeys(media)))
+
+
+def _write_content(content: Path, banks: list[_Bank]) -> tuple[str, ...]:
+    """Copy the banks, and each image to the same path relative to its bank; the copied images."""
+    content.mkdir(parents=True)
+    copied: dict[str, Path] = {}
+    for bank in banks:
+        shutil.copyfile(bank.path, content / bank.path.name)
+        for image in bank.images:
+            relative = image.relative_to(bank.path.parent.resolve()).as_posix()
+            if relative in copied:
+                if copied[relative].read_bytes() != image.read_bytes():
+                    raise NewSiteError(f"two banks show different images under the same path {relative} "
+                                       f"({copied[relative]} and {image}); rename one")
+                continue
+            (content / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image, content / relative)
+            copied[relative] = image
+    return tuple(sorted(copied))

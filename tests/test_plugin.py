@@ -1,0 +1,224 @@
+"""The qakb mkdocs plugin on a tiny site folder: what it checks, what it adds, how it links media.
+
+The site's generated pages, index and npm runtime are small stand-ins written by the
+tests (the runtime as a filled install folder in the cache), so mkdocs runs for real
+in well under a second and no network, Node or model is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import get_files
+
+from qakb.plugin import (MARKDOWN_EXTENSIONS, MEDIA_DIR, MEDIA_URL_PREFIX, NAV_FILE, SCRIPTS, STYLESHEETS,
+                         WIDGET_DIR, katex, link_media, runtime, search_assets)
+
+FONT_FACE = ('@font-face{font-family:KaTeX_Main;src:url(fonts/KaTeX_Main-Regular.woff2) format("woff2"),'
+             'url(fonts/KaTeX_Main-Regular.woff) format("woff"),'
+             'url(fonts/KaTeX_Main-Regular.ttf) format("truetype")}.katex{font:normal 1.21em KaTeX_Main}')
+MKDOCS_YML = """site_name: Tiny bank
+theme:
+  name: {theme}
+plugins:
+  - search
+  - qakb:
+      cache_dir: cache
+      pyodide_snapshot: false
+markdown_extensions:
+  - toc:
+      permalink: "#"
+"""
+TOPIC_PAGE = f"""# Topic A
+
+<div class="answer"><p><img alt="a plot" src="{MEDIA_URL_PREFIX}plot.png"></p>
+<p><a href="{MEDIA_URL_PREFIX}notes.pdf">notes</a></p></div>
+
+Inline math \\(x^2\\).
+"""
+
+
+def make_site(folder: Path, theme: str = "material", nav: bool = True, index: bool = True,
+              runtime_installed: bool = True) -> Path:
+    """A site folder as `qakb build` leaves it for mkdocs, with stand-ins for the heavy parts."""
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "about.md").write_text("# About\n", encoding="utf-8")
+    (folder / "mkdocs.yml").write_text(MKDOCS_YML.format(theme=theme), encoding="utf-8")
+    pages = folder / "build" / "pages"
+    (pages / "topics").mkdir(parents=True)
+    (pages / MEDIA_DIR).mkdir()
+    (pages / "index.md").write_text("# Tiny bank\n\n[Topic A](topics/a.md)\n", encoding="utf-8")
+    (pages / "topics" / "a.md").write_text(TOPIC_PAGE, encoding="utf-8")
+    (pages / MEDIA_DIR / "plot.png").write_bytes(b"\x89PNG stand-in")
+    (pages / MEDIA_DIR / "notes.pdf").write_bytes(b"%PDF stand-in")
+    if nav:
+        (pages / NAV_FILE).write_text(json.dumps([{"title": "Topic A", "path": "topics/a.md"}]), encoding="utf-8")
+    if index:
+        (folder / "search_index").mkdir()
+        (folder / "search_index" / "metadata.json").write_text("[]", encoding="utf-8")
+        (folder / "search_index" / "manifest.json").write_text(json.dumps({
+            "content_hash": "sha256:abc",
+            "indexes": {"static": {"file": "static.faiss"}},
+            "files": {"metadata.json": {"sha256": "11" * 32}},
+        }), encoding="utf-8")
+    if runtime_installed:
+        node_modules = runtime.install_folder(folder / "cache") / "node_modules"
+        pyodide = node_modules / "pyodide"
+        pyodide.mkdir(parents=True)
+        for name in search_assets.PYODIDE_BOOT_FILES:
+            (pyodide / name).write_bytes(b"")
+        (pyodide / "package.json").write_text('{"version": "314.0.7"}', encoding="utf-8")
+        dist = node_modules / "katex" / "dist"
+        (dist / "fonts").mkdir(parents=True)
+        (dist / katex.SCRIPT).write_text("window.katex = {render() {}};", encoding="utf-8")
+        (dist / katex.STYLESHEET).write_text(FONT_FACE, encoding="utf-8")
+        for suffix in ("woff2", "woff", "ttf"):
+            (dist / "fonts" / f"KaTeX_Main-Regular.{suffix}").write_bytes(b"font")
+    return folder
+
+
+def configured(site: Path):
+    """mkdocs' config of `site` after every plugin's on_config, as a build would have it."""
+    config = load_config(str(site / "mkdocs.yml"))
+    return config.plugins.on_config(config)
+
+
+def test_the_plugin_needs_material_and_its_search(tmp_path):
+    with pytest.raises(PluginError, match="needs the Material theme"):
+        configured(make_site(tmp_path / "a", theme="mkdocs"))
+    site = make_site(tmp_path / "b")
+    mkdocs_file = site / "mkdocs.yml"
+    mkdocs_file.write_text(mkdocs_file.read_text(encoding="utf-8").replace("  - search\n", ""), encoding="utf-8")
+    with pytest.raises(PluginError, match="add `- search` before `- qakb`"):
+        configured(site)
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("nav", r"build/pages/nav\.json is missing: run `qakb build`"),
+    ("index", r"search_index/manifest\.json does not exist\. Run `qakb build`"),
+])
+def test_missing_generated_files_say_to_run_qakb_build(tmp_path, missing, message):
+    with pytest.raises(PluginError, match=message):
+        configured(make_site(tmp_path, **{missing: False}))
+
+
+def test_a_missing_runtime_without_npm_says_to_install_node(tmp_path, monkeypatch):
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: None)
+    with pytest.raises(PluginError, match=r"pyodide 314\.0\.7.*install Node\.js 20\+ and npm"):
+        configured(make_site(tmp_path, runtime_installed=False))
+
+
+def fake_npm(folder: Path, script: str) -> None:
+    folder.mkdir()
+    npm = folder / "npm"
+    npm.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
+
+
+def test_the_runtime_is_installed_once_with_npm_ci_from_the_pinned_lock(tmp_path, monkeypatch):
+    fake_npm(tmp_path / "bin", 'test "$1" = ci && test -f package-lock.json && mkdir -p node_modules/pyodide '
+                               '&& echo run >> "$QAKB_TEST_NPM_RUNS"')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("QAKB_TEST_NPM_RUNS", str(tmp_path / "runs"))
+    node_modules = runtime.runtime_packages(tmp_path / "cache")
+    assert node_modules == runtime.install_folder(tmp_path / "cache") / "node_modules"
+    assert (node_modules / "pyodide").is_dir()
+    assert runtime.runtime_packages(tmp_path / "cache") == node_modules
+    assert (tmp_path / "runs").read_text() == "run\n"
+    assert [path.name for path in (tmp_path / "cache" / "npm").iterdir()] == [node_modules.parent.name]
+
+
+def test_a_failed_npm_ci_leaves_nothing_that_looks_installed(tmp_path, monkeypatch):
+    fake_npm(tmp_path / "bin", "mkdir -p node_modules/half; echo 'npm ERR! 404 katex' >&2; exit 1")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(PluginError, match=r"(?s)could not install the browser runtime.*npm ERR! 404 katex"):
+        runtime.runtime_packages(tmp_path / "cache")
+    assert list((tmp_path / "cache" / "npm").iterdir()) == []
+
+
+def test_the_runtime_versions_are_pinned_exactly():
+    versions = runtime.pinned_versions()
+    lock = json.loads((runtime.NPM_DIR / "package-lock.json").read_text(encoding="utf-8"))
+    assert versions == {"katex": "0.19.1", "pyodide": "314.0.7"}
+    for name, version in versions.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
+
+
+def test_markdown_extensions_and_page_assets_are_added_keeping_the_sites_own_options(tmp_path):
+    config = configured(make_site(tmp_path))
+    for name in MARKDOWN_EXTENSIONS:
+        assert config.markdown_extensions.count(name) == 1
+    assert config.mdx_configs["toc"]["permalink"] == "#"
+    assert config.mdx_configs["pymdownx.arithmatex"]["generic"] is True
+    assert [path for path in config.extra_css if path in STYLESHEETS] == list(STYLESHEETS)
+    assert [str(script) for script in config.extra_javascript] == list(SCRIPTS)
+    assert config.nav == [{"Home": "index.md"}, {"Topics": [{"Topic A": "topics/a.md"}]}, "about.md"]
+
+
+def test_the_plugin_adds_pages_media_widget_runtime_index_and_katex(tmp_path):
+    site = make_site(tmp_path)
+    config = configured(site)
+    files = config.plugins.on_files(get_files(config), config=config)
+    uris = {file.src_uri for file in files}
+    expected = {"index.md", "about.md", "topics/a.md", "media/plot.png", "media/notes.pdf",
+                "search_index/manifest.json", "search_index/metadata.json",
+                "assets/katex/katex.min.js", "assets/katex/katex.min.css", "assets/katex/fonts/KaTeX_Main-Regular.woff2",
+                *(f"assets/qakb/{path.name}" for path in WIDGET_DIR.iterdir()),
+                *(f"assets/pyodide/{name}" for name in search_assets.PYODIDE_BOOT_FILES)}
+    assert expected <= uris
+    assert NAV_FILE not in uris and not any(uri.endswith((".woff", ".ttf")) for uri in uris)
+    assert any(uri.startswith("assets/qakb/qakb-engine-") for uri in uris)
+    assert files.get_file_from_path("assets/katex/katex.min.css").content_string == katex.woff2_only(FONT_FACE)
+
+
+def test_a_hand_written_file_may_not_shadow_a_generated_one(tmp_path):
+    site = make_site(tmp_path)
+    (site / "docs" / "topics").mkdir()
+    (site / "docs" / "topics" / "a.md").write_text("# Mine\n", encoding="utf-8")
+    config = configured(site)
+    with pytest.raises(PluginError, match="topics/a.md clashes with a file the qakb plugin adds"):
+        config.plugins.on_files(get_files(config), config=config)
+
+
+def test_katex_stylesheet_keeps_only_woff2():
+    assert katex.woff2_only(FONT_FACE) == ('@font-face{font-family:KaTeX_Main;'
+                                           'src:url(fonts/KaTeX_Main-Regular.woff2) format("woff2")}'
+                                           '.katex{font:normal 1.21em KaTeX_Main}')
+
+
+@pytest.mark.parametrize("page_url, expected", [
+    ("", "media/plot.png"),
+    ("topics/a/", "../../media/plot.png"),
+    ("topics/a.html", "../media/plot.png"),
+])
+def test_media_placeholders_point_at_the_media_folder_from_each_page(page_url, expected):
+    html = (f'<img alt="{MEDIA_URL_PREFIX}x" src="{MEDIA_URL_PREFIX}plot.png"> '
+            f"<a href='{MEDIA_URL_PREFIX}plot.png'>x</a> <code>src=\"{MEDIA_URL_PREFIX}kept\"</code>")
+    assert link_media(html, page_url) == (f'<img alt="{MEDIA_URL_PREFIX}x" src="{expected}"> '
+                                          f"<a href='{expected}'>x</a> <code>src=\"{MEDIA_URL_PREFIX}kept\"</code>")
+
+
+def test_a_tiny_site_builds_with_the_widget_math_and_media(tmp_path):
+    site = make_site(tmp_path)
+    config = load_config(str(site / "mkdocs.yml"))
+    mkdocs_build(config)
+    built = site / "site"
+    home = (built / "index.html").read_text(encoding="utf-8")
+    page_config = home.split('<script id="__qakb_search" type="application/json">')[1].split("</script>")[0]
+    assert json.loads(page_config)["content_hash"] == "sha256:abc"
+    for script in SCRIPTS:
+        assert f'<script src="{script}"></script>' in home
+    topic = (built / "topics" / "a" / "index.html").read_text(encoding="utf-8")
+    assert 'src="../../media/plot.png"' in topic and 'href="../../media/notes.pdf"' in topic
+    assert MEDIA_URL_PREFIX not in topic
+    assert '<span class="arithmatex">\\(x^2\\)</span>' in topic
+    assert (built / "media" / "plot.png").read_bytes() == b"\x89PNG stand-in"
+    assert not (built / NAV_FILE).exists()
+    assert (built / "about" / "index.html").is_file()
