@@ -4,17 +4,18 @@ Two steps, both deterministic for the same input:
 
 - **Clustering**: the document vectors are reduced to their first 5 principal
   components and L2-normalised (BERTopic reduces to 5 dimensions too, with UMAP),
-  then clustered with k-means for every k from 2 to ``min(30, n // 3)``. A cluster
-  smaller than the minimum topic size is dissolved into the nearest remaining
-  clusters, so no topic page holds one or two stray questions. The k kept is the
-  one whose clustering has the highest mean silhouette (cosine, in the reduced
-  space); ties go to the smaller k. In the full 384 dimensions the silhouette of
-  these embeddings keeps rising with k and picks nearly the largest k allowed,
-  far from the banks' own sections; in 5 it peaks at a moderate k and agrees
-  best with them (scripts/topic_agreement.py has the measurements). k-means, not
-  Ward's agglomerative clustering: it agreed better on three of four banks, and
-  its memory is linear in the number of questions (Ward needs the n x n distances:
-  800 MB at 10k questions).
+  then clustered with k-means for every k from 2 to ``min(30, n // min_size)``,
+  where a topic's minimum size is 3 questions or 1% of the bank. A smaller
+  cluster is dissolved into the nearest remaining ones, so no topic page holds one
+  or two stray questions. The k kept is the one whose clustering has the highest
+  mean silhouette (cosine, in the reduced space); ties go to the smaller k. In the
+  full 384 dimensions the silhouette of these embeddings keeps rising with k and
+  picks nearly the largest k allowed, far from the banks' own sections; in 5 it
+  peaks at a moderate k and agrees better with them (scripts/topic_agreement.py
+  measures both). k-means rather than Ward's agglomerative clustering: it agreed
+  better with the reference topics on three of the four banks measured, and its memory is
+  linear in the number of questions where Ward's is quadratic. 10k questions take
+  about 15 s and 330 MB.
 - **Naming**: class-based TF-IDF as BERTopic computes it (with its
   ``reduce_frequent_words``): all the texts of a topic are one document, a term's
   weight is the square root of its frequency in that document times
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -63,7 +64,7 @@ _FILLER_WORDS = frozenset("""
     based new non different difference differences mean means meaning called given important help helps make
     makes need needs good better best type types kind kinds number lot lots set sets case cases question
     questions answer answers let thing things just want really yes technique techniques method methods
-    approach approaches problem problems process
+    approach approaches problem problems process explain describe define tell give compare know deal
 """.split())
 
 
@@ -183,20 +184,25 @@ class _Terms:
         self.phrases = [[[word.strip("'’-") for word in _WORD.findall(phrase)]
                          for phrase in _PHRASE_BREAK.split(prose(text))] for text in texts]
         self._lowered = {word.lower() for phrases in self.phrases for phrase in phrases for word in phrase}
+        self._keys: dict[str, str] = {}
         # Spellings are counted inside phrases, where a capital means a name ("ReLU", "Adam");
         # at a phrase's start or in a Title Case Question only as a fallback.
-        self.spellings: dict[str, Counter] = {}
-        self.initial_spellings: dict[str, Counter] = {}
+        self.spellings: defaultdict[str, Counter] = defaultdict(Counter)
+        self.initial_spellings: defaultdict[str, Counter] = defaultdict(Counter)
         for phrases in self.phrases:
             for phrase in phrases:
                 title_case = _title_case(phrase)
                 for position, word in enumerate(phrase):
                     counts = self.spellings if position and not title_case else self.initial_spellings
-                    counts.setdefault(self.key(word), Counter())[word] += 1
+                    counts[self.key(word)][word] += 1
 
     def key(self, word: str) -> str:
         """The word lowercased, a plural folded into its singular when the corpus has that too."""
-        word = word.lower()
+        if word not in self._keys:
+            self._keys[word] = self._singular(word.lower())
+        return self._keys[word]
+
+    def _singular(self, word: str) -> str:
         if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
             for singular in (word[:-1], word[:-2] if word.endswith("es") else ""):
                 if singular in self._lowered:
@@ -241,37 +247,46 @@ def characteristic_terms(texts: list[str], labels: list[int] | np.ndarray, top: 
     classes = max(labels) + 1
     vocabulary = _Terms(texts)
     terms_of_text = [vocabulary.of_text(index) for index in range(len(texts))]
-    by_class: list[list[str]] = [[] for _ in range(classes)]
-    for label, terms in zip(labels, terms_of_text):
-        by_class[label].extend(terms)
-    counter = CountVectorizer(analyzer=lambda terms: terms, lowercase=False)
-    counts = counter.fit_transform(by_class).toarray().astype(np.float64)
-    names = counter.get_feature_names_out()
     # A phrase seen in one question only is that question's wording, not its topic's.
     texts_with = Counter(term for terms in terms_of_text for term in set(terms))
-    counts[:, [" " in name and texts_with[name] < 2 for name in names]] = 0.0
-    totals = counts.sum(axis=1, keepdims=True)
-    frequency = np.sqrt(counts / np.maximum(totals, 1.0))
+    by_class: list[list[str]] = [[] for _ in range(classes)]
+    for label, terms in zip(labels, terms_of_text):
+        by_class[label].extend(term for term in terms if texts_with[term] > 1 or " " not in term)
+    counter = CountVectorizer(analyzer=lambda terms: terms, lowercase=False)
+    counts = counter.fit_transform(by_class).tocsr().astype(np.float64)
+    names = counter.get_feature_names_out()
+    totals = np.asarray(counts.sum(axis=1)).ravel()
     average_words = counts.sum() / classes
-    weight = frequency * np.log1p(average_words / np.maximum(counts.sum(axis=0), 1.0))
+    inverse_frequency = np.log1p(average_words / np.asarray(counts.sum(axis=0)).ravel())
     result = []
-    for row in weight:
-        chosen: dict[str, float] = {}  # term -> weight, in rank order
-        for column in np.lexsort((names, -row)):
-            if row[column] <= 0 or len(chosen) >= top:
-                break
-            term, term_weight = names[column], row[column]
-            words = set(term.split())
-            if any(_repeats(term, other) for other in chosen):
-                continue
-            parts = [other for other in chosen if set(other.split()) < words]
-            if not parts:
-                chosen[term] = term_weight
-            elif all(term_weight >= WHOLE_PHRASE_SHARE * chosen[part] for part in parts):
-                chosen = {(term if other == parts[0] else other): (term_weight if other == parts[0] else kept)
-                          for other, kept in chosen.items() if other not in parts[1:]}
-        result.append([vocabulary.shown(term) for term in chosen])
+    for label in range(classes):
+        row = counts[label]
+        weights = np.sqrt(row.data / max(totals[label], 1.0)) * inverse_frequency[row.indices]
+        order = np.lexsort((names[row.indices], -weights))
+        ranked = [(names[row.indices[entry]], weights[entry]) for entry in order]
+        result.append([vocabulary.shown(term) for term in _top_terms(ranked, top)])
     return result
+
+
+def _top_terms(ranked: list[tuple[str, float]], top: int) -> list[str]:
+    """The first `top` terms of a ranking, without repeats, phrases standing in for their parts."""
+    chosen: dict[str, float] = {}  # term -> weight, in rank order
+    for term, term_weight in ranked:
+        full = len(chosen) >= top
+        # Past the top terms, only a phrase standing for a chosen part can still come in.
+        if term_weight <= 0 or (full and term_weight < WHOLE_PHRASE_SHARE * min(chosen.values())):
+            break
+        if any(_repeats(term, other) for other in chosen):
+            continue
+        words = set(term.split())
+        parts = [other for other in chosen if set(other.split()) < words]
+        if not parts:
+            if not full:
+                chosen[term] = term_weight
+        elif all(term_weight >= WHOLE_PHRASE_SHARE * chosen[part] for part in parts):
+            chosen = {(term if other == parts[0] else other): (term_weight if other == parts[0] else kept)
+                      for other, kept in chosen.items() if other not in parts[1:]}
+    return list(chosen)
 
 
 def _same_word(first: str, second: str) -> bool:

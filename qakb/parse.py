@@ -21,9 +21,9 @@ The source format (one file per bank, any number of files in ``content/``)::
 
 An item starts only with ``N. `` followed by the question in backticks
 (``???`` before it marks the question "needs review"; a difficulty may follow it:
-👶 / ⭐️ / 🚀 or ``[easy]`` / ``[medium]`` / ``[hard]``). The first heading is
-the bank's title; every later ``#`` or ``##`` heading outside an answer's code
-starts a section. Lines inside fenced code (``` or ~~~) are never structure.
+👶 / ⭐️ / 🚀 or ``[easy]`` / ``[medium]`` / ``[hard]``). The first heading
+before any item is the bank's title; every other ``#`` or ``##`` heading
+outside an answer's code starts a section. Lines inside fenced code (``` or ~~~) are never structure.
 Every problem is reported as ``file:line: what is wrong`` through `ParseError`;
 likely slips (an item whose backticks were forgotten) become warnings.
 
@@ -221,8 +221,10 @@ def parse_text(text: str, name: str) -> SourceFile:
             )
             continue
         heading = _HEADING.match(line)
-        if heading and (title is None or len(heading.group(1)) in _SECTION_LEVELS) and heading.group(2):
-            if title is None:
+        before_items = current is None and not first_line_of_number
+        if heading and ((title is None and before_items) or len(heading.group(1)) in _SECTION_LEVELS) \
+                and heading.group(2):
+            if title is None and before_items:
                 title = heading.group(2)
             else:
                 finish(current)

@@ -49,7 +49,8 @@ def metadata(project: Path) -> list[dict]:
 
 def test_build_reports_progress(built):
     _, result = built
-    assert "parsed 40 questions from 1 file(s), 10 topics" in result.stderr
+    assert "parsed 40 questions from 1 file(s)" in result.stderr
+    assert "placed questions in 10 topics (topics.yml)" in result.stderr
     assert "every item is in the site and the index once" in result.stderr
     assert "Encoding tokens" not in result.stderr and "LOAD REPORT" not in result.stderr
 

@@ -201,3 +201,9 @@ def test_a_question_whose_backticks_were_forgotten_gets_a_warning():
 ])
 def test_numbered_answer_lines_that_are_not_slips_give_no_warning(answer):
     assert parse_text(f"1. `Q?`\n{answer}\n", "bank.md").warnings == ()
+
+
+def test_a_heading_after_the_first_item_is_a_section_even_without_a_title():
+    parsed = parse_text("1. `First?`\nA.\n\n## Later\n\n2. `Second?`\nB.\n", "bank.md")
+    assert parsed.title == ""
+    assert [q.section for q in parsed.questions] == ["", "Later"]
