@@ -31,7 +31,7 @@ import markdown
 import nh3
 from pygments.token import STANDARD_TYPES
 
-from qakb.parse import ParseError, Question
+from qakb.parse import ParseError, Question, shown_path
 
 MEDIA_DIR = "media"
 # Rendered answers are raw HTML blocks, which mkdocs does not rewrite; the qakb
@@ -340,11 +340,12 @@ class AnswerRenderer:
             return src
         path = (self.content_dir / unquote(parts.path)).resolve()
         line = _line_of(question, parts.path)
+        bank_file = shown_path(self.content_dir / question.source)
         if not path.is_relative_to(self.content_dir):
-            raise ParseError(question.source, line, f"image {src!r} is outside the content folder; "
+            raise ParseError(bank_file, line, f"image {src!r} is outside the content folder; "
                              "keep a bank's images in the content folder (or a folder inside it)")
         if not path.is_file():
-            raise ParseError(question.source, line, f"image {src!r} not found (looked for {path}); "
+            raise ParseError(bank_file, line, f"image {src!r} not found (looked for {path}); "
                              "image paths are relative to the bank file")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         name = f"{digest}-{path.name}"

@@ -116,7 +116,7 @@ def read_text(path: Path) -> str:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise ParseError(
-            _shown(path), 1,
+            shown_path(path), 1,
             f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for one bank file; "
             "split it into several files in the content folder",
         )
@@ -126,7 +126,7 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise ParseError(
-            _shown(path), line,
+            shown_path(path), line,
             f"not valid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8",
         ) from None
     return text.removeprefix("\ufeff")
@@ -304,13 +304,13 @@ def parse_content(content_dir: Path) -> Bank:
     """Parse every ``*.md`` bank in `content_dir` and give each question a site-wide anchor."""
     paths = bank_files(content_dir)
     if not paths:
-        raise ParseError(_shown(content_dir), 0, "no bank files (*.md) in the content folder; add one in the seed format")
+        raise ParseError(shown_path(content_dir), 0, "no bank files (*.md) in the content folder; add one in the seed format")
     files = []
     for path in paths:
         try:
             files.append(parse_text(read_text(path), path.name))
         except ParseError as error:
-            raise ParseError(_shown(path), error.line, error.message) from None
+            raise ParseError(shown_path(path), error.line, error.message) from None
     anchored, anchor_warnings = assign_anchors([q for source in files for q in source.questions])
     warnings = [warning for source in files for warning in source.warnings] + anchor_warnings
     by_key = {(q.source, q.number): q for q in anchored}
@@ -319,7 +319,7 @@ def parse_content(content_dir: Path) -> Bank:
     return Bank(files=tuple(files), warnings=tuple(warnings))
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """The path as the user would type it: relative to the current folder when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))

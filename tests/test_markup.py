@@ -142,7 +142,7 @@ def test_relative_images_are_copied_and_missing_ones_are_errors(tmp_path):
 
     with pytest.raises(ParseError) as caught:
         render_one("Intro line.\n\n![missing](images/nope.png)", tmp_path)
-    assert str(caught.value).startswith("bank.md:4: image 'images/nope.png' not found")
+    assert str(caught.value).startswith(f"{tmp_path / 'bank.md'}:4: image 'images/nope.png' not found")
 
     with pytest.raises(ParseError, match="outside the content folder"):
         render_one("![secret](../../etc/passwd)", tmp_path)

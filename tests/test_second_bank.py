@@ -41,6 +41,13 @@ def bank():
     return parse_content(BANK_DIR)
 
 
+@pytest.fixture(scope="module")
+def server(site):
+    served = serve(site / "site")
+    yield served
+    served.stop()
+
+
 def page_html(site: Path, url: str) -> str:
     return (site / "site" / url.split("#")[0] / "index.html").read_text(encoding="utf-8")
 
@@ -84,51 +91,43 @@ def test_code_is_highlighted_lists_are_lists_and_hostile_html_is_gone(site):
 
 
 @pytest.mark.browser
-def test_in_the_browser_math_renders_the_image_loads_and_nothing_runs(site, open_page):
-    server = serve(site / "site")
-    try:
-        browser = open_page()
-        page = browser.page
-        page.goto(server.url + "topics/regularisation-and-feature-selection/")
-        page.wait_for_load_state("networkidle")
-        math = page.evaluate("""() => ({
-            total: document.querySelectorAll('.arithmatex').length,
-            typeset: document.querySelectorAll('.arithmatex .katex').length,
-            text: document.querySelector('.md-content').innerText})""")
-        assert math["total"] > 5 and math["typeset"] == math["total"]
-        assert "$" not in math["text"] and "\\(" not in math["text"] and "\\[" not in math["text"]
-        image = page.locator(".qakb-answer img[alt='Bias and variance against model complexity']")
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 480
+def test_in_the_browser_math_renders_the_image_loads_and_nothing_runs(server, open_page):
+    browser = open_page()
+    page = browser.page
+    page.goto(server.url + "topics/regularisation-and-feature-selection/")
+    page.wait_for_load_state("networkidle")
+    math = page.evaluate("""() => ({
+        total: document.querySelectorAll('.arithmatex').length,
+        typeset: document.querySelectorAll('.arithmatex .katex').length,
+        text: document.querySelector('.md-content').innerText})""")
+    assert math["total"] > 5 and math["typeset"] == math["total"]
+    assert "$" not in math["text"] and "\\(" not in math["text"] and "\\[" not in math["text"]
+    image = page.locator(".qakb-answer img[alt='Bias and variance against model complexity']")
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 480
 
-        for topic in ("validation-and-metrics", "regularisation-and-feature-selection",
-                      "clustering-and-unsupervised-learning"):
-            page.goto(server.url + f"topics/{topic}/")
-            page.wait_for_load_state("networkidle")
-            for element in page.locator(".qakb-answer a, .qakb-answer div, .qakb-answer img").all()[:200]:
-                element.hover(timeout=2000, force=True)
-            assert page.locator(".md-content script, .md-content iframe, .md-content form").count() == 0
-        assert not browser.dialogs, f"bank content ran as script: {browser.dialogs}"
-        assert all(url.startswith(server.url) for url in browser.requests), "a request left the site"
-    finally:
-        server.stop()
+    for topic in ("validation-and-metrics", "regularisation-and-feature-selection",
+                  "clustering-and-unsupervised-learning"):
+        page.goto(server.url + f"topics/{topic}/")
+        page.wait_for_load_state("networkidle")
+        for element in page.locator(".qakb-answer a, .qakb-answer div, .qakb-answer img").all()[:200]:
+            element.hover(timeout=2000, force=True)
+        assert page.locator(".md-content script, .md-content iframe, .md-content form").count() == 0
+    assert not browser.dialogs, f"bank content ran as script: {browser.dialogs}"
+    assert all(url.startswith(server.url) for url in browser.requests), "a request left the site"
 
 
 @pytest.mark.browser
-def test_search_on_the_second_bank_finds_its_question_and_shows_text_only(site, open_page):
-    server = serve(site / "site")
-    try:
-        browser = open_page()
-        page = browser.page
-        page.add_init_script(
-            "document.addEventListener('qakb-search:results', e => { window.__qakbLastQuery = e.detail.query; });")
-        page.goto(server.url)
-        query = "free text notes field leaking the label"
-        page.click('[data-md-component="search-query"]')
-        page.keyboard.type(query)
-        page.wait_for_function("q => window.__qakbLastQuery === q", arg=query, timeout=BOOT_TIMEOUT_MS)
-        questions = page.locator(".qakb-search__option .qakb-search__question").all_text_contents()
-        assert "What is data leakage and how do you prevent it?" in questions[:3], questions
-        assert page.locator(".qakb-search__option script, .qakb-search__option img").count() == 0
-        assert not browser.dialogs
-    finally:
-        server.stop()
+def test_search_on_the_second_bank_finds_its_question_and_shows_text_only(server, open_page):
+    browser = open_page()
+    page = browser.page
+    page.add_init_script(
+        "document.addEventListener('qakb-search:results', e => { window.__qakbLastQuery = e.detail.query; });")
+    page.goto(server.url)
+    query = "free text notes field leaking the label"
+    page.click('[data-md-component="search-query"]')
+    page.keyboard.type(query)
+    page.wait_for_function("q => window.__qakbLastQuery === q", arg=query, timeout=BOOT_TIMEOUT_MS)
+    questions = page.locator(".qakb-search__option .qakb-search__question").all_text_contents()
+    assert "What is data leakage and how do you prevent it?" in questions[:3], questions
+    assert page.locator(".qakb-search__option script, .qakb-search__option img").count() == 0
+    assert not browser.dialogs
