@@ -76,9 +76,12 @@ def question_section(
     return "\n".join(lines)
 
 
-def front_matter(title: str, description: str) -> str:
+def front_matter(title: str | None, description: str) -> str:
+    """A page's title and description; the home page has no title of its own (the theme shows the site's name)."""
     # JSON strings are valid YAML scalars and need no further quoting rules.
-    return f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\ndescription: {json.dumps(description, ensure_ascii=False)}\n---\n"
+    fields = {"title": title, "description": description}
+    return "---\n" + "".join(f"{name}: {json.dumps(value, ensure_ascii=False)}\n"
+                              for name, value in fields.items() if value is not None) + "---\n"
 
 
 def topic_page(
@@ -122,7 +125,7 @@ def home_page(pages: list[TopicPage], bank: Bank, site_name: str, site_descripti
     """The home page: the site's name and description (mkdocs.yml), the banks, and the topics with counts."""
     total = sum(len(page.questions) for page in pages)
     counts = f"{_count(total, 'question')} in {_count(len(pages), 'topic')}"
-    lines = [front_matter(site_name, site_description or counts), f"# {markdown_text(site_name)}", ""]
+    lines = [front_matter(None, site_description or counts), f"# {markdown_text(site_name)}", ""]
     if site_description:
         lines += [markdown_text(site_description), ""]
     titled = [source for source in bank.files if source.title]

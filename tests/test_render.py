@@ -66,6 +66,7 @@ def test_home_and_nav():
     home = markdown.markdown(pages["index.md"].split("---\n", 2)[2], extensions=["tables"])
     assert "General &lt;b&gt;</a>" in home and '<td style="text-align: right;">2</td>' in home
     assert "2 questions in 1 topic. Browse a topic" in home
+    assert pages["index.md"].startswith('---\ndescription: "About *this*."\n---\n'), "the theme titles the home page"
     assert "<h1>Site &lt;i&gt;name&lt;/i&gt;</h1>" in home and "<p>About *this*.</p>" in home
 
 
