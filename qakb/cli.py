@@ -90,10 +90,14 @@ def cmd_serve(args, settings) -> int:
 
 
 def cmd_eval(args, settings) -> int:
-    from qakb.evaluate import format_table, run_evaluation
+    from qakb.evaluate import format_table, index_for_content, run_evaluation
 
-    _open_engine(settings)
-    print(format_table(run_evaluation(settings.index_dir, Path(args.queries))))
+    if args.content:
+        index_dir = index_for_content(args.content.resolve(), settings.cache_dir)
+    else:
+        _open_engine(settings)
+        index_dir = settings.index_dir
+    print(format_table(run_evaluation(index_dir, Path(args.queries))))
     return 0
 
 
@@ -198,6 +202,9 @@ def parser() -> argparse.ArgumentParser:
                                       description="Print recall@1, recall@5 and MRR of BM25, the static "
                                       "model, their fusion and the transformer on both sides.")
     eval_parser.add_argument("--queries", default="tests/data/queries.yml", help="YAML query set")
+    eval_parser.add_argument("--content", type=Path, metavar="DIR",
+                             help="measure the bank files in DIR instead of this site's built index "
+                             "(their index is built without a site and cached)")
     eval_parser.set_defaults(handler=cmd_eval)
     topics_parser = commands.add_parser("topics", help="show (or save) which topic each question goes to",
                                         description="Print the topics and their questions as the build places "

@@ -9,17 +9,22 @@ item, 0 when none is in the top 10), plus the mean time per query.
 Methods: "bm25", "static" and "fused" through the run-time engine (`qakb.search`),
 and "transformer": all-MiniLM-L6-v2 on both sides (queries encoded here,
 documents from transformer.faiss), the ceiling the static encoder aims at.
+
+Any folder of bank files can be measured (`qakb eval --content DIR`): its index
+is built by the build's own stages (no site) and kept in the cache by content hash.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from qakb.parse import bank_files, content_hash, parse_content
 from qakb.search import Engine
 
 ENGINE_METHODS = ("bm25", "static", "fused")
@@ -48,6 +53,33 @@ def load_queries(queries_file: Path) -> list[EvalQuery]:
     entries = yaml.safe_load(Path(queries_file).read_text(encoding="utf-8"))
     return [EvalQuery(entry["query"], frozenset(entry["relevant"]), entry.get("kind", "other"))
             for entry in entries]
+
+
+def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
+    """The search index of `content_dir`'s banks alone, built once per content and kept under `cache_dir`."""
+    from qakb.embed import Embedder
+    from qakb.index import MANIFEST, write_index
+    from qakb.markup import document_text, render_answers
+    from qakb.topics import Topic
+
+    digest = content_hash(bank_files(content_dir))
+    index_dir = cache_dir / "eval-index" / digest.removeprefix("sha256:")[:16]
+    if (index_dir / MANIFEST).is_file():
+        return index_dir
+    questions = list(parse_content(content_dir).questions)
+    answers = render_answers(questions, content_dir)
+    documents = [document_text(question, answers[question.anchor]) for question in questions]
+    everything = Topic(slug="all", title="All questions", description="")
+    embedder = Embedder(cache_dir / "embeddings.sqlite")
+    try:
+        partial = index_dir.with_name(index_dir.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        write_index(partial, questions, documents, {q.anchor: everything for q in questions},
+                    embedder.encode(documents), digest, cache_dir, embed=embedder.encode)
+        partial.replace(index_dir)
+    finally:
+        embedder.close()
+    return index_dir
 
 
 def run_evaluation(index_dir: Path, queries_file: Path, transformer: bool = True) -> list[EvalRow]:
