@@ -186,19 +186,31 @@ def _text_blocks(lines: list[str]) -> list[str]:
     return blocks
 
 
+def _shifted(line: str, shift: int) -> str:
+    if shift >= 0:
+        return " " * shift + line
+    return line[min(-shift, len(line) - len(line.lstrip(" "))):]
+
+
 def _nested_list(lines: list[str]) -> list[str]:
     """Re-indent a list by its structure, 4 spaces a level: any deeper marker is a child.
 
     Python-Markdown nests only at 4 spaces; banks written for GitHub nest at 2 or 3.
+    Fenced code inside an item moves with its item, keeping its own indentation.
     """
-    if any(_FENCE.match(line) for line in lines):
-        return lines
     markers: list[int] = []  # the indentation of each open item's marker
+    fence, fence_shift = "", 0
     out = []
     for line in lines:
         expanded = line.expandtabs(MARKDOWN_INDENT)
         indent = len(expanded) - len(expanded.lstrip())
-        if _LIST_ITEM.match(expanded):
+        if fence:
+            out.append(_shifted(expanded, fence_shift) if expanded.strip() else "")
+            if expanded.strip().startswith(fence) and not expanded.strip()[len(fence):].strip():
+                fence = ""
+        elif not expanded.strip():
+            out.append("")
+        elif _LIST_ITEM.match(expanded):
             while markers and indent <= markers[-1]:
                 markers.pop()
             out.append(" " * (MARKDOWN_INDENT * len(markers)) + expanded.lstrip())
@@ -206,7 +218,11 @@ def _nested_list(lines: list[str]) -> list[str]:
         else:
             while len(markers) > 1 and indent <= markers[-1]:
                 markers.pop()
-            out.append(" " * (MARKDOWN_INDENT * max(1, len(markers))) + expanded.lstrip())
+            target = MARKDOWN_INDENT * max(1, len(markers))
+            out.append(" " * target + expanded.lstrip())
+            opening = _FENCE.match(expanded)
+            if opening:
+                fence, fence_shift = opening.group(1), target - indent
     return out
 
 
@@ -217,6 +233,7 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
     math = False
     group: list[str] = []
     group_kind = ""
+    blank_in_list = False  # a blank line inside a list: the next line decides whether the list goes on
 
     def close() -> None:
         nonlocal group, group_kind
@@ -242,6 +259,9 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
             if group_kind != "list" or not line.startswith((" ", "\t")):
                 close()
                 group_kind = "code"
+            elif blank_in_list:
+                group.append("")
+            blank_in_list = False
             group.append(line)
             if opening:
                 fence = opening.group(1)
@@ -250,10 +270,16 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
             continue
         kind = _kind(line)
         if kind == "blank":
-            close()
+            if group_kind == "list":
+                blank_in_list = True
+            else:
+                close()
             continue
-        if kind == "indented" and group_kind == "list":
+        if group_kind == "list" and (kind in ("list", "indented") or line[:1] in (" ", "\t")):
             kind = "list"
+            if blank_in_list:
+                group.append("")
+        blank_in_list = False
         if kind != group_kind:
             close()
             group_kind = kind

@@ -161,6 +161,14 @@ def test_hard_wrapped_prose_joins_but_short_lines_become_a_list():
     assert list_items(listed.html) == [["Batch gradient descent", "Stochastic gradient descent"]]
 
 
+def test_loose_lists_keep_their_continuations_and_nesting_across_blank_lines():
+    html = render_one("Steps:\n\n1. First step\n\n   More about it.\n\n2. Second\n  - sub a\n\n  - sub b\n\n"
+                      "    ```python\n    x = 1\n    ```\n\nAfter the list.").html
+    assert re.search(r"<li>\s*<p>First step</p>\s*<p>More about it.</p>\s*</li>", html)
+    assert re.search(r"<p>Second</p>\s*<ul>\s*<li>\s*<p>sub a</p>\s*</li>\s*<li>\s*<p>sub b</p>", html)
+    assert html.count("<ol>") == 1 and html.rstrip().endswith("<p>After the list.</p>")
+
+
 def test_markdown_source_keeps_code_and_math_blocks_intact():
     source = markdown_source(["Code:", "```", "a", "", "- not a list", "```", "$$", "x", "$$", "After."])
     assert "```\na\n\n- not a list\n```" in source and "$$\nx\n$$" in source
