@@ -140,7 +140,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     """Run the whole pipeline; on success the new index, pages and site are in place."""
     from qakb.embed import Embedder
     from qakb.index import write_index
-    from qakb.markup import MEDIA_DIR, document_text, render_answers
+    from qakb.markup import MEDIA_DIR, answers_and_documents
     from qakb.related import related_questions
     from qakb.render import render_pages
     from qakb.topics import place_questions
@@ -157,8 +157,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         for warning in bank.warnings:
             log(f"warning: {warning}")
         step(f"parsed {len(questions)} questions from {len(bank.files)} file(s)")
-        answers = render_answers(questions, settings.content_dir)
-        documents = [document_text(question, answers[question.anchor]) for question in questions]
+        answers, documents = answers_and_documents(questions, settings.content_dir)
         step("rendered the answers' Markdown")
 
         embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
@@ -191,8 +190,9 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 
-        for relative, text in render_pages(bank, answers, placement.topics, topic_of, related_of,
-                                                   settings.site_name, settings.site_description).items():
+        pages = render_pages(bank, answers, placement.topics, topic_of, related_of,
+                             settings.site_name, settings.site_description)
+        for relative, text in pages.items():
             target = pages_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")

@@ -103,7 +103,7 @@ def cmd_eval(args, settings) -> int:
 
 def cmd_topics(args, settings) -> int:
     from qakb.embed import Embedder
-    from qakb.markup import document_text, render_answers
+    from qakb.markup import answers_and_documents
     from qakb.parse import parse_content
     from qakb.topics import ORIGIN_SECTIONS, ORIGIN_TOPICS_FILE, automatic_placement, place_questions, write_topics_file
 
@@ -118,10 +118,10 @@ def cmd_topics(args, settings) -> int:
         return EXIT_ERROR
     bank = parse_content(settings.content_dir)
     questions = list(bank.questions)
-    answers = render_answers(questions, settings.content_dir)
+    _, documents = answers_and_documents(questions, settings.content_dir)
     embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
     try:
-        vectors = embedder.encode([document_text(question, answers[question.anchor]) for question in questions])
+        vectors = embedder.encode(documents)
         titles = {source.name: source.title for source in bank.files}
         if args.write:
             placement = automatic_placement(questions, vectors, titles)

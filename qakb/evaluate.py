@@ -59,7 +59,7 @@ def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     """The search index of `content_dir`'s banks alone, built once per content and kept under `cache_dir`."""
     from qakb.embed import Embedder
     from qakb.index import MANIFEST, write_index
-    from qakb.markup import document_text, render_answers
+    from qakb.markup import answers_and_documents
     from qakb.topics import Topic
 
     digest = content_hash(bank_files(content_dir))
@@ -67,8 +67,7 @@ def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     if (index_dir / MANIFEST).is_file():
         return index_dir
     questions = list(parse_content(content_dir).questions)
-    answers = render_answers(questions, content_dir)
-    documents = [document_text(question, answers[question.anchor]) for question in questions]
+    _, documents = answers_and_documents(questions, content_dir)
     everything = Topic(slug="all", title="All questions", description="")
     embedder = Embedder(cache_dir / "embeddings.sqlite")
     try:

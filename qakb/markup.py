@@ -423,3 +423,9 @@ def render_answers(questions: list[Question], content_dir: Path) -> dict[str, An
     """Each question's answer, keyed by anchor."""
     renderer = AnswerRenderer(content_dir)
     return {question.anchor: renderer.render(question) for question in questions}
+
+
+def answers_and_documents(questions: list[Question], content_dir: Path) -> tuple[dict[str, Answer], list[str]]:
+    """Each question's answer (by anchor) and its indexed text (`document_text`), row-aligned with `questions`."""
+    answers = render_answers(questions, content_dir)
+    return answers, [document_text(question, answers[question.anchor]) for question in questions]
