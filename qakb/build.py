@@ -139,7 +139,7 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
 def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     """Run the whole pipeline; on success the new index, pages and site are in place."""
     from qakb.embed import Embedder
-    from qakb.index import write_index
+    from qakb.index import answer_passages, write_index
     from qakb.markup import MEDIA_DIR, answers_and_documents
     from qakb.related import related_questions
     from qakb.render import render_pages
@@ -185,8 +185,9 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         index_dir, pages_dir, site_dir = staging / "search_index", staging / "pages", staging / "site"
         embedded_before = embedder.encoded_count
         step("training the static query encoder (the first build also distils the model: ~30 s)")
-        write_index(index_dir, questions, documents, topic_of, vectors, project_hash(settings), settings.cache_dir,
-                    embed=embedder.encode)
+        passages = [answer_passages(answers[question.anchor].text) for question in questions]
+        write_index(index_dir, questions, documents, passages, topic_of, vectors, project_hash(settings),
+                    settings.cache_dir, embed=embedder.encode)
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 

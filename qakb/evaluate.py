@@ -16,6 +16,7 @@ is built by the build's own stages (no site) and kept in the cache by content ha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -58,22 +59,27 @@ def load_queries(queries_file: Path) -> list[EvalQuery]:
 def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     """The search index of `content_dir`'s banks alone, built once per content and kept under `cache_dir`."""
     from qakb.embed import Embedder
-    from qakb.index import MANIFEST, write_index
+    from qakb.index import MANIFEST, answer_passages, write_index
     from qakb.markup import answers_and_documents
     from qakb.topics import Topic
 
     digest = content_hash(bank_files(content_dir))
-    index_dir = cache_dir / "eval-index" / digest.removeprefix("sha256:")[:16]
+    # Keyed by the content and by the code that writes the index, so a changed builder rebuilds it.
+    builders = hashlib.sha256(digest.encode())
+    for module in ("index.py", "static.py", "markup.py", "search.py"):
+        builders.update((Path(__file__).with_name(module)).read_bytes())
+    index_dir = cache_dir / "eval-index" / builders.hexdigest()[:16]
     if (index_dir / MANIFEST).is_file():
         return index_dir
     questions = list(parse_content(content_dir).questions)
-    _, documents = answers_and_documents(questions, content_dir)
+    answers, documents = answers_and_documents(questions, content_dir)
+    passages = [answer_passages(answers[question.anchor].text) for question in questions]
     everything = Topic(slug="all", title="All questions", description="")
     embedder = Embedder(cache_dir / "embeddings.sqlite")
     try:
         partial = index_dir.with_name(index_dir.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        write_index(partial, questions, documents, {q.anchor: everything for q in questions},
+        write_index(partial, questions, documents, passages, {q.anchor: everything for q in questions},
                     embedder.encode(documents), digest, cache_dir, embed=embedder.encode)
         partial.replace(index_dir)
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +35,38 @@ def page_url(topic_slug: str, anchor: str) -> str:
     return f"topics/{topic_slug}/#{anchor}"
 
 
+PASSAGE_WORDS = (12, 30)  # a passage closes once it has the first many words; it never grows past the second
+
+
+def answer_passages(answer_text: str, min_words: int = PASSAGE_WORDS[0], max_words: int = PASSAGE_WORDS[1]) -> list[str]:
+    """An answer's text cut into passages of whole sentences: the units matched and shown as snippets.
+
+    Each line (a paragraph, a list item, a table row) is split into sentences; sentences are
+    gathered until a passage has `min_words` words, without passing `max_words` (a longer
+    sentence stands alone). A short rest joins the last passage when it fits.
+    """
+    passages: list[list[str]] = []
+    current: list[str] = []
+    for line in answer_text.split("\n"):
+        for sentence in re.split(r"(?<=[.?!])\s+", line.strip()):
+            words = sentence.split()
+            if not words:
+                continue
+            if current and len(current) + len(words) > max_words:
+                passages.append(current)
+                current = []
+            current += words
+            if len(current) >= min_words:
+                passages.append(current)
+                current = []
+    if current:
+        if passages and len(passages[-1]) + len(current) <= max_words:
+            passages[-1] += current
+        else:
+            passages.append(current)
+    return [" ".join(words) for words in passages]
+
+
 def metadata_rows(questions: list[Question], topic_of: dict[str, Topic]) -> list[dict]:
     return [
         {
@@ -44,6 +77,7 @@ def metadata_rows(questions: list[Question], topic_of: dict[str, Topic]) -> list
             "topic_title": topic_of[question.anchor].title,
             "url": page_url(topic_of[question.anchor].slug, question.anchor),
             "needs_review": question.needs_review,
+            "difficulty": question.difficulty,
             "source": question.source,
         }
         for question in questions
@@ -69,6 +103,7 @@ def write_index(
     out_dir: Path,
     questions: list[Question],
     documents: list[str],
+    passages: list[list[str]],
     topic_of: dict[str, Topic],
     transformer_vectors: np.ndarray,
     content_hash: str,
@@ -77,12 +112,13 @@ def write_index(
 ) -> dict:
     """Write every index file into the empty folder `out_dir`; return the manifest.
 
-    `documents` are the questions' indexed texts (`qakb.markup.document_text`), row-aligned.
+    `documents` are the questions' indexed texts (`qakb.markup.document_text`) and `passages`
+    their answers' passages (`answer_passages`), both row-aligned with `questions`.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / METADATA, metadata_rows(questions, topic_of))
     write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
-    static_part = static.build_static_search(documents, out_dir,
+    static_part = static.build_static_search(documents, passages, out_dir,
                                               cache_dir=cache_dir, embed=embed)
     manifest = {
         "format": "qakb-search-index",

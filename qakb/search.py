@@ -3,13 +3,15 @@
 Standard library only, CPython 3.11+ and Pyodide (3.13/3.14). It never imports a
 build-time module; `qakb.static` writes the files it reads.
 
-search_index/ format, version 1
+search_index/ format, version 2
 ===============================
 
 manifest.json (read first, checked before anything else is used)
     {"format": "qakb-search-index", "format_version": 1, "model": "...",
      "content_hash": "sha256:<hex>", "count": N,
-     "indexes": {"transformer": {"file", "dim", "metric"}, "static": {"file", "dim", "metric"}},
+     "indexes": {"transformer": {"file", "dim", "metric"}, "static": {"file", "dim", "metric"},
+                 "passages": {"file", "dim", "metric"}},
+     "passages": {"file": "passages.json"},
      "encoder": {...see below...}, "bm25": {...see below...},
      "files": {"<name>": {"bytes": n, "sha256": "<hex>"}, ...}}
     The engine checks format and format_version, then the size and sha256 of
@@ -17,8 +19,15 @@ manifest.json (read first, checked before anything else is used)
     read transformer.faiss, so the browser never downloads it.
 
 metadata.json
-    [{"id", "number", "question", "topic", "topic_title", "url", "needs_review", "source"}, ...]
-    Row i of every .faiss file is metadata[i].
+    [{"id", "number", "question", "topic", "topic_title", "url", "needs_review", "source",
+      "difficulty"}, ...]
+    Row i of transformer.faiss and static.faiss is metadata[i].
+
+passages.json / passages.faiss
+    passages.json: [[passage, ...], ...], row-aligned with metadata: each answer cut
+    into passages of whole sentences (about 12-30 words; qakb.index.answer_passages).
+    passages.faiss holds one row per passage, in that order (item 0's passages first),
+    in the same static space as static.faiss.
 
 static.faiss / transformer.faiss: a faiss IndexFlatIP as written by
 faiss.write_index (faiss 1.15, little-endian), L2-normalised rows:
@@ -32,7 +41,8 @@ faiss.write_index (faiss 1.15, little-endian), L2-normalised rows:
     37      8     uint64 number of float32 values (ntotal * d, not bytes)
     45      ...   ntotal * d float32, row-major
     static.faiss rows are the documents' transformer vectors projected onto the
-    encoder's D axes (qakb.static), the space the static encoder maps queries to.
+    encoder's D axes (qakb.static), the space the static encoder maps queries to;
+    passages.faiss rows are the passages' transformer vectors, projected the same way.
 
 Static encoder (manifest "encoder")
     {"vocab_file": "static_vocab.txt", "table_file": "static_table.bin",
@@ -51,15 +61,29 @@ Static encoder (manifest "encoder")
     All binary numbers are little-endian.
 
 BM25 (manifest "bm25")
-    {"file": "bm25.json", "k1": float, "b": float, "tokens": "words"}
+    {"file": "bm25.json", "k1": float, "b": float, "tokens": "words", "fusion": {...}}
     bm25.json: {"doc_lengths": [int, ...],
-                "postings": {"<term>": [doc, tf, doc, tf, ...], ...}}
+                "postings": {"<term>": [doc, tf, doc, tf, ...], ...},
+                "words": {"<word>": count, ...}}
     Terms are the words of the text (the encoder's normaliser and word split,
-    punctuation dropped), each cut by `stem` below.
+    punctuation dropped), each cut by `stem` below. "words" are the bank's
+    alphabetic words (normalised, not stemmed) with their counts: the spelling
+    corrector's dictionary.
+
+Query: normalised and split into words (at most MAX_QUERY_WORDS); a word the
+bank does not use is read as two bank words when it splits into them
+("nonlinearity" -> "non linearity"), else corrected to the closest bank word
+within one edit (two from 8 letters on; `Speller`) unless the encoder knows it
+as a whole word.
 
 Ranking: "static" is cosine similarity against static.faiss; "bm25" is Okapi
-BM25; "fused" adds the two: cosine + w * bm25 / (the query's best bm25 score),
-w from the manifest's bm25 "fusion" entry (FUSION_DEFAULTS below).
+BM25; "fused" adds whole-item and best-passage evidence:
+    cosine(item) + p * max cosine(passage of the item) + w * bm25 / (the query's best bm25)
+with p and w from the manifest's bm25 "fusion" entry (FUSION_DEFAULTS below).
+
+Each hit carries the passage of its answer that matched best (`snippet`, with
+`marks`: [start, end) character spans of the query's words in it) and a calibrated
+`confidence`: the probability that the hit answers the query (CALIBRATION below).
 """
 
 from __future__ import annotations
@@ -78,13 +102,26 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 FORMAT = "qakb-search-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_QUERY_CHARS = 1000
+# A query's words beyond this many add nothing a reader would miss and only cost time.
+MAX_QUERY_WORDS = 48
 METHODS = ("fused", "static", "bm25")
 BM25_DEFAULTS = {"k1": 1.2, "b": 0.75}
-# fused score = cosine + bm25_weight * bm25 / (best bm25 score of the query); one scalar,
-# measured on tests/data/queries.yml (0.3-0.5 beat reciprocal rank fusion on every metric).
-FUSION_DEFAULTS = {"bm25_weight": 0.3}
+# fused score = cosine(item) + passage_weight * best passage cosine + bm25_weight * bm25 / best bm25.
+# Chosen on the dev query sets of both test banks (scripts/search_experiments.py; README).
+FUSION_DEFAULTS = {"bm25_weight": 0.45, "passage_weight": 0.5}
+# Logistic regression of "this hit answers the query" on the hit's evidence, fitted on the
+# dev query sets of both test banks and on off-topic queries (scripts/calibrate.py).
+CALIBRATION = {"intercept": 0.0, "item_cosine": 0.0, "passage_cosine": 0.0, "coverage": 0.0}
+SNIPPET_WORDS = 30
+# Words never marked in a snippet nor counted in a query's coverage.
+STOPWORDS = frozenset("""a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has have having
+he her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+now of off on once only or other our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your yours yourself yourselves""".split())
 
 _sumprod = getattr(math, "sumprod", None)
 
@@ -118,7 +155,12 @@ class Hit:
     topic_title: str
     url: str
     needs_review: bool
+    difficulty: str
     score: float
+    confidence: float  # calibrated probability that this question answers the query
+    snippet: str  # the passage of the answer that matched best ("" when the answer has none)
+    marks: list[list[int]]  # [start, end) spans of the query's words in the snippet
+    passage: int  # which passage of the answer the snippet is (-1: none)
 
 
 # --- WordPiece tokenizer (HF BertNormalizer + BertPreTokenizer + WordPiece) --------------
@@ -298,8 +340,11 @@ class BM25:
                     for term, p in postings.items()}
 
     def scores(self, text: str) -> dict[int, float]:
+        return self.term_scores(set(bm25_terms(text, self.chars)))
+
+    def term_scores(self, terms) -> dict[int, float]:
         scores: dict[int, float] = {}
-        for term in set(bm25_terms(text, self.chars)):
+        for term in terms:
             posting = self.postings.get(term)
             if not posting:
                 continue
@@ -308,6 +353,76 @@ class BM25:
                 gain = idf * tf * (self.k1 + 1) / (tf + self.length_norm[doc])
                 scores[doc] = scores.get(doc, 0.0) + gain
         return scores
+
+
+# --- spelling ---------------------------------------------------------------------------------
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (a swap of neighbours is one edit), or limit + 1 once above it."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        lowest = i
+        for j in range(1, len(b) + 1):
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, before[j - 2] + 1)
+            current[j] = value
+            lowest = min(lowest, value)
+        if lowest > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]
+
+
+class Speller:
+    """Reads a query word the bank never uses as the bank's word(s) it most likely means.
+
+    A word of 4+ letters that is not in the bank becomes two bank words when it splits
+    into them ("nonlinearity" -> "non linearity"); else, unless the encoder knows it as
+    a whole word, the bank word within one edit (two from 8 letters on) sharing its
+    first letter, the most frequent on ties ("activaton" -> "activation").
+    """
+
+    def __init__(self, counts: dict[str, int], known: frozenset[str] | set[str]):
+        self.counts = counts
+        self.known = known
+        self._by_initial: dict[str, list[str]] | None = None
+        self._cache: dict[str, str] = {}
+
+    def fix(self, word: str) -> str:
+        if len(word) < 4 or word in self.counts or not word.isalpha():
+            return word
+        found = self._cache.get(word)
+        if found is None:
+            found = self._fix(word)
+            if len(self._cache) < 10_000:
+                self._cache[word] = found
+        return found
+
+    def _fix(self, word: str) -> str:
+        for cut in range(3, len(word) - 2):
+            if word[:cut] in self.counts and word[cut:] in self.counts:
+                return f"{word[:cut]} {word[cut:]}"
+        if word in self.known:
+            return word
+        if self._by_initial is None:
+            self._by_initial = {}
+            for candidate in sorted(self.counts):
+                self._by_initial.setdefault(candidate[0], []).append(candidate)
+        limit = 1 if len(word) <= 7 else 2
+        best = None
+        for candidate in self._by_initial.get(word[0], ()):
+            if abs(len(candidate) - len(word)) > limit:
+                continue
+            distance = edit_distance(word, candidate, limit)
+            if distance <= limit:
+                key = (distance, -self.counts[candidate], candidate)
+                if best is None or key < best:
+                    best = key
+        return best[2] if best else word
 
 
 # --- index files ------------------------------------------------------------------------------
@@ -343,14 +458,38 @@ def _read_checked(index_dir: Path, manifest: dict, name: str) -> bytes:
 
 # --- engine -----------------------------------------------------------------------------------
 
+@dataclass
+class Evidence:
+    """What one query found: the scores every ranking and every hit's details are made of."""
+    text: str  # the query as searched: normalised, cut, spelling read against the bank
+    terms: list[str]  # its BM25 terms, in order, repeats removed
+    marked: list[str]  # the terms BM25 scores, marked and counted: no stopwords (unless it has only those)
+    item: dict[int, float]  # static cosine of each row
+    passage: list[float]  # static cosine of each passage (flat, in passages.faiss order)
+    best_passage: dict[int, float]  # the best passage cosine of each row
+    bm25: dict[int, float]
+
+
 class Engine:
     def __init__(self, metadata: list[dict], encoder: StaticEncoder, vectors: list[array],
-                 bm25: BM25, fusion: dict):
+                 bm25: BM25, fusion: dict, passages: list[list[str]], passage_vectors: list[array],
+                 speller: Speller):
         self.metadata = metadata
         self.encoder = encoder
+        self.chars = encoder.tokenizer.chars
         self.vectors = vectors
         self.bm25 = bm25
-        self.bm25_weight = {**FUSION_DEFAULTS, **fusion}["bm25_weight"]
+        weights = {**FUSION_DEFAULTS, **fusion}
+        self.bm25_weight, self.passage_weight = weights["bm25_weight"], weights["passage_weight"]
+        self.passages = passages
+        self.passage_vectors = passage_vectors
+        self.first_passage = []  # row -> index of its first passage in passage_vectors
+        total = 0
+        for texts in passages:
+            self.first_passage.append(total)
+            total += len(texts)
+        self.speller = speller
+        self._documents_of: dict[str, set[int]] = {}
 
     @classmethod
     def open(cls, index_dir, content_hash: str | None = None) -> Engine:
@@ -372,57 +511,162 @@ class Engine:
             table = _read_checked(index_dir, manifest, encoder_spec["table_file"])
             chars = CharClasses(json.loads(_read_checked(index_dir, manifest, encoder_spec["chars_file"])))
             dim, vectors = read_faiss_flat(_read_checked(index_dir, manifest, static["file"]))
+            passage_dim, passage_vectors = read_faiss_flat(
+                _read_checked(index_dir, manifest, manifest["indexes"]["passages"]["file"]))
+            passages = json.loads(_read_checked(index_dir, manifest, manifest["passages"]["file"]))
             bm25_data = json.loads(_read_checked(index_dir, manifest, bm25_spec["file"]))
             rows = encoder_spec["rows"]
             if not (dim == static["dim"] == encoder_spec["dim"]) or len(table) != rows * (4 + dim):
                 raise ValueError(f"dimensions disagree (index {dim}, manifest {static['dim']}, "
                                  f"encoder {encoder_spec['dim']})")
-            if not (len(vectors) == len(metadata) == manifest["count"] == len(bm25_data["doc_lengths"])):
+            if not (len(vectors) == len(metadata) == manifest["count"] == len(bm25_data["doc_lengths"])
+                    == len(passages)):
                 raise ValueError("row counts disagree")
+            if (passage_vectors and passage_dim != dim) or len(passage_vectors) != sum(map(len, passages)):
+                raise ValueError("passages.faiss does not match passages.json")
             encoder = StaticEncoder(vocab, chars, table, rows, dim, encoder_spec)
             bm25 = BM25(chars, bm25_data["doc_lengths"], bm25_data["postings"], bm25_spec["k1"], bm25_spec["b"])
+            speller = Speller(bm25_data["words"], frozenset(token for token in vocab if token.isalpha()))
         except SearchIndexError:
             raise
         except (KeyError, TypeError, ValueError) as error:
             raise _index_error(index_dir, f"unreadable ({error})") from None
-        return cls(metadata, encoder, vectors, bm25, bm25_spec.get("fusion", {}))
+        return cls(metadata, encoder, vectors, bm25, bm25_spec.get("fusion", {}), passages, passage_vectors, speller)
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    def read_query(self, query: str) -> str:
+        """The query as it is searched: normalised words, at most MAX_QUERY_WORDS, spelling read."""
+        words = self.chars.words(query[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
+        return " ".join(self.speller.fix(word) for word in words)
+
+    def evidence(self, query: str, method: str = "fused") -> Evidence | None:
+        """None when the query has no word at all (only spaces, controls or punctuation)."""
+        text = self.read_query(query)
+        terms = list(dict.fromkeys(bm25_terms(text, self.chars)))
+        if not terms:
+            return None
+        marked = [term for term in terms if term not in STOPWORDS] or terms
+        item, passage, best = {}, [], {}
+        if method != "bm25":
+            vector = self.encoder.encode(text)
+            if vector is not None:
+                item = {row: _dot(vector, doc) for row, doc in enumerate(self.vectors)}
+                passage = [_dot(vector, row) for row in self.passage_vectors]
+                for row, first in enumerate(self.first_passage):
+                    count = len(self.passages[row])
+                    best[row] = max(passage[first:first + count]) if count else item[row]
+        bm25 = self.bm25.term_scores(marked) if method != "static" else {}
+        return Evidence(text, terms, marked, item, passage, best, bm25)
 
     def rank(self, query: str, method: str = "fused") -> list[tuple[int, float]]:
         """(row, score) pairs, best first; rows without any evidence are left out."""
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-        query = query[:MAX_QUERY_CHARS]
-        if not bm25_terms(query, self.encoder.tokenizer.chars):
-            return []  # nothing but spaces, controls and punctuation
+        found = self.evidence(query, method)
+        return [] if found is None else self._ranked(found, method)
+
+    def _ranked(self, found: Evidence, method: str) -> list[tuple[int, float]]:
         if method == "bm25":
-            return _best_first(self.bm25.scores(query))
-        static = self._static_scores(query)
+            return _best_first(found.bm25)
         if method == "static":
-            return _best_first(static)
-        bm25 = self.bm25.scores(query)
-        best = max(bm25.values(), default=0.0) or 1.0
-        fused = dict(static)
-        for row, score in bm25.items():
+            return _best_first(found.item)
+        fused = {row: score + self.passage_weight * found.best_passage[row] for row, score in found.item.items()}
+        best = max(found.bm25.values(), default=0.0) or 1.0
+        for row, score in found.bm25.items():
             fused[row] = fused.get(row, 0.0) + self.bm25_weight * score / best
         return _best_first(fused)
 
-    def _static_scores(self, query: str) -> dict[int, float]:
-        vector = self.encoder.encode(query)
-        if vector is None:
-            return {}
-        return {row: _dot(vector, doc) for row, doc in enumerate(self.vectors)}
+    # -- hits --------------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5, method: str = "fused") -> list[Hit]:
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        found = self.evidence(query, method)
+        if found is None:
+            return []
         hits = []
-        for row, score in self.rank(query, method)[:k]:
+        for row, score in self._ranked(found, method)[:k]:
             item = self.metadata[row]
+            passage, snippet, marks = self._snippet(found, row)
             hits.append(Hit(id=item["id"], number=item["number"], question=item["question"],
                             topic=item["topic"], topic_title=item["topic_title"], url=item["url"],
-                            needs_review=item["needs_review"], score=round(score, 6)))
+                            needs_review=item["needs_review"], difficulty=item.get("difficulty", ""),
+                            score=round(score, 6), confidence=round(self.confidence(found, row), 4),
+                            snippet=snippet, marks=marks, passage=passage))
         return hits
 
     def search_json(self, query: str, k: int = 5, method: str = "fused") -> str:
         return json.dumps([asdict(hit) for hit in self.search(query, k, method)], ensure_ascii=False)
+
+    def coverage(self, found: Evidence, row: int) -> float:
+        """The idf-weighted share of the query's marked terms that the item's text contains."""
+        total = present = 0.0
+        for term in found.marked:
+            idf = self.bm25.idf.get(term)
+            if idf is None:
+                idf = max(self.bm25.idf.values(), default=1.0)  # a word the bank never uses weighs most
+            total += idf
+            if row in self._documents(term):
+                present += idf
+        return present / total if total else 0.0
+
+    def _documents(self, term: str) -> set[int]:
+        documents = self._documents_of.get(term)
+        if documents is None:
+            documents = set(self.bm25.postings.get(term, ())[::2])
+            if len(self._documents_of) < 10_000:
+                self._documents_of[term] = documents
+        return documents
+
+    def confidence(self, found: Evidence, row: int) -> float:
+        """Calibrated probability that `row` answers the query (CALIBRATION)."""
+        logit = (CALIBRATION["intercept"] + CALIBRATION["item_cosine"] * found.item.get(row, 0.0)
+                 + CALIBRATION["passage_cosine"] * found.best_passage.get(row, 0.0)
+                 + CALIBRATION["coverage"] * self.coverage(found, row))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
+
+    def _snippet(self, found: Evidence, row: int) -> tuple[int, str, list[list[int]]]:
+        """The passage of the row's answer that best matches the query, cut to SNIPPET_WORDS, with marks."""
+        texts = self.passages[row]
+        if not texts:
+            return -1, "", []
+        first = self.first_passage[row]
+        marked = set(found.marked)
+        best, best_score = 0, -math.inf
+        for index, text in enumerate(texts):
+            cosine = found.passage[first + index] if found.passage else 0.0
+            shared = marked.intersection(bm25_terms(text, self.chars))
+            weight = sum(self.bm25.idf.get(term, 0.0) for term in shared)
+            total = sum(self.bm25.idf.get(term, 0.0) for term in marked) or 1.0
+            score = cosine + self.bm25_weight * weight / total
+            if score > best_score:
+                best, best_score = index, score
+        snippet, marks = self._marked_snippet(texts[best], marked)
+        return best, snippet, marks
+
+    def _marked_snippet(self, text: str, marked: set[str]) -> tuple[str, list[list[int]]]:
+        words = list(re.finditer(r"\S+", text))
+        hits = [i for i, word in enumerate(words) if self._marks_in(word.group(), marked)]
+        start = 0
+        if len(words) > SNIPPET_WORDS and hits:
+            start = max(0, min(hits[0] - SNIPPET_WORDS // 3, len(words) - SNIPPET_WORDS))
+        chosen = words[start:start + SNIPPET_WORDS]
+        if not chosen:
+            return "", []
+        prefix = "… " if start > 0 else ""
+        snippet = prefix + text[chosen[0].start():chosen[-1].end()] + (" …" if start + SNIPPET_WORDS < len(words) else "")
+        offset = len(prefix) - chosen[0].start()
+        marks = []
+        for word in chosen:
+            for span_start, span_end in self._marks_in(word.group(), marked):
+                marks.append([word.start() + span_start + offset, word.start() + span_end + offset])
+        return snippet, marks
+
+    def _marks_in(self, word: str, marked: set[str]) -> list[tuple[int, int]]:
+        """[start, end) spans of the alphanumeric runs of `word` whose BM25 term the query has."""
+        return [(run.start(), run.end()) for run in re.finditer(r"\w+", word)
+                if (terms := bm25_terms(run.group(), self.chars)) and terms[0] in marked]
 
 
 def _best_first(scores: dict[int, float]) -> list[tuple[int, float]]:

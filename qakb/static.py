@@ -36,6 +36,7 @@ from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncod
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 VOCAB_FILE, TABLE_FILE, CHARS_FILE = "static_vocab.txt", "static_table.bin", "static_chars.json"
 INDEX_FILE, BM25_FILE = "static.faiss", "bm25.json"
+PASSAGES_FILE, PASSAGES_INDEX_FILE = "passages.json", "passages.faiss"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]")
 ENCODER_SPEC = {
     "quantization": "int8-row-scale", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
@@ -53,6 +54,13 @@ class StaticSettings:
     window_count: int = 2000  # short word windows added to the sentences the map is fitted on
     max_training_texts: int = 6000
     seed: int = 0
+    # Then the token rows themselves are trained (as model2vec's tokenlearn does) so that a
+    # text's mean row points where the transformer puts it, starting from the mapped rows and
+    # pulled back towards them (finetune_reg); 0 epochs keeps the mapped rows.
+    finetune_epochs: int = 40
+    finetune_learning_rate: float = 3e-3
+    finetune_reg: float = 1e-3
+    finetune_batch: int = 256
     # Keep tokens written in Latin script (plus digits and punctuation); the bank is English.
     prune_non_latin: bool = True
 
@@ -77,10 +85,10 @@ class StaticTable:
     basis: np.ndarray  # 384 x dims: transformer space -> static space
 
 
-def build_static_search(documents: list[str], out_dir: Path, cache_dir: Path,
+def build_static_search(documents: list[str], passages: list[list[str]], out_dir: Path, cache_dir: Path,
                         embed: Callable[[list[str]], np.ndarray] | None = None,
                         settings: StaticSettings = StaticSettings()) -> dict:
-    """Write static.faiss, the encoder and the BM25 data into out_dir; return the manifest fragment.
+    """Write static.faiss, passages.faiss/.json, the encoder and the BM25 data into out_dir; return the manifest fragment.
 
     `embed` maps texts to normalised transformer vectors (default: qakb.embed's cached Embedder).
     """
@@ -98,14 +106,19 @@ def build_static_search(documents: list[str], out_dir: Path, cache_dir: Path,
     (out_dir / CHARS_FILE).write_text(json.dumps(model.char_ranges, sort_keys=True, separators=(",", ":")),
                                       encoding="utf-8")
     (out_dir / TABLE_FILE).write_bytes(table.scales.astype("<f4").tobytes() + table.rows.tobytes())
-    vectors = project_documents(embed(documents), table.basis) if documents else np.zeros((0, dims), np.float32)
-    index = faiss.IndexFlatIP(dims)
-    index.add(vectors)
-    faiss.write_index(index, str(out_dir / INDEX_FILE))
+    for name, texts in ((INDEX_FILE, documents), (PASSAGES_INDEX_FILE, [p for item in passages for p in item])):
+        vectors = project_documents(embed(texts), table.basis) if texts else np.zeros((0, dims), np.float32)
+        index = faiss.IndexFlatIP(dims)
+        index.add(vectors)
+        faiss.write_index(index, str(out_dir / name))
+    (out_dir / PASSAGES_FILE).write_text(json.dumps(passages, ensure_ascii=False, separators=(",", ":")),
+                                         encoding="utf-8")
     (out_dir / BM25_FILE).write_text(json.dumps(bm25_data(documents, model.chars), sort_keys=True, separators=(",", ":")),
                                      encoding="utf-8")
     return {
-        "indexes": {"static": {"file": INDEX_FILE, "dim": dims, "metric": "inner_product"}},
+        "indexes": {"static": {"file": INDEX_FILE, "dim": dims, "metric": "inner_product"},
+                    "passages": {"file": PASSAGES_INDEX_FILE, "dim": dims, "metric": "inner_product"}},
+        "passages": {"file": PASSAGES_FILE},
         "encoder": {"vocab_file": VOCAB_FILE, "table_file": TABLE_FILE, "chars_file": CHARS_FILE, "rows": int(table.rows.shape[0]),
                     "dim": dims, **ENCODER_SPEC, "source_model": MODEL_NAME, "settings": asdict(settings)},
         "bm25": {"file": BM25_FILE, **BM25_DEFAULTS, "tokens": "words", "fusion": dict(FUSION_DEFAULTS)},
@@ -209,7 +222,7 @@ def aligned_table(model: DistilledModel, texts: list[str], embed: Callable[[list
     mapping = np.linalg.solve(features.T @ features + settings.ridge * np.eye(dim), features.T @ targets)
     mapped = weighted @ mapping
     basis = principal_axes(mapped, settings.dims)
-    reduced = mapped @ basis
+    reduced = trained_rows(model, mapped @ basis, texts, project_documents(targets, basis), settings)
     keep = [not settings.prune_non_latin or _is_latin(token) or token in SPECIAL_TOKENS for token in model.tokens]
     order = [i for i, kept in enumerate(keep) if kept] + [i for i, kept in enumerate(keep) if not kept]
     kept_rows = reduced[order[: sum(keep)]]
@@ -218,6 +231,49 @@ def aligned_table(model: DistilledModel, texts: list[str], embed: Callable[[list
     scales = scales.astype(np.float32)
     rows = np.clip(np.rint(kept_rows / scales[:, None]), -127, 127).astype(np.int8)
     return StaticTable([model.tokens[i] for i in order], scales, rows, basis)
+
+
+def trained_rows(model: DistilledModel, rows: np.ndarray, texts: list[str], targets: np.ndarray,
+                 settings: StaticSettings) -> np.ndarray:
+    """The token rows after training: each text's summed rows should point along its target.
+
+    Loss: mean (1 - cosine) over the texts, plus finetune_reg * squared distance of every
+    row a batch touches from where it started. Adam, shuffled batches, one thread and a
+    fixed seed, so a build is reproducible. Tokens the texts never use keep their rows.
+    """
+    if settings.finetune_epochs <= 0 or not texts:
+        return rows
+    import torch
+
+    encoder = StaticEncoder(model.tokens, model.chars, b"", 0, rows.shape[1], ENCODER_SPEC)
+    token_lists = [encoder.token_ids(text) for text in texts]
+    used = [i for i, tokens in enumerate(token_lists) if tokens]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        generator = torch.Generator().manual_seed(settings.seed)
+        start = torch.tensor(rows, dtype=torch.float32)
+        table = torch.nn.Parameter(start.clone())
+        wanted = torch.tensor(targets[used], dtype=torch.float32)
+        tokens = [torch.tensor(token_lists[i]) for i in used]
+        optimiser = torch.optim.Adam([table], lr=settings.finetune_learning_rate)
+        for _ in range(settings.finetune_epochs):
+            order = torch.randperm(len(used), generator=generator).tolist()
+            for first in range(0, len(order), settings.finetune_batch):
+                batch = order[first:first + settings.finetune_batch]
+                bag = torch.cat([tokens[i] for i in batch])
+                offsets = torch.tensor([0] + [len(tokens[i]) for i in batch[:-1]]).cumsum(0)
+                sums = torch.nn.functional.embedding_bag(bag, table, offsets, mode="sum")
+                cosine = (sums * wanted[batch]).sum(1) / sums.norm(dim=1).clamp_min(1e-9)
+                touched = torch.unique(bag)
+                drift = ((table[touched] - start[touched]) ** 2).sum(1).mean()
+                loss = (1 - cosine).mean() + settings.finetune_reg * drift
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+    finally:
+        torch.set_num_threads(threads)
+    return table.detach().numpy().astype(np.float64)
 
 
 def principal_axes(table: np.ndarray, dims: int) -> np.ndarray:
@@ -259,9 +315,15 @@ def mean_pooled(vocab: list[str], chars: CharClasses, table: np.ndarray, texts: 
 
 
 def bm25_data(documents: list[str], chars: CharClasses) -> dict:
-    """Document lengths and postings {term: [doc, tf, doc, tf, ...]} over the BM25 terms."""
+    """Document lengths, postings {term: [doc, tf, doc, tf, ...]} over the BM25 terms, and the
+    bank's alphabetic words with their counts (the run-time spelling corrector's dictionary)."""
     postings: dict[str, list[int]] = {}
     lengths = []
+    words: dict[str, int] = {}
+    for document in documents:
+        for word in chars.words(document):
+            if word.isalpha():
+                words[word] = words.get(word, 0) + 1
     for doc, document in enumerate(documents):
         terms = bm25_terms(document, chars)
         lengths.append(len(terms))
@@ -270,4 +332,4 @@ def bm25_data(documents: list[str], chars: CharClasses) -> dict:
             counts[term] = counts.get(term, 0) + 1
         for term in sorted(counts):
             postings.setdefault(term, []).extend((doc, counts[term]))
-    return {"doc_lengths": lengths, "postings": postings}
+    return {"doc_lengths": lengths, "postings": postings, "words": words}

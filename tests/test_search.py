@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
 from qakb import static
+from qakb.index import answer_passages
 from qakb.search import (
-    MAX_QUERY_CHARS, CharClasses, Engine, Hit, SearchIndexError, WordPieceTokenizer, read_faiss_flat,
+    FORMAT_VERSION, MAX_QUERY_CHARS, SNIPPET_WORDS, CharClasses, Engine, Hit, SearchIndexError, Speller,
+    WordPieceTokenizer, edit_distance, read_faiss_flat,
 )
 
 ORIGINAL_SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -151,17 +153,23 @@ def write_tiny_index(index_dir: Path, hf_tokenizer, char_ranges, dims: int = 8) 
     _write_flat(index_dir / "static.faiss", vectors)
     _write_flat(index_dir / "transformer.faiss", np.zeros((len(DOCUMENTS), 384), dtype=np.float32))
     (index_dir / "bm25.json").write_text(json.dumps(static.bm25_data(DOCUMENTS, chars)))
+    passages = [answer_passages(document.split("\n", 1)[1], min_words=4) for document in DOCUMENTS]
+    (index_dir / "passages.json").write_text(json.dumps(passages))
+    flat = [passage for item in passages for passage in item]
+    _write_flat(index_dir / "passages.faiss",
+                static.mean_pooled(vocab, chars, static.dequantised_table(table), flat).reshape(len(flat), dims))
     metadata = [{"id": f"q{i}", "number": i + 1, "question": doc.split("\n")[0], "topic": "t", "topic_title": "T",
                  "url": f"topics/t/#q{i}", "needs_review": False, "source": "x.md"} for i, doc in enumerate(DOCUMENTS)]
     (index_dir / "metadata.json").write_text(json.dumps(metadata))
     encoder = {"vocab_file": "static_vocab.txt", "table_file": "static_table.bin", "chars_file": "static_chars.json",
                "rows": len(vocab), "dim": dims, **static.ENCODER_SPEC}
     write_manifest(index_dir, {
-        "format": "qakb-search-index", "format_version": 1, "model": static.MODEL_NAME,
+        "format": "qakb-search-index", "format_version": FORMAT_VERSION, "model": static.MODEL_NAME,
         "content_hash": "sha256:" + "ab" * 32, "count": len(DOCUMENTS),
         "indexes": {"transformer": {"file": "transformer.faiss", "dim": 384, "metric": "inner_product"},
-                    "static": {"file": "static.faiss", "dim": dims, "metric": "inner_product"}},
-        "encoder": encoder, "bm25": {"file": "bm25.json", "k1": 1.2, "b": 0.75, "tokens": "words"},
+                    "static": {"file": "static.faiss", "dim": dims, "metric": "inner_product"},
+                    "passages": {"file": "passages.faiss", "dim": dims, "metric": "inner_product"}},
+        "passages": {"file": "passages.json"}, "encoder": encoder, "bm25": {"file": "bm25.json", "k1": 1.2, "b": 0.75, "tokens": "words"},
     })
     return index_dir
 
@@ -184,7 +192,10 @@ def test_engine_finds_the_matching_document(tiny_index):
     for method in ("fused", "static", "bm25"):
         hits = engine.search(DOCUMENTS[2], k=3, method=method)
         assert hits[0] == Hit(id="q2", number=3, question="What is dropout?", topic="t", topic_title="T",
-                              url="topics/t/#q2", needs_review=False, score=hits[0].score)
+                              url="topics/t/#q2", needs_review=False, difficulty="", score=hits[0].score,
+                              confidence=hits[0].confidence, snippet=hits[0].snippet, marks=hits[0].marks,
+                              passage=hits[0].passage)
+        assert hits[0].snippet == "A regulariser that zeroes random units while training." and hits[0].passage == 0
     payload = json.loads(engine.search_json("gradient descent", 2))
     assert [hit["number"] for hit in payload][:1] == [2] and set(payload[0]) == set(Hit.__dataclass_fields__)
 
@@ -198,12 +209,12 @@ def test_engine_rejects_missing_or_foreign_index(tmp_path, tiny_index):
     _expect_rebuild_error(tmp_path / "nowhere")
     _expect_rebuild_error(tiny_index, content_hash="sha256:" + "cd" * 32)
     manifest = json.loads((tiny_index / "manifest.json").read_text())
-    (tiny_index / "manifest.json").write_text(json.dumps({**manifest, "format_version": 2}))
+    (tiny_index / "manifest.json").write_text(json.dumps({**manifest, "format_version": FORMAT_VERSION - 1}))
     _expect_rebuild_error(tiny_index)
 
 
 @pytest.mark.parametrize("name", ["static.faiss", "static_table.bin", "static_vocab.txt", "bm25.json",
-                                  "metadata.json", "static_chars.json"])
+                                  "metadata.json", "static_chars.json", "passages.json", "passages.faiss"])
 def test_engine_rejects_truncated_or_edited_files(tiny_index, name):
     original = (tiny_index / name).read_bytes()
     (tiny_index / name).write_bytes(original[:-1])
@@ -252,3 +263,55 @@ def test_long_queries_are_cut(tiny_index):
 def test_unknown_method_is_an_error(tiny_index):
     with pytest.raises(ValueError, match="method"):
         Engine.open(tiny_index).search("dropout", method="transformer")
+
+
+def test_snippet_is_the_best_passage_with_the_query_words_marked(tiny_index):
+    engine = Engine.open(tiny_index)
+    hit = engine.search("which optimiser follows the gradients of the loss", k=1)[0]
+    assert hit.number == 2 and hit.passage == 0
+    marked = [hit.snippet[start:end] for start, end in hit.marks]
+    assert marked == ["optimiser", "follows", "gradient", "loss"]  # stopwords ("the", "of") are not marked
+    assert 0 < hit.confidence < 1
+
+
+def test_long_snippets_are_cut_around_the_first_match(tiny_index):
+    engine = Engine.open(tiny_index)
+    text = " ".join(f"w{i}" for i in range(60)) + " dropout " + " ".join(f"x{i}" for i in range(60))
+    snippet, marks = engine._marked_snippet(text, {"dropout"})
+    assert snippet.startswith("… ") and snippet.endswith(" …") and len(snippet.split()) <= SNIPPET_WORDS + 2
+    assert [snippet[a:b] for a, b in marks] == ["dropout"]
+
+
+@pytest.mark.parametrize("a,b,distance", [("activaton", "activation", 1), ("valeu", "value", 1), ("descnet", "descent", 1),
+                                          ("specifity", "specificity", 2), ("gradient", "gradient", 0), ("cat", "dog", 3)])
+def test_edit_distance_counts_swaps_as_one_edit(a, b, distance):
+    assert edit_distance(a, b, 3) == distance
+    assert edit_distance(a, b, distance - 1) == distance if distance else True
+
+
+def test_speller_reads_unknown_words_as_the_banks_words():
+    speller = Speller({"activation": 5, "action": 9, "functions": 3, "non": 2, "linearity": 2, "descent": 1,
+                       "homoscedasticity": 1}, known=frozenset({"cat", "notebook"}))
+    assert speller.fix("activaton") == "activation"
+    assert speller.fix("functons") == "functions"
+    assert speller.fix("nonlinearity") == "non linearity"
+    assert speller.fix("homoskedasticity") == "homoscedasticity"
+    assert speller.fix("descnet") == "descent"
+    assert speller.fix("notebook") == "notebook"  # a word the encoder knows is left alone
+    assert speller.fix("zzzzzz") == "zzzzzz" and speller.fix("act") == "act"  # nothing close; too short
+
+
+def test_misspelt_query_finds_what_the_spelling_would(tiny_index):
+    engine = Engine.open(tiny_index)
+    assert engine.read_query("Dropuot?") == "dropout ?"
+    assert [h.number for h in engine.search("dropuot", 1)] == [h.number for h in engine.search("dropout", 1)]
+
+
+def test_answer_passages_keep_whole_sentences_within_bounds():
+    text = ("One short line\n" + " ".join(["This sentence has exactly seven words."] * 6)
+            + "\nA final very short rest.")
+    passages = answer_passages(text)
+    assert " ".join(passages).split() == text.split()
+    assert all(len(p.split()) <= 30 for p in passages)
+    assert all(p.endswith((".", "line")) for p in passages)
+    assert answer_passages("") == [] and answer_passages("Just this.") == ["Just this."]

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from qakb import static
+from qakb.index import answer_passages
 from qakb.markup import document_text, render_answers
 from qakb.parse import parse_content
 from qakb.search import CharClasses, StaticEncoder
@@ -31,14 +32,19 @@ def documents() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, documents) -> tuple[Path, dict]:
+def passages(documents) -> list[list[str]]:
+    return [answer_passages(document.split("\n", 1)[1]) for document in documents]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, documents, passages) -> tuple[Path, dict]:
     out_dir = tmp_path_factory.mktemp("static")
-    return out_dir, static.build_static_search(documents, out_dir, cache_dir=CACHE_DIR)
+    return out_dir, static.build_static_search(documents, passages, out_dir, cache_dir=CACHE_DIR)
 
 
-def test_build_is_byte_identical_across_runs(built, documents, tmp_path):
+def test_build_is_byte_identical_across_runs(built, documents, passages, tmp_path):
     first_dir, first_fragment = built
-    second_fragment = static.build_static_search(documents, tmp_path, cache_dir=CACHE_DIR)
+    second_fragment = static.build_static_search(documents, passages, tmp_path, cache_dir=CACHE_DIR)
     assert second_fragment == first_fragment
     names = sorted(path.name for path in first_dir.iterdir())
     assert names == sorted(path.name for path in tmp_path.iterdir())
@@ -49,7 +55,8 @@ def test_build_is_byte_identical_across_runs(built, documents, tmp_path):
 def test_fragment_names_every_file_it_wrote(built):
     out_dir, fragment = built
     encoder = fragment["encoder"]
-    named = {fragment["indexes"]["static"]["file"], fragment["bm25"]["file"],
+    named = {fragment["indexes"]["static"]["file"], fragment["indexes"]["passages"]["file"],
+             fragment["passages"]["file"], fragment["bm25"]["file"],
              encoder["vocab_file"], encoder["table_file"], encoder["chars_file"]}
     assert named == {path.name for path in out_dir.iterdir()}
     assert json.loads(json.dumps(fragment)) == fragment
