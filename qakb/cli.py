@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from dataclasses import asdict
@@ -64,11 +65,27 @@ def cmd_ask(args, settings) -> int:
         return 0
     if not hits:
         print("no matching questions")
+    elif not hits[0].get("close", True):
+        print("no close question in this bank; the nearest ones:")
+    styled = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     for rank, hit in enumerate(hits, start=1):
         flag = "  [needs review]" if hit["needs_review"] else ""
-        print(f"{rank:2d}. {hit['score']:.3f}  {hit['question']}{flag}")
-        print(f"           {hit['topic_title']} · {hit['url']}")
+        cue = f"{hit['cue']:<12}  " if "cue" in hit else ""
+        print(f"{rank:2d}. {hit['score']:.3f}  {cue}{hit['question']}{flag}")
+        if hit.get("snippet"):
+            print(f"    {marked_text(hit['snippet'], hit['marks'], styled)}")
+        print(f"    {hit['topic_title']} · {hit['url']}")
     return 0
+
+
+def marked_text(text: str, marks: list[list[int]], styled: bool) -> str:
+    """The snippet with the query's words in bold: ANSI on a terminal, **Markdown** otherwise."""
+    start_mark, end_mark = ("\033[1m", "\033[0m") if styled else ("**", "**")
+    out, at = [], 0
+    for start, end in marks:
+        out += [text[at:start], start_mark, text[start:end], end_mark]
+        at = end
+    return "".join(out + [text[at:]])
 
 
 def cmd_serve(args, settings) -> int:

@@ -111,9 +111,22 @@ BM25_DEFAULTS = {"k1": 1.2, "b": 0.75}
 # fused score = cosine(item) + passage_weight * best passage cosine + bm25_weight * bm25 / best bm25.
 # Chosen on the dev query sets of both test banks (scripts/search_experiments.py; README).
 FUSION_DEFAULTS = {"bm25_weight": 0.45, "passage_weight": 0.5}
-# Logistic regression of "this hit answers the query" on the hit's evidence, fitted on the
-# dev query sets of both test banks and on off-topic queries (scripts/calibrate.py).
-CALIBRATION = {"intercept": 0.0, "item_cosine": 0.0, "passage_cosine": 0.0, "coverage": 0.0}
+# Two logistic regressions, fitted on the dev query sets of both test banks and on off-topic
+# dev queries (scripts/calibrate.py; held-out sets only reported on):
+#   "hit":   is this hit relevant to the query, from its own evidence and its gap to the best hit
+#   "query": does the bank answer the query at all, from the best hit's evidence
+# Features: item and best-passage cosine, "coverage" (idf-weighted share of the query's words the
+# item contains), "known" (share of the query's words the bank uses anywhere), "gap" (fused
+# score minus the best hit's). A query whose "query" probability is below NO_MATCH_BELOW has no
+# close question (the threshold keeps 97% of dev bank queries above it).
+CALIBRATION = {
+    "hit": {"intercept": -5.115, "item_cosine": 1.639, "passage_cosine": 4.526, "coverage": 0.385, "known": 1.83,
+            "gap": 7.393},
+    "query": {"intercept": -8.741, "item_cosine": 4.192, "passage_cosine": 7.914, "coverage": 1.951, "known": 5.942},
+}
+NO_MATCH_BELOW = 0.56
+# The cue a hit shows, by its "hit" probability (on a query with no close question: "Weak match").
+CUE_LEVELS = ((0.6, "Strong match"), (0.35, "Good match"), (0.15, "Fair match"), (0.0, "Weak match"))
 SNIPPET_WORDS = 30
 # Words never marked in a snippet nor counted in a query's coverage.
 STOPWORDS = frozenset("""a about above after again against all am an and any are as at be because been before being
@@ -158,6 +171,8 @@ class Hit:
     difficulty: str
     score: float
     confidence: float  # calibrated probability that this question answers the query
+    cue: str  # CUE_LEVELS' name for that confidence
+    close: bool  # whether the bank has a close question for the query at all (same for every hit)
     snippet: str  # the passage of the answer that matched best ("" when the answer has none)
     marks: list[list[int]]  # [start, end) spans of the query's words in the snippet
     passage: int  # which passage of the answer the snippet is (-1: none)
@@ -586,13 +601,18 @@ class Engine:
         if found is None:
             return []
         hits = []
-        for row, score in self._ranked(found, method)[:k]:
+        ranked = self._ranked(found, method)
+        best = ranked[0][1] if ranked else 0.0
+        close = bool(ranked) and self.probability("query", self.features(found, ranked[0][0], best, best)) >= NO_MATCH_BELOW
+        for row, score in ranked[:k]:
             item = self.metadata[row]
             passage, snippet, marks = self._snippet(found, row)
+            confidence = self.probability("hit", self.features(found, row, best, score))
             hits.append(Hit(id=item["id"], number=item["number"], question=item["question"],
                             topic=item["topic"], topic_title=item["topic_title"], url=item["url"],
                             needs_review=item["needs_review"], difficulty=item.get("difficulty", ""),
-                            score=round(score, 6), confidence=round(self.confidence(found, row), 4),
+                            score=round(score, 6), confidence=round(confidence, 4),
+                            cue=cue_of(confidence) if close else CUE_LEVELS[-1][1], close=close,
                             snippet=snippet, marks=marks, passage=passage))
         return hits
 
@@ -611,6 +631,10 @@ class Engine:
                 present += idf
         return present / total if total else 0.0
 
+    def known_share(self, found: Evidence) -> float:
+        """The share of the query's marked terms that the bank uses at all (off-topic queries: few)."""
+        return sum(1 for term in found.marked if term in self.bm25.postings) / len(found.marked)
+
     def _documents(self, term: str) -> set[int]:
         documents = self._documents_of.get(term)
         if documents is None:
@@ -619,11 +643,16 @@ class Engine:
                 self._documents_of[term] = documents
         return documents
 
-    def confidence(self, found: Evidence, row: int) -> float:
-        """Calibrated probability that `row` answers the query (CALIBRATION)."""
-        logit = (CALIBRATION["intercept"] + CALIBRATION["item_cosine"] * found.item.get(row, 0.0)
-                 + CALIBRATION["passage_cosine"] * found.best_passage.get(row, 0.0)
-                 + CALIBRATION["coverage"] * self.coverage(found, row))
+    def features(self, found: Evidence, row: int, best_score: float, score: float) -> dict[str, float]:
+        """The calibration's inputs for one hit (see CALIBRATION)."""
+        return {"item_cosine": found.item.get(row, 0.0), "passage_cosine": found.best_passage.get(row, 0.0),
+                "coverage": self.coverage(found, row), "known": self.known_share(found), "gap": score - best_score}
+
+    @staticmethod
+    def probability(model: str, features: dict[str, float]) -> float:
+        weights = CALIBRATION[model]
+        logit = weights["intercept"] + sum(weight * features[name] for name, weight in weights.items()
+                                           if name != "intercept")
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
 
     def _snippet(self, found: Evidence, row: int) -> tuple[int, str, list[list[int]]]:
@@ -667,6 +696,10 @@ class Engine:
         """[start, end) spans of the alphanumeric runs of `word` whose BM25 term the query has."""
         return [(run.start(), run.end()) for run in re.finditer(r"\w+", word)
                 if (terms := bm25_terms(run.group(), self.chars)) and terms[0] in marked]
+
+
+def cue_of(confidence: float) -> str:
+    return next(name for lowest, name in CUE_LEVELS if confidence >= lowest)
 
 
 def _best_first(scores: dict[int, float]) -> list[tuple[int, float]]:

@@ -165,7 +165,15 @@ def test_ask_end_to_end(built):
     project, _ = built
     result = qakb(project, "ask", "why does my loss become nan")
     assert result.returncode == 0, result.stderr
-    assert "Exploding Gradients" in result.stdout.splitlines()[0] + result.stdout.splitlines()[2]
+    firsts = [line for line in result.stdout.splitlines() if line.startswith((" 1. ", " 2. "))]
+    assert any("Exploding Gradients" in line for line in firsts)
+    # Under each question: the passage of its answer that matched, the query's words marked.
+    lines = qakb(project, "ask", "-k", "1", "how do I stop overfitting").stdout.splitlines()
+    assert "dropout" in lines[0].lower() and "match" in lines[0]
+    assert "**overfitting**" in lines[1] and len(lines[1].split()) <= 34
+    off_topic = qakb(project, "ask", "banana bread recipe").stdout.splitlines()
+    assert off_topic[0] == "no close question in this bank; the nearest ones:"
+    assert all("Weak match" in line for line in off_topic if line[:3].strip().rstrip(".").isdigit())
     as_json = json.loads(qakb(project, "ask", "--json", "-k", "3", "convolution pooling layer").stdout)
     assert len(as_json) == 3 and as_json[0]["topic"] == "convolutional-networks"
     assert as_json[0]["url"].startswith("topics/convolutional-networks/#")

@@ -193,7 +193,7 @@ def test_engine_finds_the_matching_document(tiny_index):
         hits = engine.search(DOCUMENTS[2], k=3, method=method)
         assert hits[0] == Hit(id="q2", number=3, question="What is dropout?", topic="t", topic_title="T",
                               url="topics/t/#q2", needs_review=False, difficulty="", score=hits[0].score,
-                              confidence=hits[0].confidence, snippet=hits[0].snippet, marks=hits[0].marks,
+                              confidence=hits[0].confidence, cue=hits[0].cue, close=hits[0].close, snippet=hits[0].snippet, marks=hits[0].marks,
                               passage=hits[0].passage)
         assert hits[0].snippet == "A regulariser that zeroes random units while training." and hits[0].passage == 0
     payload = json.loads(engine.search_json("gradient descent", 2))
