@@ -207,11 +207,54 @@ def test_browser_top5_equals_the_python_engine_on_every_query(open_page, site_se
         queries)
     mismatches = []
     for query, hits in zip(queries, browser_results):
-        expected = [(hit.id, hit.score) for hit in engine.search(query, 5)]
-        if [(hit["id"], hit["score"]) for hit in hits] != expected:
+        expected = [(hit.id, hit.score, hit.cue, hit.snippet, hit.marks) for hit in engine.search(query, 5)]
+        if [(hit["id"], hit["score"], hit["cue"], hit["snippet"], hit["marks"]) for hit in hits] != expected:
             mismatches.append(query)
     assert len(queries) >= 60
     assert not mismatches, f"browser and Python engine disagree on {len(mismatches)} queries: {mismatches[:5]}"
+
+
+def test_results_show_the_passage_that_matched_and_the_page_highlights_it(open_page, site_server, engine):
+    page = open_page().page
+    search_from(page, site_server.url, "how do I stop overfitting")
+    first = page.locator(OPTION).first
+    assert "dropout" in first.locator(".qakb-search__question").text_content().lower()
+    snippet = first.locator(".qakb-search__snippet")
+    assert snippet.locator("mark").all_text_contents() == ["overfitting"]
+    expected = engine.search("how do I stop overfitting", 1)[0]
+    assert snippet.text_content() == expected.snippet and 12 <= len(expected.snippet.split()) <= 32
+    assert first.locator(".qakb-search__relevance-label").text_content() == expected.cue != "Weak match"
+    first.click()
+    page.wait_for_url(f"**/#{expected.id}")
+    highlighted = page.wait_for_function(
+        "() => CSS.highlights.has('qakb-passage') && [...CSS.highlights.get('qakb-passage')][0].toString()",
+        timeout=10_000).json_value()
+    assert " ".join(highlighted.split()) == expected.snippet
+    in_view = page.evaluate("""() => { const r = [...CSS.highlights.get('qakb-passage')][0].getBoundingClientRect();
+                                       return r.top >= 0 && r.bottom <= innerHeight; }""")
+    assert in_view
+
+
+def test_an_off_topic_query_says_no_question_is_close(open_page, site_server):
+    page = open_page().page
+    search_from(page, site_server.url, "banana bread recipe")
+    assert page.locator(STATUS).text_content() == "No close question in this bank; the nearest are weak matches."
+    labels = page.locator(f"{OPTION} .qakb-search__relevance-label").all_text_contents()
+    assert labels and set(labels) == {"Weak match"} and len(labels) <= 3
+
+
+def test_superseded_searches_are_dropped_not_queued(open_page, site_server, engine):
+    """Forty searches sent at once, as fast typing would: the worker runs only the newest few."""
+    page = open_page().page
+    page.goto(site_server.url)
+    page.evaluate("window.qakbSearch.start()")
+    wait_for_engine(page)
+    words = "why does the training loss of my deep network suddenly become nan after a few epochs".split()
+    queries = [" ".join(words[: 1 + i % len(words)]) + " " * (i // len(words)) for i in range(40)]
+    results = page.evaluate("qs => Promise.all(qs.map(q => window.qakbSearch.search(q, 5)))", queries)
+    ran = [hits for hits in results if hits is not None]
+    assert results[-1] is not None and len(ran) <= 3, f"{len(ran)} of 40 searches ran"
+    assert [hit["id"] for hit in results[-1]] == [hit.id for hit in engine.search(queries[-1], 5)]
 
 
 @pytest.mark.parametrize("query", [

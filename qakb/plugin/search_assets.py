@@ -131,13 +131,13 @@ def index_manifest(index_dir: Path) -> dict:
 def engine_index_files(manifest: dict) -> dict[str, str]:
     """The files of search_index/ the browser fetches besides manifest.json, with their sha256.
 
-    All but the indexes other than "static": the transformer index serves build-time
-    features and `qakb ask --exact`, never the engine, and is the one file that grows
-    with the bank at 1.5 kB a question. The hash lets the browser fetch every file at
-    once, each under a URL that changes with its bytes.
+    All but the transformer index: it serves build-time features and `qakb ask --exact`,
+    never the engine, and is the one file that grows with the bank at 1.5 kB a question.
+    The hash lets the browser fetch every file at once, each under a URL that changes
+    with its bytes.
     """
     try:
-        build_time_only = {spec["file"] for name, spec in manifest["indexes"].items() if name != "static"}
+        build_time_only = {manifest["indexes"]["transformer"]["file"]}
         return {name: entry["sha256"] for name, entry in sorted(manifest["files"].items())
                 if name not in build_time_only}
     except (AttributeError, KeyError, TypeError) as error:

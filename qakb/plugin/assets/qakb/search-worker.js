@@ -8,10 +8,16 @@
 //   out: {type: "ready", bootMs}
 //        {type: "failed", message}
 //        {type: "results", id, hits: "<JSON from Engine.search_json>", searchMs}
+//        {type: "results", id, superseded: true}   a newer search arrived before this one ran
+//
+// No backlog: a search waits in `pending` until the worker is free, and a newer one
+// replaces it there, so typing fast never queues searches nobody will see.
 
 const INDEX_PATH = "/home/pyodide/search_index";
 
 let searchJson = null;
+let pending = null;
+let draining = false;
 
 self.addEventListener("message", async ({ data }) => {
   if (data.type === "boot") {
@@ -23,15 +29,35 @@ self.addEventListener("message", async ({ data }) => {
       self.postMessage({ type: "failed", message: String(error && error.message ? error.message : error) });
     }
   } else if (data.type === "search") {
-    const started = performance.now();
-    try {
-      const hits = searchJson(data.query, data.k);
-      self.postMessage({ type: "results", id: data.id, hits, searchMs: performance.now() - started });
-    } catch (error) {
-      self.postMessage({ type: "results", id: data.id, error: String(error.message || error) });
+    if (pending) {
+      self.postMessage({ type: "results", id: pending.id, superseded: true });
+    }
+    pending = data;
+    if (!draining) {
+      draining = true;
+      setTimeout(runPending, 0); // after any messages already queued behind this one
     }
   }
 });
+
+function runPending() {
+  const request = pending;
+  pending = null;
+  if (request) {
+    const started = performance.now();
+    try {
+      const hits = searchJson(request.query, request.k);
+      self.postMessage({ type: "results", id: request.id, hits, searchMs: performance.now() - started });
+    } catch (error) {
+      self.postMessage({ type: "results", id: request.id, error: String(error.message || error) });
+    }
+  }
+  if (pending) {
+    setTimeout(runPending, 0);
+  } else {
+    draining = false;
+  }
+}
 
 async function boot({ runtimeURL, snapshotURL, engineURL, indexURL, indexFiles, contentHash }) {
   // Downloads overlap the interpreter's start-up, which dominates the cold start.

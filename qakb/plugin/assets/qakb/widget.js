@@ -14,16 +14,18 @@
   const SITE_ROOT = SCRIPT_URL ? new URL("../../", SCRIPT_URL) : new URL(".", window.__md_scope || location.href);
 
   const RESULT_COUNT = 5;
+  const WEAK_RESULT_COUNT = 3;
   const DEBOUNCE_MS = 60;
-  // The cue compares each hit's score with the best hit's: engine scores have no fixed
-  // scale, so the ratio is what stays meaningful. Lower bounds of each level:
+  // The engine names each hit's cue from its calibrated confidence (qakb.search.CUE_LEVELS).
   const RELEVANCE_LEVELS = ["Weak match", "Fair match", "Good match", "Strong match"];
-  const RELEVANCE_RATIOS = [0, 0.55, 0.75, 0.9];
   const MESSAGES = {
     loading: "Loading semantic search…",
     failed: "Semantic search could not load; showing keyword results only.",
     empty: "No close questions found.",
+    none: "No close question in this bank; the nearest are weak matches.",
   };
+  // The passage a result showed, for the page it opens to highlight (see highlightPassage).
+  const PASSAGE_KEY = "qakb-passage";
 
   let worker = null;
   let state = "idle"; // idle -> loading -> ready | failed
@@ -59,7 +61,9 @@
           } else if (data.type === "results") {
             const request = pendingRequests.get(data.id);
             pendingRequests.delete(data.id);
-            if (data.error) {
+            if (data.superseded) {
+              request.resolve(null); // a newer query replaced it before it ran
+            } else if (data.error) {
               request.reject(new Error(data.error));
             } else {
               request.resolve(JSON.parse(data.hits));
@@ -118,15 +122,27 @@
     return url.origin === SITE_ROOT.origin && url.pathname.startsWith(SITE_ROOT.pathname) ? url : null;
   }
 
-  function relevanceLevel(score, topScore) {
-    if (!(topScore > 0) || !(score > 0)) {
-      return 0;
-    }
-    const ratio = score / topScore;
-    return RELEVANCE_RATIOS.filter((lowest) => ratio >= lowest).length - 1;
+  function relevanceLevel(hit) {
+    return Math.max(0, RELEVANCE_LEVELS.indexOf(String(hit.cue)));
   }
 
-  function resultOption(hit, index, topScore) {
+  // The snippet as text nodes, the query's words in <mark>: nothing from the index is markup.
+  function markedSnippet(hit) {
+    const text = String(hit.snippet || "");
+    const snippet = element("span", "qakb-search__snippet");
+    let at = 0;
+    for (const [start, end] of Array.isArray(hit.marks) ? hit.marks : []) {
+      if (!(Number.isInteger(start) && Number.isInteger(end) && at <= start && start < end && end <= text.length)) {
+        continue;
+      }
+      snippet.append(text.slice(at, start), element("mark", null, text.slice(start, end)));
+      at = end;
+    }
+    snippet.append(text.slice(at));
+    return snippet;
+  }
+
+  function resultOption(hit, index) {
     const option = element("a", "qakb-search__option");
     option.id = `qakb-search-option-${index}`;
     option.setAttribute("role", "option");
@@ -135,10 +151,19 @@
     option.href = resultURL(hit).href;
 
     option.append(element("span", "qakb-search__question", String(hit.question)));
+    if (hit.snippet) {
+      option.append(markedSnippet(hit));
+      option.dataset.passage = String(hit.snippet).replace(/^… | …$/g, "");
+    }
     const details = element("span", "qakb-search__details");
     details.append(element("span", "qakb-search__topic", String(hit.topic_title || hit.topic || "")));
+    if (["easy", "medium", "hard"].includes(hit.difficulty)) {
+      const difficulty = element("span", "qakb-search__difficulty", hit.difficulty);
+      difficulty.dataset.difficulty = hit.difficulty;
+      details.append(difficulty);
+    }
 
-    const level = relevanceLevel(Number(hit.score), topScore);
+    const level = relevanceLevel(hit);
     const relevance = element("span", "qakb-search__relevance");
     relevance.dataset.level = String(level + 1);
     const bars = element("span", "qakb-search__bars");
@@ -198,13 +223,16 @@
     }
 
     showResults(hits) {
-      const topScore = Math.max(0, ...hits.map((hit) => Number(hit.score) || 0));
-      const options = hits.filter(resultURL).map((hit, index) => resultOption(hit, index, topScore));
+      // With no close question, the nearest few are enough to show that nothing fits.
+      const shown = hits.length && hits[0].close === false ? hits.slice(0, WEAK_RESULT_COUNT) : hits;
+      const options = shown.filter(resultURL).map((hit, index) => resultOption(hit, index));
       this.listbox.replaceChildren(...options);
       this.listbox.hidden = options.length === 0;
       this.input.setAttribute("aria-expanded", String(options.length > 0));
       this.setActive(-1);
-      this.showStatus("results", options.length ? `${options.length} closest questions` : MESSAGES.empty);
+      const close = options.length > 0 && hits[0].close !== false;
+      this.showStatus(close ? "results" : "none",
+        close ? `${options.length} closest questions` : options.length ? MESSAGES.none : MESSAGES.empty);
     }
 
     clearResults() {
@@ -271,7 +299,7 @@
       }
       search(query).then(
         (hits) => {
-          if (ticket === latestQuery) {
+          if (hits && ticket === latestQuery) {
             panel.showResults(hits);
             document.dispatchEvent(new CustomEvent("qakb-search:results", { detail: { query, hits } }));
           }
@@ -312,6 +340,17 @@
         event.stopPropagation();
       }
     });
+    // The page a result opens highlights the passage the result showed.
+    panel.listbox.addEventListener("click", (event) => {
+      const option = event.target.closest(".qakb-search__option");
+      if (option && option.dataset.passage) {
+        try {
+          sessionStorage.setItem(PASSAGE_KEY, JSON.stringify({ url: option.href, passage: option.dataset.passage }));
+        } catch {
+          // storage refused (private mode, quota): the answer is still highlighted, not the passage
+        }
+      }
+    });
     panel.listbox.addEventListener("mousemove", (event) => {
       const option = event.target.closest(".qakb-search__option");
       if (option) {
@@ -330,6 +369,9 @@
   // the next heading of the same or a higher level. Those nodes are moved, not
   // re-created, into one box so the highlight reads as a single block.
   function highlightTarget() {
+    if (window.CSS && CSS.highlights) {
+      CSS.highlights.delete("qakb-passage");
+    }
     const previous = document.querySelector(".qakb-highlight");
     if (previous && previous.dataset.qakbWrapper) {
       previous.replaceWith(...previous.childNodes);
@@ -358,6 +400,67 @@
     box.dataset.qakbWrapper = "true";
     target.before(box);
     box.append(...section);
+    highlightPassage(box, section.slice(1));
+  }
+
+  // The passage a search result showed (saved on click), found in the answer's text and
+  // highlighted with the CSS Custom Highlight API, so the page's DOM is left as it is.
+  function highlightPassage(box, answerNodes) {
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(PASSAGE_KEY) || "null");
+      sessionStorage.removeItem(PASSAGE_KEY);
+    } catch {
+      return;
+    }
+    if (!saved || saved.url !== location.href || typeof saved.passage !== "string") {
+      return;
+    }
+    const range = findText(answerNodes, saved.passage);
+    if (!range) {
+      return;
+    }
+    if (window.CSS && CSS.highlights && window.Highlight) {
+      CSS.highlights.set("qakb-passage", new Highlight(range));
+    }
+    const start = range.startContainer.parentElement;
+    if (start) {
+      start.scrollIntoView({ block: "center" });
+    }
+  }
+
+  // A Range over `text` in the nodes' text, spaces compared loosely; failing the whole
+  // passage (math typeset, list markers), over its first words.
+  function findText(nodes, text) {
+    const pieces = [];
+    let flat = "";
+    for (const root of nodes) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.data.length; i++) {
+          const space = /\s/.test(node.data[i]);
+          if (space && (flat.endsWith(" ") || flat === "")) {
+            continue;
+          }
+          pieces.push([node, i]);
+          flat += space ? " " : node.data[i];
+        }
+      }
+    }
+    const words = text.split(/\s+/).filter(Boolean);
+    for (const count of [words.length, Math.min(words.length, 8), Math.min(words.length, 4)]) {
+      const wanted = words.slice(0, count).join(" ");
+      const at = wanted ? flat.indexOf(wanted) : -1;
+      if (at >= 0) {
+        const range = document.createRange();
+        const [startNode, startOffset] = pieces[at];
+        const [endNode, endOffset] = pieces[at + wanted.length - 1];
+        range.setStart(startNode, startOffset);
+        range.setEnd(endNode, endOffset + 1);
+        return range;
+      }
+    }
+    return null;
   }
 
   function init() {
