@@ -137,6 +137,7 @@ theirs them themselves then there these they this those through to too under unt
 where which while who whom why will with would you your yours yourself yourselves""".split())
 
 _sumprod = getattr(math, "sumprod", None)
+_WORD = re.compile(r"\w+")
 
 
 def _little_endian(values: array) -> array:
@@ -505,6 +506,8 @@ class Engine:
             total += len(texts)
         self.speller = speller
         self._documents_of: dict[str, set[int]] = {}
+        self._term_of_word: dict[str, str] = {}
+        self._passage_terms: dict[int, list[set[str]]] = {}
 
     @classmethod
     def open(cls, index_dir, content_hash: str | None = None) -> Engine:
@@ -662,12 +665,16 @@ class Engine:
             return -1, "", []
         first = self.first_passage[row]
         marked = set(found.marked)
+        total = sum(self.bm25.idf.get(term, 0.0) for term in marked) or 1.0
+        terms = self._passage_terms.get(row)
+        if terms is None:
+            terms = [{self._term(word) for word in _WORD.findall(text)} for text in texts]
+            if len(self._passage_terms) < 5_000:
+                self._passage_terms[row] = terms
         best, best_score = 0, -math.inf
         for index, text in enumerate(texts):
             cosine = found.passage[first + index] if found.passage else 0.0
-            shared = marked.intersection(bm25_terms(text, self.chars))
-            weight = sum(self.bm25.idf.get(term, 0.0) for term in shared)
-            total = sum(self.bm25.idf.get(term, 0.0) for term in marked) or 1.0
+            weight = sum(self.bm25.idf.get(term, 0.0) for term in marked.intersection(terms[index]))
             score = cosine + self.bm25_weight * weight / total
             if score > best_score:
                 best, best_score = index, score
@@ -694,8 +701,17 @@ class Engine:
 
     def _marks_in(self, word: str, marked: set[str]) -> list[tuple[int, int]]:
         """[start, end) spans of the alphanumeric runs of `word` whose BM25 term the query has."""
-        return [(run.start(), run.end()) for run in re.finditer(r"\w+", word)
-                if (terms := bm25_terms(run.group(), self.chars)) and terms[0] in marked]
+        return [(run.start(), run.end()) for run in _WORD.finditer(word) if self._term(run.group()) in marked]
+
+    def _term(self, word: str) -> str:
+        """The BM25 term of one word of an answer ("" for none), cached: snippets meet the same words often."""
+        term = self._term_of_word.get(word)
+        if term is None:
+            terms = bm25_terms(word, self.chars)
+            term = terms[0] if terms else ""
+            if len(self._term_of_word) < 100_000:
+                self._term_of_word[word] = term
+        return term
 
 
 def cue_of(confidence: float) -> str:

@@ -14,8 +14,13 @@
   const SITE_ROOT = SCRIPT_URL ? new URL("../../", SCRIPT_URL) : new URL(".", window.__md_scope || location.href);
 
   const RESULT_COUNT = 5;
+  // Material redraws its keyword results on every keyup of the search box; typing a long
+  // question fast, that redrawing (tens of ms a key) held the page's main thread for
+  // seconds. Keyups reach Material once typing pauses this long.
+  const KEYWORD_PAUSE_MS = 150;
   const WEAK_RESULT_COUNT = 3;
-  const DEBOUNCE_MS = 60;
+  // While typing, the box searches at most this often, always for what it holds then.
+  const THROTTLE_MS = 60;
   // The engine names each hit's cue from its calibrated confidence (qakb.search.CUE_LEVELS).
   const RELEVANCE_LEVELS = ["Weak match", "Fair match", "Good match", "Strong match"];
   const MESSAGES = {
@@ -260,8 +265,9 @@
   function attach(input, scrollwrap) {
     const panel = new ResultsPanel(input);
     scrollwrap.prepend(panel.root);
-    let latestQuery = 0;
-    let debounce = null;
+    let latestQuery = 0; // ticket of the newest text in the box
+    let drawnQuery = 0; // ticket of the results on screen
+    let throttle = null;
     let booted = false;
 
     function boot() {
@@ -284,8 +290,8 @@
       );
     }
 
-    // Each keystroke supersedes the previous query; a late answer to an older query
-    // is dropped, so the list always matches what is in the box.
+    // Searches the box's text now. Results replace older ones on screen, never newer
+    // ones, so while typing the list follows the text, and at the end it matches it.
     function runQuery() {
       const ticket = ++latestQuery;
       const query = input.value;
@@ -293,13 +299,15 @@
         return;
       }
       if (!query.trim()) {
+        drawnQuery = ticket;
         panel.clearResults();
         panel.hide();
         return;
       }
       search(query).then(
         (hits) => {
-          if (hits && ticket === latestQuery) {
+          if (hits && ticket > drawnQuery) {
+            drawnQuery = ticket;
             panel.showResults(hits);
             document.dispatchEvent(new CustomEvent("qakb-search:results", { detail: { query, hits } }));
           }
@@ -308,11 +316,27 @@
       );
     }
 
+    let heldKeyup = null;
+    document.addEventListener("keyup", (event) => {
+      if (event.target !== input || !event.isTrusted) {
+        return;
+      }
+      event.stopImmediatePropagation();
+      clearTimeout(heldKeyup);
+      const { key, code } = event;
+      heldKeyup = setTimeout(() => input.dispatchEvent(new KeyboardEvent("keyup", { key, code, bubbles: true })),
+        KEYWORD_PAUSE_MS);
+    }, true);
+
     input.addEventListener("focus", boot);
     input.addEventListener("input", () => {
       latestQuery++;
-      clearTimeout(debounce);
-      debounce = setTimeout(runQuery, DEBOUNCE_MS);
+      if (throttle === null) {
+        throttle = setTimeout(() => {
+          throttle = null;
+          runQuery();
+        }, THROTTLE_MS);
+      }
     });
 
     // Handled on the input itself, before Material's window-level handler sees the key.
