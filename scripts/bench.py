@@ -19,10 +19,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from projects import make_project  # noqa: E402  (the same project copy the tests build)
 
-from qakb.evaluate import format_table, load_queries, run_evaluation  # noqa: E402
+from qakb.evaluate import format_table, index_for_content, load_queries, run_evaluation  # noqa: E402
 from qakb.search import Engine  # noqa: E402
 
 QUERIES = ROOT / "tests" / "data" / "queries.yml"
+DS_BANK = ROOT / "tests" / "data" / "ds-bank"
+RECALL_SETS = [
+    ("ML / DL bank, development set", ROOT / "content", QUERIES),
+    ("ML / DL bank, held-out set", ROOT / "content", ROOT / "tests" / "data" / "queries-holdout.yml"),
+    ("data-science bank, development set", DS_BANK, DS_BANK / "queries-dev.yml"),
+    ("data-science bank, held-out set", DS_BANK, DS_BANK / "queries-holdout.yml"),
+]
 
 
 def timed_build(project: Path, cache_dir: Path) -> float:
@@ -76,8 +83,11 @@ def table(title: str, rows: list[tuple[str, str]]) -> str:
 def main() -> int:
     print(table("Build", build_figures()), flush=True)
     print(table("Engine (CPython)", engine_figures()), flush=True)
-    print("Recall (qakb eval on tests/data/queries.yml)")
-    print(format_table(run_evaluation(ROOT / "search_index", QUERIES)), flush=True)
+    for title, content, queries in RECALL_SETS:
+        print(f"\nRecall, {title} (qakb eval --content {content.relative_to(ROOT)} --queries {queries.relative_to(ROOT)})")
+        index_dir = index_for_content(content, ROOT / ".cache")
+        print(format_table(run_evaluation(index_dir, queries)), flush=True)
+    print()
     browser = ROOT / "scripts" / "bench_browser.py"
     if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
         return subprocess.run([sys.executable, str(browser)], cwd=ROOT).returncode
