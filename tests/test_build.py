@@ -147,9 +147,13 @@ def test_index_round_trip_with_faiss(built):
     for name, entry in manifest["files"].items():
         data = (index_dir / name).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"]), name
+    passages = json.loads((index_dir / manifest["passages"]["file"]).read_text(encoding="utf-8"))
+    assert len(passages) == 40 and all(passages)  # every answer of this bank has text
+    rows_of = {"transformer": 40, "static": 40, "passages": sum(map(len, passages))}
     for kind, spec in manifest["indexes"].items():
         index = faiss.read_index(str(index_dir / spec["file"]))
-        assert (index.ntotal, index.d, index.metric_type) == (40, spec["dim"], faiss.METRIC_INNER_PRODUCT), kind
+        assert (index.ntotal, index.d, index.metric_type) == (rows_of[kind], spec["dim"],
+                                                              faiss.METRIC_INNER_PRODUCT), kind
         vectors = index.reconstruct_n(0, index.ntotal)
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3), kind
     rows = metadata(project)

@@ -137,7 +137,7 @@ def engine_index_files(manifest: dict) -> dict[str, str]:
     with its bytes.
     """
     try:
-        build_time_only = {manifest["indexes"]["transformer"]["file"]}
+        build_time_only = {spec["file"] for name, spec in manifest["indexes"].items() if name == "transformer"}
         return {name: entry["sha256"] for name, entry in sorted(manifest["files"].items())
                 if name not in build_time_only}
     except (AttributeError, KeyError, TypeError) as error:
