@@ -8,6 +8,7 @@ and checked, so a failed or killed build leaves the previous ones in place.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from qakb.config import PLUGIN_NAME, Settings
-from qakb.parse import Bank, Question, bank_files, content_hash, parse_content
+from qakb.parse import Bank, Question, bank_files, content_hash, parse_content, shown_path
 
 
 class BuildError(Exception):
@@ -138,11 +139,13 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
 
 def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     """Run the whole pipeline; on success the new index, pages and site are in place."""
+    from qakb.anchors import RECORD_FILE, links_map, read_record, update_record, write_record
+    from qakb.anki import deck_file_name, deck_timestamp, write_deck
     from qakb.embed import Embedder
-    from qakb.index import answer_passages, write_index
+    from qakb.index import answer_passages, page_url, write_index
     from qakb.markup import MEDIA_DIR, answers_and_documents
     from qakb.related import related_questions
-    from qakb.render import render_pages
+    from qakb.render import LINKS_FILE, render_pages
     from qakb.topics import place_questions
 
     started = time.perf_counter()
@@ -157,6 +160,10 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         for warning in bank.warnings:
             log(f"warning: {warning}")
         step(f"parsed {len(questions)} questions from {len(bank.files)} file(s)")
+        record_path = settings.content_dir / RECORD_FILE
+        anchors = update_record(read_record(record_path), questions)
+        for rename in anchors.renames:
+            log(f"reworded question: old links to #{rename.old} now lead to #{rename.new} ({rename.reason})")
         answers, documents = answers_and_documents(questions, settings.content_dir)
         step("rendered the answers' Markdown")
 
@@ -191,8 +198,12 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 
+        deck_file = deck_file_name(settings.site_name)
         pages = render_pages(bank, answers, placement.topics, topic_of, related_of,
-                             settings.site_name, settings.site_description)
+                             settings.site_name, settings.site_description, deck_file=deck_file)
+        url_of = {question.anchor: page_url(topic_of[question.anchor].slug, question.anchor)
+                  for question in questions}
+        pages[LINKS_FILE] = json.dumps(links_map(anchors.record, url_of), ensure_ascii=False, indent=0) + "\n"
         for relative, text in pages.items():
             target = pages_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +214,9 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         step(f"rendered the topic pages ({len(media)} image(s) copied)")
+        write_deck(pages_dir / deck_file, questions, answers, topic_of, anchors.record, settings.site_name,
+                   deck_timestamp(bank_files(settings.content_dir)), settings.site_url, settings.site_description)
+        step(f"wrote the Anki deck {deck_file}")
 
         run_mkdocs(settings, pages_dir, index_dir, site_dir)
         check_nothing_lost(questions, topic_of, index_dir, site_dir)
@@ -213,6 +227,9 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             dest.parent.mkdir(parents=True, exist_ok=True)
             swap_in(new, dest)
         shutil.rmtree(staging, ignore_errors=True)
+        if write_record(record_path, anchors.record):
+            step(f"updated {shown_path(record_path)}: commit it with the bank, it keeps links "
+                 "to reworded questions working")
         step(f"done: {settings.site_dir.relative_to(settings.root)}/ and "
              f"{settings.index_dir.relative_to(settings.root)}/ are up to date")
     return BuildResult(questions=len(questions), topics=len(set(placement.topic_of.values())),

@@ -106,6 +106,32 @@ def cmd_serve(args, settings) -> int:
     return 0
 
 
+def cmd_export(args, settings) -> int:
+    from qakb.anchors import RECORD_FILE, read_record
+    from qakb.anki import deck_file_name, deck_timestamp, write_deck
+    from qakb.markup import render_answers
+    from qakb.parse import bank_files, parse_content
+    from qakb.topics import Topic
+
+    # The topics are the built index's: exporting places no question and loads no model.
+    engine = _open_engine(settings)
+    bank = parse_content(settings.content_dir)
+    questions = list(bank.questions)
+    record = read_record(settings.content_dir / RECORD_FILE)
+    if record is None or set(record.id_of()) != {question.anchor for question in questions}:
+        _log(f"error: {_shown_path(settings.content_dir / RECORD_FILE, settings.root)} does not match the bank; "
+             "run `qakb build` first")
+        return EXIT_ERROR
+    topic_of = {row["id"]: Topic(row["topic"], row["topic_title"], "") for row in engine.metadata}
+    output = args.output or Path(deck_file_name(settings.site_name))
+    count = write_deck(output, questions, render_answers(questions, settings.content_dir), topic_of, record,
+                       settings.site_name, deck_timestamp(bank_files(settings.content_dir)), settings.site_url,
+                       settings.site_description)
+    print(f"wrote {output}: an Anki deck of {count} notes; import it in Anki (File > Import), "
+          "again after the bank changes: the notes are updated, not copied")
+    return 0
+
+
 def cmd_eval(args, settings) -> int:
     from qakb.evaluate import format_table, index_for_content, run_evaluation
 
@@ -223,6 +249,16 @@ def parser() -> argparse.ArgumentParser:
                              help="measure the bank files in DIR instead of this site's built index "
                              "(their index is built without a site and cached)")
     eval_parser.set_defaults(handler=cmd_eval)
+    export_parser = commands.add_parser("export", help="write the bank as an Anki deck",
+                                        description="Write an Anki deck (.apkg): one note per question, the "
+                                        "answer as the site shows it (code, math, images), tagged by topic, "
+                                        "difficulty and needs-review. Note ids stay the same across builds, "
+                                        "reordering and rewording, so importing a newer deck updates the notes. "
+                                        "Run `qakb build` first: the topics come from the built index.")
+    export_parser.add_argument("format", choices=["anki"], help="the deck format (anki)")
+    export_parser.add_argument("-o", "--output", type=Path, metavar="FILE.apkg",
+                               help="where to write it (default: the site's name as FILE.apkg, here)")
+    export_parser.set_defaults(handler=cmd_export)
     topics_parser = commands.add_parser("topics", help="show (or save) which topic each question goes to",
                                         description="Print the topics and their questions as the build places "
                                         "them: by topics.yml if there is one, else by the bank's sections, else "

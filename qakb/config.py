@@ -54,6 +54,7 @@ class Settings:
     related_min: int
     related_max: int
     pyodide_snapshot: bool
+    site_url: str = ""
 
     @property
     def mkdocs_file(self) -> Path:
@@ -155,4 +156,5 @@ def load_settings(root: Path) -> Settings:
         related_min=values["related_min"],
         related_max=values["related_max"],
         pyodide_snapshot=values["pyodide_snapshot"],
+        site_url=str(mkdocs.get("site_url") or ""),
     )

@@ -1,4 +1,5 @@
-"""Render the generated Markdown pages: a home page and one page per topic.
+"""Render the generated Markdown pages: a home page, one page per topic, the practice page and
+the list of answers that need review.
 
 Bank text is untrusted. Question texts and titles are escaped for Markdown and
 HTML; answers come already rendered and sanitised by `qakb.markup` and are
@@ -12,16 +13,26 @@ import html
 import json
 import posixpath
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from qakb.index import page_path
 from qakb.markup import Answer
-from qakb.parse import Bank, Question
+from qakb.parse import DIFFICULTIES, Bank, Question
 from qakb.topics import Topic
 
 NAV_FILE = "nav.json"
-# Python-Markdown's backslash escapes, plus '|' which the tables extension adds.
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>])")
+PRACTICE_PAGE = "practice.md"
+# The practice page's answers, one fetch for the whole bank (assets/qakb/practice.js reads it).
+PRACTICE_ANSWERS = "practice/answers.json"
+PRACTICE_ANSWERS_FORMAT = "qakb-practice-answers"
+REVIEW_PAGE = "review.md"
+REVIEW_MEANING = "The bank marks this answer for review: check it against the sources before relying on it."
+LINKS_FILE = "links.json"
+# Python-Markdown's backslash escapes, plus '|' (tables) and '$' (math). Not '(' and ')': an
+# escaped "\(" is what pymdownx.arithmatex reads as inline math ("(CNNs)" became math), and
+# with '[' escaped no link can start.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]#+\-.!|>$])")
 
 
 @dataclass(frozen=True)
@@ -46,26 +57,51 @@ def link_between(from_page: str, to_page: str, anchor: str) -> str:
     return f"{posixpath.relpath(to_page, posixpath.dirname(from_page))}#{anchor}"
 
 
+def page_url_between(from_page: str, to_page: str) -> str:
+    """The URL of the generated page `to_page` seen from `from_page` (both .md paths), as raw HTML needs it:
+    mkdocs rewrites Markdown links, not HTML ones (directory URLs, like `qakb.index.page_url`)."""
+    def directory(page: str) -> str:
+        return "." if page == "index.md" else page.removesuffix(".md")
+    return posixpath.relpath(directory(to_page), directory(from_page)) + "/"
+
+
+def difficulty_label(difficulty: str) -> str:
+    return (f'<span class="qakb-difficulty" data-qakb-difficulty="{difficulty}">'
+            f'<span class="qakb-visually-hidden">Difficulty: </span>{difficulty.capitalize()}</span>')
+
+
+def review_badge(page: str) -> str:
+    """A compact "Needs review" flag, linked to the page that lists them all and says what it means."""
+    return (f'<a class="qakb-review-badge" href="{page_url_between(page, REVIEW_PAGE)}" '
+            f'title="{REVIEW_MEANING}">Needs review</a>')
+
+
+def copy_link_button(anchor: str) -> str:
+    """Copies the answer's absolute URL (assets/qakb/links.js, which also shows it: useless without script)."""
+    return (f'<button type="button" class="qakb-copy-link" data-qakb-anchor="{html.escape(anchor)}" '
+            f'aria-describedby="{html.escape(anchor)}" hidden>Copy link</button>')
+
+
 def question_section(
     question: Question, answer: Answer, page: str, topic_of: dict[str, Topic], related: list[Question],
     show_source: bool,
 ) -> str:
     meta = f'<span class="qakb-number">Q{question.number}</span>'
+    if question.difficulty:
+        meta += f" {difficulty_label(question.difficulty)}"
+    if question.needs_review:
+        meta += f" {review_badge(page)}"
     if show_source:
         meta += f' <span class="qakb-source">{html.escape(question.source)}</span>'
+    meta += f" {copy_link_button(question.anchor)}"
     lines = [
         f"## {markdown_text(question.question)} {{ #{question.anchor} }}",
         "",
         f'<p class="qakb-meta">{meta}</p>',
         "",
+        answer_html(answer),
+        "",
     ]
-    if question.needs_review:
-        lines += [
-            '!!! warning "Needs review"',
-            "    This answer is marked for review in the bank: check it against the sources before relying on it.",
-            "",
-        ]
-    lines += [answer_html(answer), ""]
     if related:
         lines += ['<p class="qakb-related-title">Related questions</p>', ""]
         for other in related:
@@ -97,10 +133,27 @@ def topic_page(
     ]
     if page.topic.description:
         parts += [markdown_text(page.topic.description), ""]
+    parts += [progress_placeholder("div", page.topic.slug), ""]
+    parts += difficulty_filter(page.questions)
     parts += [question_section(q, answers[q.anchor], path, topic_of, related_of[q.anchor], show_source)
               for q in page.questions]
     parts += sources_section(page, bank)
     return "\n".join(parts)
+
+
+def difficulty_filter(questions: tuple[Question, ...]) -> list[str]:
+    """Chips that show only the questions of the chosen difficulties (assets/qakb/filter.js, which
+    also shows them); none on a page without difficulty marks."""
+    counts = Counter(question.difficulty for question in questions if question.difficulty)
+    if not counts:
+        return []
+    chips = "".join(
+        f'<button type="button" class="qakb-chip" data-qakb-difficulty="{level}" aria-pressed="false">'
+        f'{level.capitalize()} <span class="qakb-chip__count">{counts[level]}</span></button>'
+        for level in DIFFICULTIES if counts[level])
+    return [f'<div class="qakb-filter" role="group" aria-label="Show only questions of a difficulty" hidden>'
+            f'<span class="qakb-filter__label" aria-hidden="true">Difficulty</span>{chips}'
+            f'<span class="qakb-filter__status" role="status"></span></div>', ""]
 
 
 def sources_section(page: TopicPage, bank: Bank) -> list[str]:
@@ -117,11 +170,17 @@ def sources_section(page: TopicPage, bank: Bank) -> list[str]:
     return lines
 
 
+def progress_placeholder(tag: str, topic_slug: str) -> str:
+    """Where assets/qakb/progress.js draws a topic's practice progress (and, on its page, the
+    hide-answers switch); it stays empty without JavaScript."""
+    return f'<{tag} class="qakb-progress" data-qakb-topic="{html.escape(topic_slug)}"></{tag}>'
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def home_page(pages: list[TopicPage], bank: Bank, site_name: str, site_description: str) -> str:
+def home_page(pages: list[TopicPage], bank: Bank, site_name: str, site_description: str, deck_file: str = "") -> str:
     """The home page: the site's name and description (mkdocs.yml), the banks, and the topics with counts."""
     total = sum(len(page.questions) for page in pages)
     counts = f"{_count(total, 'question')} in {_count(len(pages), 'topic')}"
@@ -132,21 +191,80 @@ def home_page(pages: list[TopicPage], bank: Bank, site_name: str, site_descripti
     banks = f" from {', '.join(f'*{markdown_text(source.title)}*' for source in titled)}" if titled else ""
     lines += [
         f"{counts}{banks}. Browse a topic below, or type a question in your own words into the search box "
-        "at the top: the closest questions are found in your browser, with no server.",
+        "at the top: the closest questions are found in your browser, with no server. "
+        f"[Practice]({PRACTICE_PAGE}) tests you with hidden answers and spaced repetition.",
         "",
     ]
+    lines += home_extras(pages, deck_file)
     described = any(page.topic.description for page in pages)
-    lines += ["| Topic | Questions |" + (" About |" if described else ""),
-              "| --- | ---: |" + (" --- |" if described else "")]
+    lines += ["| Topic | Questions | Your progress |" + (" About |" if described else ""),
+              "| --- | ---: | --- |" + (" --- |" if described else "")]
     for page in pages:
-        row = f"| [{markdown_text(page.topic.title)}]({page_path(page.topic.slug)}) | {len(page.questions)} |"
+        row = (f"| [{markdown_text(page.topic.title)}]({page_path(page.topic.slug)}) | {len(page.questions)} "
+               f"| {progress_placeholder('span', page.topic.slug)} |")
         lines.append(row + (f" {markdown_text(page.topic.description)} |" if described else ""))
     return "\n".join(lines) + "\n"
 
 
+def home_extras(pages: list[TopicPage], deck_file: str) -> list[str]:
+    """The answers flagged for review, and the Anki deck, when there are any."""
+    lines = []
+    flagged = sum(question.needs_review for page in pages for question in page.questions)
+    if flagged:
+        lines += [f"{_count(flagged, 'answer')} {'is' if flagged == 1 else 'are'} marked for review in the bank: "
+                  f"[see the list]({REVIEW_PAGE}).", ""]
+    if deck_file:
+        rated = any(question.difficulty for page in pages for question in page.questions)
+        lines += [f"Study with flashcards: [download the Anki deck]({deck_file}) (one note per question, "
+                  f"tagged by topic{' and difficulty' if rated else ''}; importing a newer deck updates the notes "
+                  "it imported before).", ""]
+    return lines
+
+
+def review_page(pages: list[TopicPage]) -> str | None:
+    """The questions the bank flags `???`, grouped by topic; None if there are none."""
+    flagged = [(page, [question for question in page.questions if question.needs_review]) for page in pages]
+    flagged = [(page, questions) for page, questions in flagged if questions]
+    if not flagged:
+        return None
+    total = sum(len(questions) for _, questions in flagged)
+    lines = [front_matter("Needs review", f"{_count(total, 'answer')} the bank marks for review."),
+             "# Needs review", "",
+             f"The bank marks {'this answer' if total == 1 else f'these {total} answers'} for review (`???` "
+             "before the question): check them against the sources before relying on them.", ""]
+    for page, questions in flagged:
+        lines += [f"## {markdown_text(page.topic.title)}", ""]
+        lines += [f"- [{markdown_text(question.question)}]({page_path(page.topic.slug)}#{question.anchor}) "
+                  f"· Q{question.number}" for question in questions]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def practice_page(site_name: str) -> str:
+    """The practice page: assets/qakb/practice.js builds it from search_index/metadata.json and
+    PRACTICE_ANSWERS; the site's name goes into the export file's name and contents."""
+    return "\n".join([
+        front_matter("Practice", "Test yourself one question at a time, with spaced repetition."),
+        "# Practice",
+        "",
+        f'<div class="qakb-practice" id="qakb-practice" data-qakb-site="{html.escape(site_name)}">',
+        '<p class="qakb-practice__loading">Loading the questions… (practice needs JavaScript.)</p>',
+        "</div>",
+        "",
+    ])
+
+
+def practice_answers(bank: Bank, answers: dict[str, Answer]) -> str:
+    """Every answer's sanitised HTML by question id, for the practice page: one file fetched
+    once makes a session work offline and reveal at once, at hundreds of questions too."""
+    data = {"format": PRACTICE_ANSWERS_FORMAT, "version": 1,
+            "answers": {question.anchor: answers[question.anchor].html.strip() for question in bank.questions}}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def render_pages(
     bank: Bank, answers: dict[str, Answer], topics: tuple[Topic, ...], topic_of: dict[str, Topic],
-    related_of: dict[str, list[Question]], site_name: str, site_description: str = "",
+    related_of: dict[str, list[Question]], site_name: str, site_description: str = "", deck_file: str = "",
 ) -> dict[str, str]:
     """All generated files, keyed by path relative to the pages folder, in topic order."""
     pages = [
@@ -154,9 +272,13 @@ def render_pages(
         for topic in topics
     ]
     pages = [page for page in pages if page.questions]
-    files = {"index.md": home_page(pages, bank, site_name, site_description)}
+    files = {"index.md": home_page(pages, bank, site_name, site_description, deck_file),
+             PRACTICE_PAGE: practice_page(site_name), PRACTICE_ANSWERS: practice_answers(bank, answers)}
     for page in pages:
         files[page_path(page.topic.slug)] = topic_page(page, bank, answers, topic_of, related_of)
+    review = review_page(pages)
+    if review:
+        files[REVIEW_PAGE] = review
     nav = [{"title": page.topic.title, "path": page_path(page.topic.slug)} for page in pages]
     files[NAV_FILE] = json.dumps(nav, ensure_ascii=False, indent=1) + "\n"
     return files

@@ -158,7 +158,8 @@ def test_index_round_trip_with_faiss(built):
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3), kind
     rows = metadata(project)
     assert [row["number"] for row in rows] == list(range(1, 41))
-    assert set(rows[0]) == {"id", "number", "question", "topic", "topic_title", "url", "needs_review", "source"}
+    assert set(rows[0]) == {"id", "number", "question", "topic", "topic_title", "url", "needs_review", "difficulty",
+                            "source"}
     # Each question is its own nearest neighbour in the transformer index.
     index = faiss.read_index(str(index_dir / "transformer.faiss"))
     _, nearest = index.search(index.reconstruct_n(0, 40), 1)
@@ -404,3 +405,79 @@ def test_nothing_lost_check_fails_when_an_answer_is_missing_from_the_site(built,
         check_nothing_lost(questions, topic_of, project / "search_index", site)
     with pytest.raises(BuildError, match="the index does not hold every item exactly once"):
         check_nothing_lost(questions[:-1], topic_of, project / "search_index", project / "site")
+
+
+def test_export_anki_writes_the_deck_the_site_offers(built, tmp_path, monkeypatch):
+    import sqlite3
+    import zipfile
+
+    project, _ = built
+    home = (project / "build" / "pages" / "index.md").read_text(encoding="utf-8")
+    assert "[download the Anki deck](ml-dl-interview-q-a.apkg)" in home
+    # The notes' modification time is the bank's mtime, which earlier tests moved: export with the site's.
+    with zipfile.ZipFile(project / "site" / "ml-dl-interview-q-a.apkg") as package:
+        (tmp_path / "site.anki2").write_bytes(package.read("collection.anki2"))
+    connection = sqlite3.connect(tmp_path / "site.anki2")
+    (modified,) = connection.execute("SELECT DISTINCT mod FROM notes").fetchone()
+    connection.close()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(modified))
+    result = qakb(project, "export", "anki", "-o", str(tmp_path / "deck.apkg"))
+    assert result.returncode == 0, result.stderr
+    assert "an Anki deck of 40 notes" in result.stdout
+    assert (tmp_path / "deck.apkg").read_bytes() == (project / "site" / "ml-dl-interview-q-a.apkg").read_bytes()
+
+
+def deck_guids(deck: Path, folder: Path) -> dict[str, str]:
+    import sqlite3
+    import zipfile
+
+    with zipfile.ZipFile(deck) as package:
+        (folder / "collection.anki2").write_bytes(package.read("collection.anki2"))
+    connection = sqlite3.connect(folder / "collection.anki2")
+    try:
+        return {fields.split("\x1f")[1]: guid for guid, fields in connection.execute("SELECT guid, flds FROM notes")}
+    finally:
+        connection.close()
+
+
+@pytest.mark.browser
+def test_a_reworded_question_keeps_its_old_link_and_its_anki_note(built, tmp_path, open_page):
+    """The record of former anchors lives in content/, so a copy of the project (a clean clone) has it."""
+    from conftest import serve
+
+    project, _ = built
+    assert json.loads((project / "content" / "anchors.json").read_text(encoding="utf-8"))["format"] == "qakb-anchors"
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("mkdocs.yml", "docs", "content"):
+        (shutil.copytree if (project / name).is_dir() else shutil.copy2)(project / name, clone / name)
+    bank = clone / "content" / SEED.name
+    bank.write_text(bank.read_text(encoding="utf-8").replace(
+        "14. ??? `What is a CNN?`", "14. ??? `What is a convolutional neural network (CNN)?`"), encoding="utf-8")
+    result = qakb(clone, "build")
+    assert result.returncode == 0, result.stderr
+    old, new = "what-is-a-cnn", "what-is-a-convolutional-neural-network-cnn"
+    assert f"old links to #{old} now lead to #{new} (the same answer)" in result.stderr
+    record = json.loads((clone / "content" / "anchors.json").read_text(encoding="utf-8"))
+    assert {"anchor": new, "id": old, "former": [old]}.items() <= next(
+        item for item in record["items"] if item["anchor"] == new).items()
+    links = json.loads((clone / "site" / "links.json").read_text(encoding="utf-8"))
+    assert links[old] == links[new] and links[new].endswith(f"/#{new}")
+    assert deck_guids(clone / "site" / "ml-dl-interview-q-a.apkg", tmp_path) == {
+        answer: guid for answer, guid in deck_guids(project / "site" / "ml-dl-interview-q-a.apkg", tmp_path).items()}
+
+    server = serve(clone / "site")
+    try:
+        page = open_page().page
+        topic_url = server.url + links[new].split("#")[0]
+        for opened in (f"{topic_url}#{old}", f"{server.url}#{old}"):
+            page.goto(opened)
+            page.wait_for_url(f"{topic_url}#{new}")
+            page.wait_for_selector(f".qakb-highlight [id='{new}']")
+            assert page.locator(f"[id='{new}']").is_visible()
+            header = page.locator(".md-header").bounding_box()
+            box = page.locator(f"[id='{new}']").bounding_box()
+            assert header["y"] + header["height"] <= box["y"] < page.viewport_size["height"] / 2, \
+                "scrolled to the renamed question, below the sticky header"
+    finally:
+        server.stop()

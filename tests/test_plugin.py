@@ -18,8 +18,8 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import get_files
 
-from qakb.plugin import (MARKDOWN_EXTENSIONS, MEDIA_DIR, MEDIA_URL_PREFIX, NAV_FILE, SCRIPTS, STYLESHEETS,
-                         WIDGET_DIR, katex, link_media, runtime, search_assets)
+from qakb.plugin import (MARKDOWN_EXTENSIONS, MEDIA_DIR, MEDIA_URL_PREFIX, NAV_FILE, PRACTICE_PAGE, SCRIPTS,
+                         STYLESHEETS, WIDGET_DIR, katex, link_media, runtime, scheduler, search_assets)
 
 FONT_FACE = ('@font-face{font-family:KaTeX_Main;src:url(fonts/KaTeX_Main-Regular.woff2) format("woff2"),'
              'url(fonts/KaTeX_Main-Regular.woff) format("woff"),'
@@ -81,6 +81,10 @@ def make_site(folder: Path, theme: str = "material", nav: bool = True, index: bo
         (dist / katex.STYLESHEET).write_text(FONT_FACE, encoding="utf-8")
         for suffix in ("woff2", "woff", "ttf"):
             (dist / "fonts" / f"KaTeX_Main-Regular.{suffix}").write_bytes(b"font")
+        fsrs = node_modules / "ts-fsrs"
+        (fsrs / "dist").mkdir(parents=True)
+        (fsrs / "dist" / scheduler.MODULE).write_text("export const fsrs = () => ({});", encoding="utf-8")
+        (fsrs / scheduler.LICENSE).write_text("MIT License", encoding="utf-8")
     return folder
 
 
@@ -146,7 +150,7 @@ def test_a_failed_npm_ci_leaves_nothing_that_looks_installed(tmp_path, monkeypat
 def test_the_runtime_versions_are_pinned_exactly():
     versions = runtime.pinned_versions()
     lock = json.loads((runtime.NPM_DIR / "package-lock.json").read_text(encoding="utf-8"))
-    assert versions == {"katex": "0.19.1", "pyodide": "314.0.7"}
+    assert versions == {"katex": "0.19.1", "pyodide": "314.0.7", "ts-fsrs": "5.4.2"}
     for name, version in versions.items():
         assert lock["packages"][f"node_modules/{name}"]["version"] == version
 
@@ -162,6 +166,13 @@ def test_markdown_extensions_and_page_assets_are_added_keeping_the_sites_own_opt
     assert config.nav == [{"Home": "index.md"}, {"Topics": [{"Topic A": "topics/a.md"}]}, "about.md"]
 
 
+def test_the_practice_page_comes_after_home_in_the_nav(tmp_path):
+    site = make_site(tmp_path)
+    (site / "build" / "pages" / PRACTICE_PAGE).write_text("# Practice\n", encoding="utf-8")
+    assert configured(site).nav[:3] == [{"Home": "index.md"}, {"Practice": PRACTICE_PAGE},
+                                        {"Topics": [{"Topic A": "topics/a.md"}]}]
+
+
 def test_the_plugin_adds_pages_media_widget_runtime_index_and_katex(tmp_path):
     site = make_site(tmp_path)
     config = configured(site)
@@ -170,6 +181,7 @@ def test_the_plugin_adds_pages_media_widget_runtime_index_and_katex(tmp_path):
     expected = {"index.md", "about.md", "topics/a.md", "media/plot.png", "media/notes.pdf",
                 "search_index/manifest.json", "search_index/metadata.json",
                 "assets/katex/katex.min.js", "assets/katex/katex.min.css", "assets/katex/fonts/KaTeX_Main-Regular.woff2",
+                "assets/ts-fsrs/index.mjs", "assets/ts-fsrs/LICENSE",
                 *(f"assets/qakb/{path.name}" for path in WIDGET_DIR.iterdir()),
                 *(f"assets/pyodide/{name}" for name in search_assets.PYODIDE_BOOT_FILES)}
     assert expected <= uris

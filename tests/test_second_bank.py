@@ -131,3 +131,88 @@ def test_search_on_the_second_bank_finds_its_question_and_shows_text_only(server
     assert "What is data leakage and how do you prevent it?" in questions[:3], questions
     assert page.locator(".qakb-search__option script, .qakb-search__option img").count() == 0
     assert not browser.dialogs
+
+
+@pytest.mark.browser
+def test_practice_typesets_math_shows_images_and_filters_by_difficulty(site, server, open_page):
+    browser = open_page()
+    page = browser.page
+    page.goto(server.url + "practice/?topic=regularisation-and-feature-selection")
+    page.wait_for_selector(".qakb-card__question")
+    assert page.locator(".qakb-card__question").text_content() == "What is the bias-variance trade-off?"
+    page.keyboard.press("Space")
+    answer = page.locator(".qakb-card__answer")
+    assert answer.locator(".arithmatex").count() == answer.locator(".arithmatex .katex").count() > 0
+    image = answer.locator("img[alt='Bias and variance against model complexity']")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 480", arg=image.element_handle())
+
+    metadata = json.loads((site / "search_index" / "metadata.json").read_text(encoding="utf-8"))
+    hard = [row for row in metadata if row["difficulty"] == "hard"]
+    page.click(".qakb-practice__choice > summary")
+    page.get_by_label("All topics").check()
+    page.get_by_label("Any difficulty").uncheck()
+    page.get_by_label("Hard").check()
+    assert page.locator(".qakb-practice__choice > summary").text_content().endswith(f"· Hard ({len(hard)})")
+    assert page.locator(".qakb-card__question").text_content() == hard[0]["question"]
+    assert "· Hard" in page.locator(".qakb-card__meta").text_content()
+    assert not browser.errors
+
+
+@pytest.mark.browser
+def test_difficulty_chips_filter_a_topic_page_and_the_choice_carries_over(site, server, open_page, bank):
+    from urllib.parse import parse_qs, urlsplit
+
+    from test_browser import axe_violations
+
+    levels = {question.anchor: question.difficulty for question in bank.questions}
+    browser = open_page()
+    page = browser.page
+    page.goto(server.url + "topics/linear-regression/")
+    chips = page.locator(".qakb-filter .qakb-chip")
+    assert chips.all_text_contents() == ["Easy 3", "Medium 6", "Hard 1"]
+    assert page.locator(".qakb-meta .qakb-difficulty").all_text_contents()[:2] == ["Difficulty: Easy",
+                                                                                 "Difficulty: Medium"]
+
+    def shown_questions() -> list[str]:
+        return page.eval_on_selector_all(
+            "h2[id] + p.qakb-meta", "metas => metas.filter(m => m.offsetParent).map(m => m.previousElementSibling.id)")
+
+    assert len(shown_questions()) == 10
+    page.get_by_role("button", name="Hard").click()
+    assert page.get_by_role("button", name="Hard").get_attribute("aria-pressed") == "true"
+    assert [levels[anchor] for anchor in shown_questions()] == ["hard"]
+    assert page.locator(".qakb-filter__status").text_content() == "Showing 1 of 10 questions"
+    assert page.locator(".md-sidebar--secondary .md-nav__link:visible").count() == 2, "the question and Sources"
+    assert "?difficulty=hard" in page.url
+    page.get_by_role("button", name="Easy").click()
+    assert sorted({levels[anchor] for anchor in shown_questions()}) == ["easy", "hard"]
+    assert parse_qs(urlsplit(page.url).query) == {"difficulty": ["easy,hard"]}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert axe_violations(page) == [], scheme
+
+    # The next topic page opens with the same choice (localStorage) ...
+    page.goto(server.url + "topics/validation-and-metrics/")
+    assert {levels[anchor] for anchor in shown_questions()} <= {"easy", "hard"}
+    assert page.get_by_role("button", name="Medium").get_attribute("aria-pressed") == "false"
+    # ... but a link to a question the filter hides shows it, and clears the filter.
+    medium = next(anchor for anchor, level in levels.items() if level == "medium"
+                  and f'id="{anchor}"' in page_html(site, "topics/validation-and-metrics/"))
+    page.goto(server.url + f"topics/validation-and-metrics/#{medium}")
+    page.wait_for_function("id => document.getElementById(id).offsetParent !== null", arg=medium)
+    assert len(shown_questions()) == page.locator("p.qakb-meta").count()
+    assert page.evaluate("localStorage.getItem('qakb-difficulty')") == ""
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    for chip in chips.all():
+        box = chip.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, box
+    assert not browser.errors
+
+
+def test_the_second_bank_has_its_review_page_and_difficulty_in_the_index(site):
+    metadata = json.loads((site / "search_index" / "metadata.json").read_text(encoding="utf-8"))
+    assert {row["difficulty"] for row in metadata} == {"easy", "medium", "hard"}
+    review = page_html(site, "review/")
+    assert review.count('<li><a href="../topics/') == 2
+    assert "Needs review" in page_html(site, "topics/linear-regression/").split('class="qakb-meta"', 10)[9]

@@ -10,13 +10,16 @@ Enabled beside Material's search in mkdocs.yml (options and defaults: qakb.confi
 their images under media/) and the search index (`index_dir`); the plugin adds them
 to the site, with:
 
-    navigation    Home, the topics in the order of the pages' nav.json, then the
-                  hand-written pages of docs/
+    navigation    Home, Practice, the topics in the order of the pages' nav.json, Needs
+                  review (if the bank flags answers), then the hand-written pages of docs/
     templates     templates/main.html: each page names its search engine and index
     the widget    assets/qakb/: widget.js in Material's search box, its Pyodide worker,
-                  math.js, which typesets math with KaTeX, and their stylesheets
+                  math.js, which typesets math with KaTeX, the practice page and progress
+                  bars (practice-store.js, practice.js, progress.js), copy-link buttons and
+                  old anchors (links.js), the difficulty filter (filter.js), and their stylesheets
     the runtime   assets/pyodide/, the engine archive and search_index/ (search_assets.py),
-                  assets/katex/ (katex.py), from the npm packages runtime.py pins
+                  assets/katex/ (katex.py), assets/ts-fsrs/ (scheduler.py), from the npm
+                  packages runtime.py pins
     Markdown      the extensions the generated pages use, where mkdocs.yml lacks them
 
 Importable without the build-time stack (torch, faiss): mkdocs loads it for every build.
@@ -38,21 +41,28 @@ from mkdocs.utils import get_relative_url
 
 from qakb.config import DEFAULTS, cache_folder
 from qakb.markup import MEDIA_DIR, MEDIA_URL_PREFIX
-from qakb.plugin import katex, search_assets
+from qakb.plugin import katex, scheduler, search_assets
 from qakb.plugin.runtime import runtime_packages
 
 # Rendered answers (qakb.markup) are raw HTML, which mkdocs does not rewrite: they name a
 # bank's images as src="qakb-media:NAME", and the plugin points each at <site>/media/NAME from its page.
 NAV_FILE = "nav.json"
+PRACTICE_PAGE = "practice.md"
+REVIEW_PAGE = "review.md"
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 WIDGET_DIR = PACKAGE_DIR / "assets" / "qakb"
 SITE_WIDGET_DIR = "assets/qakb/"
 STYLESHEETS = (katex.SITE_DIR + katex.STYLESHEET, SITE_WIDGET_DIR + "answers.css", SITE_WIDGET_DIR + "widget.css",
+               SITE_WIDGET_DIR + "practice.css", SITE_WIDGET_DIR + "questions.css",
                SITE_WIDGET_DIR + "accessibility.css")
-# In this order: math.js calls KaTeX. widget.js starts search-worker.js itself.
-SCRIPTS = (katex.SITE_DIR + katex.SCRIPT, SITE_WIDGET_DIR + "math.js", SITE_WIDGET_DIR + "widget.js")
+# In this order: math.js calls KaTeX; progress.js and practice.js read practice-store.js (and
+# practice.js math.js). widget.js starts search-worker.js itself, practice.js imports ts-fsrs itself.
+SCRIPTS = (katex.SITE_DIR + katex.SCRIPT, SITE_WIDGET_DIR + "math.js", SITE_WIDGET_DIR + "widget.js",
+           SITE_WIDGET_DIR + "practice-store.js", SITE_WIDGET_DIR + "progress.js", SITE_WIDGET_DIR + "practice.js",
+           # links.js: copy-link buttons and old anchors; filter.js: the difficulty chips.
+           SITE_WIDGET_DIR + "links.js", SITE_WIDGET_DIR + "filter.js")
 # What the generated pages are written in; options apply where mkdocs.yml sets none.
 MARKDOWN_EXTENSIONS = {
     "attr_list": {},
@@ -112,7 +122,8 @@ class QakbPlugin(BasePlugin[QakbConfig]):
                                      dest_dir=config.site_dir, use_directory_urls=config.use_directory_urls))
         for path in sorted(WIDGET_DIR.iterdir()):
             add_file(files, File.generated(config, SITE_WIDGET_DIR + path.name, abs_src_path=str(path)))
-        for file in [*self.search.site_files(config), *katex.site_files(self.node_modules, config)]:
+        for file in [*self.search.site_files(config), *katex.site_files(self.node_modules, config),
+                     *scheduler.site_files(self.node_modules, config)]:
             add_file(files, file)
         return files
 
@@ -129,13 +140,16 @@ class QakbPlugin(BasePlugin[QakbConfig]):
 
 
 def site_nav(pages_dir: Path, docs_dir: Path) -> list:
-    """Home, the topics in nav.json's order, then the hand-written pages."""
+    """Home, Practice (when generated), the topics in nav.json's order, Needs review (when the bank
+    flags answers), then the hand-written pages."""
     nav_file = pages_dir / NAV_FILE
     if not nav_file.is_file():
         raise PluginError(f"{nav_file} is missing: run `qakb build` to generate the topic pages")
     topics = [{entry["title"]: entry["path"]} for entry in json.loads(nav_file.read_text(encoding="utf-8"))]
     hand_written = sorted(path.relative_to(docs_dir).as_posix() for path in docs_dir.rglob("*.md"))
-    return [{"Home": "index.md"}, {"Topics": topics}, *hand_written]
+    practice = [{"Practice": PRACTICE_PAGE}] if (pages_dir / PRACTICE_PAGE).is_file() else []
+    review = [{"Needs review": REVIEW_PAGE}] if (pages_dir / REVIEW_PAGE).is_file() else []
+    return [{"Home": "index.md"}, *practice, {"Topics": topics}, *review, *hand_written]
 
 
 def add_markdown_extensions(config) -> None:

@@ -1,4 +1,5 @@
-"""The browser runtime every site ships, from npm: Pyodide (the search) and KaTeX (math).
+"""The browser runtime every site ships, from npm: Pyodide (the search), KaTeX (math) and
+ts-fsrs (the practice page's spaced-repetition scheduler).
 
 Their versions are pinned once, in npm/package.json and npm/package-lock.json beside
 this file, so every site built by this qakb, whatever its folder, ships the same

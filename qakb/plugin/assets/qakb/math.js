@@ -30,6 +30,9 @@
     }
   }
 
+  // The practice page typesets each answer as it reveals it.
+  window.qakbMath = { typeset };
+
   // Material's instant navigation swaps the page content without a load event; its
   // document$ observable announces every new page, the first one included.
   if (window.document$ && typeof window.document$.subscribe === "function") {
