@@ -707,8 +707,11 @@ class Engine:
         """The BM25 term of one word of an answer ("" for none), cached: snippets meet the same words often."""
         term = self._term_of_word.get(word)
         if term is None:
-            terms = bm25_terms(word, self.chars)
-            term = terms[0] if terms else ""
+            if word.isascii() and word.isalnum():  # what the normaliser does to plain ASCII: lowercase it
+                term = stem(word.lower())
+            else:
+                terms = bm25_terms(word, self.chars)
+                term = terms[0] if terms else ""
             if len(self._term_of_word) < 100_000:
                 self._term_of_word[word] = term
         return term
