@@ -340,7 +340,12 @@ def stem(word: str) -> str:
 
 
 def bm25_terms(text: str, chars: CharClasses) -> list[str]:
-    return [stem(word) for word in chars.words(text) if chars.kind(word[0]) != "punct"]
+    return word_terms(chars.words(text), chars)
+
+
+def word_terms(words: list[str], chars: CharClasses) -> list[str]:
+    """The BM25 terms of words already split by `CharClasses.words`: punctuation dropped, the rest stemmed."""
+    return [stem(word) for word in words if chars.kind(word[0]) != "punct"]
 
 
 class BM25:
@@ -354,6 +359,7 @@ class BM25:
         self.postings = postings
         self.idf = {term: math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5))
                     for term, p in postings.items()}
+        self.max_idf = max(self.idf.values(), default=1.0)
 
     def scores(self, text: str) -> dict[int, float]:
         return self.term_scores(set(bm25_terms(text, self.chars)))
@@ -561,7 +567,8 @@ class Engine:
     def evidence(self, query: str, method: str = "fused") -> Evidence | None:
         """None when the query has no word at all (only spaces, controls or punctuation)."""
         text = self.read_query(query)
-        terms = list(dict.fromkeys(bm25_terms(text, self.chars)))
+        # read_query's words are normalised already: splitting on spaces gives them back.
+        terms = list(dict.fromkeys(word_terms(text.split(" "), self.chars) if text else []))
         if not terms:
             return None
         marked = [term for term in terms if term not in STOPWORDS] or terms
@@ -626,9 +633,7 @@ class Engine:
         """The idf-weighted share of the query's marked terms that the item's text contains."""
         total = present = 0.0
         for term in found.marked:
-            idf = self.bm25.idf.get(term)
-            if idf is None:
-                idf = max(self.bm25.idf.values(), default=1.0)  # a word the bank never uses weighs most
+            idf = self.bm25.idf.get(term, self.bm25.max_idf)  # a word the bank never uses weighs most
             total += idf
             if row in self._documents(term):
                 present += idf

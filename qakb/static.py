@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncoder, bm25_terms
+from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncoder, word_terms
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 VOCAB_FILE, TABLE_FILE, CHARS_FILE = "static_vocab.txt", "static_table.bin", "static_chars.json"
@@ -320,12 +320,12 @@ def bm25_data(documents: list[str], chars: CharClasses) -> dict:
     postings: dict[str, list[int]] = {}
     lengths = []
     words: dict[str, int] = {}
-    for document in documents:
-        for word in chars.words(document):
+    for doc, document in enumerate(documents):
+        document_words = chars.words(document)
+        for word in document_words:
             if word.isalpha():
                 words[word] = words.get(word, 0) + 1
-    for doc, document in enumerate(documents):
-        terms = bm25_terms(document, chars)
+        terms = word_terms(document_words, chars)
         lengths.append(len(terms))
         counts: dict[str, int] = {}
         for term in terms:
