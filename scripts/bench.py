@@ -17,19 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from eval_sets import BANKS, SPLITS, queries_file  # noqa: E402
 from projects import make_project  # noqa: E402  (the same project copy the tests build)
 
 from qakb.evaluate import format_table, index_for_content, load_queries, run_evaluation  # noqa: E402
 from qakb.search import Engine  # noqa: E402
 
 QUERIES = ROOT / "tests" / "data" / "queries.yml"
-DS_BANK = ROOT / "tests" / "data" / "ds-bank"
-RECALL_SETS = [
-    ("ML / DL bank, development set", ROOT / "content", QUERIES),
-    ("ML / DL bank, held-out set", ROOT / "content", ROOT / "tests" / "data" / "queries-holdout.yml"),
-    ("data-science bank, development set", DS_BANK, DS_BANK / "queries-dev.yml"),
-    ("data-science bank, held-out set", DS_BANK, DS_BANK / "queries-holdout.yml"),
-]
+
 
 
 def timed_build(project: Path, cache_dir: Path) -> float:
@@ -83,10 +78,13 @@ def table(title: str, rows: list[tuple[str, str]]) -> str:
 def main() -> int:
     print(table("Build", build_figures()), flush=True)
     print(table("Engine (CPython)", engine_figures()), flush=True)
-    for title, content, queries in RECALL_SETS:
-        print(f"\nRecall, {title} (qakb eval --content {content.relative_to(ROOT)} --queries {queries.relative_to(ROOT)})")
-        index_dir = index_for_content(content, ROOT / ".cache")
-        print(format_table(run_evaluation(index_dir, queries)), flush=True)
+    for bank in BANKS:
+        for split in SPLITS:
+            queries = queries_file(bank, split)
+            print(f"\nRecall, {bank.title}, {split} set (qakb eval --content {bank.content.relative_to(ROOT)} "
+                  f"--queries {queries.relative_to(ROOT)})")
+            index_dir = index_for_content(bank.content, ROOT / ".cache")
+            print(format_table(run_evaluation(index_dir, queries)), flush=True)
     print()
     browser = ROOT / "scripts" / "bench_browser.py"
     if shutil.which("chromium") or Path("/usr/bin/chromium").exists():

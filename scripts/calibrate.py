@@ -26,15 +26,10 @@ from sklearn.linear_model import LogisticRegression
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from eval_sets import BANKS, OFF_TOPIC, queries_file  # noqa: E402
 from qakb.evaluate import index_for_content, load_queries  # noqa: E402
-from qakb.search import CALIBRATION, Engine  # noqa: E402
+from qakb.search import CALIBRATION, NO_MATCH_BELOW, Engine  # noqa: E402
 
-BANKS = {
-    "ml-dl": (ROOT / "content", ROOT / "tests/data/queries.yml", ROOT / "tests/data/queries-holdout.yml"),
-    "data-science": (ROOT / "tests/data/ds-bank", ROOT / "tests/data/ds-bank/queries-dev.yml",
-                     ROOT / "tests/data/ds-bank/queries-holdout.yml"),
-}
-OFF_TOPIC = {"dev": ROOT / "tests/data/offtopic-dev.yml", "held-out": ROOT / "tests/data/offtopic-holdout.yml"}
 HIT_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known", "gap")
 QUERY_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known")
 K = 5
@@ -54,10 +49,11 @@ def collect(split: str) -> list[dict]:
     """One record per query: bank, off-topic or not, the top-K hits' features and relevance."""
     records = []
     off_topic = yaml.safe_load(OFF_TOPIC[split].read_text(encoding="utf-8"))
-    for name, (content, dev, held) in BANKS.items():
-        engine = Engine.open(index_for_content(content, ROOT / ".cache"))
+    for bank in BANKS:
+        name = bank.name
+        engine = Engine.open(index_for_content(bank.content, ROOT / ".cache"))
         numbers = [item["number"] for item in engine.metadata]
-        for query in load_queries(dev if split == "dev" else held):
+        for query in load_queries(queries_file(bank, split)):
             hits = query_hits(engine, query.query)
             records.append({"bank": name, "off_topic": False, "hits": [f for _, f in hits],
                             "relevant": [numbers[row] in query.relevant for row, _ in hits]})
@@ -105,7 +101,7 @@ def report(split: str, constants: dict, threshold: float, records: list[dict]) -
         if chosen:
             print(f"    {low:.2f}-{min(high, 1):.2f}  {len(chosen):5d}  {np.mean([p for p, _ in chosen]):.3f}  "
                   f"{np.mean([label for _, label in chosen]):.3f}")
-    for name in BANKS:
+    for name in (bank.name for bank in BANKS):
         bank = [r for r in records if r["bank"] == name and not r["off_topic"]]
         off = [r for r in records if r["bank"] == name and r["off_topic"]]
         said = lambda r: probability(constants["query"], r["hits"][0]) < threshold  # noqa: E731

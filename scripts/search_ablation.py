@@ -15,15 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from eval_sets import BANKS, SPLITS, queries_file  # noqa: E402
 from qakb import search  # noqa: E402
 from qakb.evaluate import index_for_content, load_queries  # noqa: E402
 
-SETS = [
-    ("ml-dl", "dev", ROOT / "content", ROOT / "tests/data/queries.yml"),
-    ("ml-dl", "held-out", ROOT / "content", ROOT / "tests/data/queries-holdout.yml"),
-    ("data-science", "dev", ROOT / "tests/data/ds-bank", ROOT / "tests/data/ds-bank/queries-dev.yml"),
-    ("data-science", "held-out", ROOT / "tests/data/ds-bank", ROOT / "tests/data/ds-bank/queries-holdout.yml"),
-]
+SETS = [(bank.name, split, bank.content, queries_file(bank, split)) for bank in BANKS for split in SPLITS]
 
 
 def variants(engine: search.Engine):

@@ -1,0 +1,34 @@
+"""The test banks and their query sets, as the measuring scripts (bench, calibrate, search_ablation) use them.
+
+Development sets chose every setting of the engine; held-out sets are only reported on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+
+
+@dataclass(frozen=True)
+class TestBank:
+    name: str
+    title: str
+    content: Path
+    dev: Path
+    held_out: Path
+
+
+BANKS = (
+    TestBank("ml-dl", "ML / DL bank", ROOT / "content", DATA / "queries.yml", DATA / "queries-holdout.yml"),
+    TestBank("data-science", "data-science bank", DATA / "ds-bank", DATA / "ds-bank" / "queries-dev.yml",
+             DATA / "ds-bank" / "queries-holdout.yml"),
+)
+SPLITS = ("dev", "held-out")
+OFF_TOPIC = {"dev": DATA / "offtopic-dev.yml", "held-out": DATA / "offtopic-holdout.yml"}
+
+
+def queries_file(bank: TestBank, split: str) -> Path:
+    return bank.dev if split == "dev" else bank.held_out
