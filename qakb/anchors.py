@@ -30,7 +30,7 @@ Which item a question of a new build is (`update_record`):
    different answers of a bank differ in 50 or more;
 3. otherwise it is a new item. Items whose questions are gone leave the record.
 
-Standard library only.
+Standard library only, but for numpy when a build has renamed questions to match.
 """
 
 from __future__ import annotations
@@ -113,6 +113,27 @@ def signature_distance(first: str, second: str) -> int:
     return (int(first, 16) ^ int(second, 16)).bit_count()
 
 
+def close_pairs(newcomers: list[tuple[int, str]], signatures: dict[str, str], vanished: list[AnchorEntry]):
+    """(order, anchor, position in `vanished`, distance) for every newcomer and vanished entry whose
+    signatures differ in at most MAX_SIGNATURE_BITS bits. Every pair is compared (a bank-wide
+    rewording makes n x n of them), so the comparison runs in numpy, a block of newcomers at a time."""
+    if not newcomers or not vanished:
+        return
+    import numpy as np
+
+    def words(hexes: list[str]) -> np.ndarray:
+        return np.frombuffer(b"".join(bytes.fromhex(text) for text in hexes), dtype=">u8").reshape(len(hexes), -1)
+
+    old = words([entry.answer for entry in vanished])
+    for first in range(0, len(newcomers), 256):
+        block = newcomers[first:first + 256]
+        new = words([signatures[anchor] for _, anchor in block])
+        distances = np.bitwise_count(new[:, None, :] ^ old[None, :, :]).sum(axis=2, dtype=np.int64)
+        for row, column in zip(*np.nonzero(distances <= MAX_SIGNATURE_BITS)):
+            order, anchor = block[row]
+            yield order, anchor, int(column), int(distances[row, column])
+
+
 def _unique(wanted: str, taken: set[str]) -> str:
     candidate, suffix = wanted, 1
     while candidate in taken:
@@ -121,9 +142,14 @@ def _unique(wanted: str, taken: set[str]) -> str:
     return candidate
 
 
-def update_record(previous: AnchorRecord | None, questions: list[Question]) -> RecordUpdate:
-    """The record after a build of `questions` (anchors assigned), and the renames it found."""
-    signatures = {question.anchor: answer_signature(question.answer) for question in questions}
+def update_record(previous: AnchorRecord | None, questions: list[Question],
+                  signatures: dict[str, str] | None = None) -> RecordUpdate:
+    """The record after a build of `questions` (anchors assigned), and the renames it found.
+
+    `signatures`: each question's `answer_signature` by anchor, when the caller has them already.
+    """
+    if signatures is None:
+        signatures = {question.anchor: answer_signature(question.answer) for question in questions}
     old_entries = previous.entries if previous else ()
     current = set(signatures)
     by_anchor = {entry.anchor: entry for entry in old_entries}
@@ -137,15 +163,13 @@ def update_record(previous: AnchorRecord | None, questions: list[Question]) -> R
             matched[anchor] = back
             vanished.remove(back)
             renames.append(Rename(back.anchor, anchor, None))
+    unmatched = [(order, anchor) for order, anchor in enumerate(newcomers) if anchor not in matched]
     pairs = sorted(
-        (signature_distance(signatures[anchor], entry.answer), order, position, anchor, entry)
-        for order, anchor in enumerate(newcomers) if anchor not in matched
-        for position, entry in enumerate(vanished)
+        (distance, order, position, anchor, vanished[position])
+        for order, anchor, position, distance in close_pairs(unmatched, signatures, vanished)
     )
     used: set[int] = set()
     for distance, _, position, anchor, entry in pairs:
-        if distance > MAX_SIGNATURE_BITS:
-            break
         if anchor in matched or position in used:
             continue
         matched[anchor] = entry

@@ -82,27 +82,33 @@ class _IdCollector(HTMLParser):
         self.ids.extend(value for name, value in attrs if name == "id" and value)
 
 
-def check_nothing_lost(questions: list[Question], topic_of: dict, index_dir: Path, site_dir: Path) -> None:
-    """Every item is in the site exactly once under its anchor, and exactly once in the index."""
+def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_dir: Path, site_dir: Path) -> None:
+    """Every item is in the site exactly once under its anchor (on the page `url_of` gives it),
+    and exactly once in the index."""
+    from collections import Counter
+
     from qakb.search import Engine
 
-    ids_by_page: dict[str, list[str]] = {}
-    for slug in {topic.slug for topic in topic_of.values()}:
-        page = site_dir / "topics" / slug / "index.html"
+    page_of = {anchor: url.partition("#")[0] for anchor, url in url_of.items()}
+    ids_by_page: dict[str, Counter] = {}
+    for page_url in sorted(set(page_of.values())):
+        page = site_dir / page_url / "index.html"
         if not page.is_file():
-            raise BuildError(f"nothing-lost check: the page for topic '{slug}' was not built ({page})")
+            raise BuildError(f"nothing-lost check: the topic page {page_url} was not built ({page})")
         collector = _IdCollector()
         collector.feed(page.read_text(encoding="utf-8"))
-        ids_by_page[slug] = collector.ids
+        ids_by_page[page_url] = Counter(collector.ids)
+    everywhere = sum(ids_by_page.values(), Counter())
     problems = []
     for question in questions:
-        slug = topic_of[question.anchor].slug
-        on_own_page = ids_by_page[slug].count(question.anchor)
-        elsewhere = sum(ids.count(question.anchor) for other, ids in ids_by_page.items() if other != slug)
+        page_url = page_of[question.anchor]
+        on_own_page = ids_by_page[page_url][question.anchor]
+        elsewhere = everywhere[question.anchor] - on_own_page
         if on_own_page != 1 or elsewhere:
             problems.append(f"{question.source}:{question.line}: item {question.number} appears {on_own_page} "
-                            f"time(s) on topics/{slug}/ and {elsewhere} time(s) elsewhere, not once")
+                            f"time(s) on {page_url} and {elsewhere} time(s) elsewhere, not once")
     engine = Engine.open(index_dir)
+    engine.load_everything()
     indexed = [(hit["source"], hit["number"], hit["id"]) for hit in engine.metadata]
     expected = [(q.source, q.number, q.anchor) for q in questions]
     if sorted(indexed) != sorted(expected) or len(set(indexed)) != len(indexed):
@@ -142,8 +148,9 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     from qakb.anchors import RECORD_FILE, links_map, read_record, update_record, write_record
     from qakb.anki import deck_file_name, deck_timestamp, write_deck
     from qakb.embed import Embedder
-    from qakb.index import answer_passages, page_url, write_index
-    from qakb.markup import MEDIA_DIR, answers_and_documents
+    from qakb.index import answer_passages, page_parts, page_url, write_index
+    from qakb.build_cache import BuildCache
+    from qakb.markup import MEDIA_DIR
     from qakb.related import related_questions
     from qakb.render import LINKS_FILE, render_pages
     from qakb.topics import place_questions
@@ -160,12 +167,15 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         for warning in bank.warnings:
             log(f"warning: {warning}")
         step(f"parsed {len(questions)} questions from {len(bank.files)} file(s)")
+        build_cache = BuildCache(settings.cache_dir)
+        stack.callback(build_cache.close)
         record_path = settings.content_dir / RECORD_FILE
-        anchors = update_record(read_record(record_path), questions)
+        anchors = update_record(read_record(record_path), questions, build_cache.signatures(questions))
         for rename in anchors.renames:
             log(f"reworded question: old links to #{rename.old} now lead to #{rename.new} ({rename.reason})")
-        answers, documents = answers_and_documents(questions, settings.content_dir)
-        step("rendered the answers' Markdown")
+        answers, documents = build_cache.answers(questions, settings.content_dir)
+        step(f"rendered the answers' Markdown ({build_cache.rendered_count} rendered, "
+             f"{len(questions) - build_cache.rendered_count} from cache)")
 
         embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
         stack.callback(embedder.close)
@@ -184,7 +194,11 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             for question, neighbours in zip(
                 questions, related_questions(vectors, settings.related_min, settings.related_max))
         }
-        step(f"placed questions in {len(set(placement.topic_of.values()))} topics ({placement.origin})")
+        part_of = page_parts(questions, topic_of, settings.page_size)
+        url_of = {question.anchor: page_url(topic_of[question.anchor].slug, question.anchor, part_of[question.anchor])
+                  for question in questions}
+        step(f"placed questions in {len(set(placement.topic_of.values()))} topics ({placement.origin}) "
+             f"on {len(set(page.partition('#')[0] for page in url_of.values()))} pages")
 
         staging = settings.staging_dir
         shutil.rmtree(staging, ignore_errors=True)
@@ -194,15 +208,14 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step("training the static query encoder (the first build also distils the model: ~30 s)")
         passages = [answer_passages(answers[question.anchor].text) for question in questions]
         write_index(index_dir, questions, documents, passages, topic_of, vectors, project_hash(settings),
-                    settings.cache_dir, embed=embedder.encode)
+                    settings.cache_dir, embed=embedder.encode, part_of=part_of, shard_above=settings.shard_above,
+                    shard_list_size=settings.shard_list_size)
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 
         deck_file = deck_file_name(settings.site_name)
         pages = render_pages(bank, answers, placement.topics, topic_of, related_of,
-                             settings.site_name, settings.site_description, deck_file=deck_file)
-        url_of = {question.anchor: page_url(topic_of[question.anchor].slug, question.anchor)
-                  for question in questions}
+                             settings.site_name, settings.site_description, deck_file=deck_file, part_of=part_of)
         pages[LINKS_FILE] = json.dumps(links_map(anchors.record, url_of), ensure_ascii=False, indent=0) + "\n"
         for relative, text in pages.items():
             target = pages_dir / relative
@@ -219,7 +232,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"wrote the Anki deck {deck_file}")
 
         run_mkdocs(settings, pages_dir, index_dir, site_dir)
-        check_nothing_lost(questions, topic_of, index_dir, site_dir)
+        check_nothing_lost(questions, url_of, index_dir, site_dir)
         step("built the site with mkdocs --strict; every item is in the site and the index once")
 
         for new, dest in ((index_dir, settings.index_dir), (pages_dir, settings.pages_dir),

@@ -57,7 +57,9 @@ def cmd_ask(args, settings) -> int:
 
         vector = load_model().encode([args.query], normalize_embeddings=True)
         rows = search_transformer(settings.index_dir, vector, args.k)[0]
-        hits = [{**engine.metadata[row], "score": score} for row, score in rows]
+        # metadata.json has transformer.faiss's row order (a sharded engine orders rows by list).
+        metadata = json.loads((settings.index_dir / "metadata.json").read_text(encoding="utf-8"))
+        hits = [{**metadata[row], "score": score} for row, score in rows]
     else:
         hits = [asdict(hit) for hit in engine.search(args.query, k=args.k, method=args.method)]
     if args.json:

@@ -32,10 +32,25 @@ DEFAULTS = {
     "cache_dir": ".cache",
     "related_min": 3,
     "related_max": 5,
-    # Ship a Pyodide memory snapshot: ~1 s search start-up instead of ~4 s, for 26.7 MB
-    # (6.3 MB gzipped) more to download once.
-    "pyodide_snapshot": True,
+    # A topic with more questions than this is split into pages of this many (in bank order):
+    # ~300 KB of HTML a page on the synthetic bank, and every topic of the embedded bank on one page.
+    "page_size": 100,
+    # Ship a Pyodide memory snapshot: Python's start-up skipped (~1.5 s less to the first
+    # result) for 4.4-5.3 MB more (brotli; 26 MB raw) on a first visit, twice the rest of
+    # the search beyond Pyodide core: off by default (README, Performance).
+    "pyodide_snapshot": False,
+    # When the browser starts the semantic search: "idle" (once the page has loaded) or
+    # "focus" (on first focus of the search box).
+    "search_start": "idle",
+    # Boot with a standard-library archive of only the modules the search loads (0.8 MB
+    # instead of 2.5 MB; not with a snapshot, which needs the whole one).
+    "trim_stdlib": True,
+    # From this many questions the index is written in shards (qakb.shards) that the browser
+    # fetches as queries need them, instead of whole before the first result (0: never).
+    "shard_above": 3000,
+    "shard_list_size": 64,  # questions per shard list (a query fetches ~8 lists and their neighbours' texts)
 }
+SEARCH_STARTS = ("idle", "focus")
 MKDOCS_SITE_DIR = "site"  # mkdocs' own default for site_dir
 _KINDS = {str: "a path", int: "a whole number", bool: "true or false"}
 
@@ -54,6 +69,9 @@ class Settings:
     related_min: int
     related_max: int
     pyodide_snapshot: bool
+    page_size: int = DEFAULTS["page_size"]
+    shard_above: int = DEFAULTS["shard_above"]
+    shard_list_size: int = DEFAULTS["shard_list_size"]
     site_url: str = ""
 
     @property
@@ -141,6 +159,15 @@ def load_settings(root: Path) -> Settings:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option {name} must be {_KINDS[kind]}, "
                              f"not {value!r}")
+    if values["page_size"] < 1:
+        raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option page_size (questions a topic page holds) "
+                         f"must be 1 or more, not {values['page_size']}")
+    if values["shard_above"] < 0 or values["shard_list_size"] < 1:
+        raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's options shard_above (0: never shard) and "
+                         f"shard_list_size (1 or more) cannot be {values['shard_above']} and {values['shard_list_size']}")
+    if values["search_start"] not in SEARCH_STARTS:
+        raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option search_start must be one of "
+                         f"{', '.join(SEARCH_STARTS)}, not {values['search_start']!r}")
     if not isinstance(mkdocs.get("site_name"), str) or not mkdocs["site_name"].strip():
         raise ValueError(f"{path}: site_name is missing; mkdocs needs it (the site's title)")
     return Settings(
@@ -156,5 +183,8 @@ def load_settings(root: Path) -> Settings:
         related_min=values["related_min"],
         related_max=values["related_max"],
         pyodide_snapshot=values["pyodide_snapshot"],
+        page_size=values["page_size"],
+        shard_above=values["shard_above"],
+        shard_list_size=values["shard_list_size"],
         site_url=str(mkdocs.get("site_url") or ""),
     )

@@ -15,8 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from qakb.progress import progress_bar
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
+# Texts embedded between two saves to the cache (and two moves of the progress bar).
+SAVE_EVERY = 512
 
 
 def model_path() -> Path:
@@ -61,17 +65,22 @@ class Embedder:
         cached = self._lookup(set(keys))
         missing = sorted({key: text for key, text in zip(keys, texts) if key not in cached}.items())
         if missing:
-            vectors = self.model.encode(
-                [text for _, text in missing], batch_size=32, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            ).astype(np.float32)
-            with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
-                    [(MODEL_NAME, key, vector.tobytes()) for (key, _), vector in zip(missing, vectors)],
-                )
-            cached.update({key: vector for (key, _), vector in zip(missing, vectors)})
-            self.encoded_count += len(missing)
+            with progress_bar(len(missing), "embedding", "texts") as bar:
+                for first in range(0, len(missing), SAVE_EVERY):
+                    chunk = missing[first:first + SAVE_EVERY]
+                    vectors = self.model.encode(
+                        [text for _, text in chunk], batch_size=32, normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=False,
+                    ).astype(np.float32)
+                    # Saved chunk by chunk: a build stopped half-way keeps what it embedded.
+                    with self._db:
+                        self._db.executemany(
+                            "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                            [(MODEL_NAME, key, vector.tobytes()) for (key, _), vector in zip(chunk, vectors)],
+                        )
+                    cached.update({key: vector for (key, _), vector in zip(chunk, vectors)})
+                    self.encoded_count += len(chunk)
+                    bar.update(len(chunk))
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         return np.stack([cached[key] for key in keys])

@@ -25,14 +25,28 @@ METADATA = "metadata.json"
 TRANSFORMER_INDEX = "transformer.faiss"
 
 
-def page_path(topic_slug: str) -> str:
-    """The generated Markdown page of a topic, relative to the pages folder."""
-    return f"topics/{topic_slug}.md"
+def page_path(topic_slug: str, part: int = 1) -> str:
+    """The generated Markdown page of a topic (or of its `part`-th page, when it is split), relative
+    to the pages folder. The first page keeps the topic's own URL, so links made before a split still work."""
+    return f"topics/{topic_slug}.md" if part == 1 else f"topics/{topic_slug}/page-{part}.md"
 
 
-def page_url(topic_slug: str, anchor: str) -> str:
+def page_url(topic_slug: str, anchor: str, part: int = 1) -> str:
     """Site-relative URL of one answer (mkdocs directory URLs)."""
-    return f"topics/{topic_slug}/#{anchor}"
+    return f"{page_path(topic_slug, part).removesuffix('.md')}/#{anchor}"
+
+
+def page_parts(questions: list[Question], topic_of: dict[str, Topic], page_size: int) -> dict[str, int]:
+    """Which page of its topic each question is on (1, 2, ...): a topic's questions in bank order,
+    `page_size` to a page."""
+    seen: dict[str, int] = {}
+    part_of = {}
+    for question in questions:
+        slug = topic_of[question.anchor].slug
+        position = seen.get(slug, 0)
+        seen[slug] = position + 1
+        part_of[question.anchor] = position // page_size + 1
+    return part_of
 
 
 PASSAGE_WORDS = (12, 30)  # a passage closes once it has the first many words; it never grows past the second
@@ -67,7 +81,7 @@ def answer_passages(answer_text: str, min_words: int = PASSAGE_WORDS[0], max_wor
     return [" ".join(words) for words in passages]
 
 
-def metadata_rows(questions: list[Question], topic_of: dict[str, Topic]) -> list[dict]:
+def metadata_rows(questions: list[Question], topic_of: dict[str, Topic], part_of: dict[str, int]) -> list[dict]:
     return [
         {
             "id": question.anchor,
@@ -75,7 +89,7 @@ def metadata_rows(questions: list[Question], topic_of: dict[str, Topic]) -> list
             "question": question.question,
             "topic": topic_of[question.anchor].slug,
             "topic_title": topic_of[question.anchor].title,
-            "url": page_url(topic_of[question.anchor].slug, question.anchor),
+            "url": page_url(topic_of[question.anchor].slug, question.anchor, part_of.get(question.anchor, 1)),
             "needs_review": question.needs_review,
             "difficulty": question.difficulty,
             "source": question.source,
@@ -109,14 +123,21 @@ def write_index(
     content_hash: str,
     cache_dir: Path,
     embed: Callable[[list[str]], np.ndarray],
+    part_of: dict[str, int] | None = None,
+    shard_above: int = 0,
+    shard_list_size: int = 64,
 ) -> dict:
     """Write every index file into the empty folder `out_dir`; return the manifest.
 
+    `part_of` says which page of its topic each question is on (`page_parts`; default: the first).
+
     `documents` are the questions' indexed texts (`qakb.markup.document_text`) and `passages`
-    their answers' passages (`answer_passages`), both row-aligned with `questions`.
+    their answers' passages (`answer_passages`), both row-aligned with `questions`. A bank of
+    at least `shard_above` questions (0: never) gets the sharded layout (`qakb.shards`), in lists
+    of about `shard_list_size` questions.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / METADATA, metadata_rows(questions, topic_of))
+    write_json(out_dir / METADATA, metadata_rows(questions, topic_of, part_of or {}))
     write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
     static_part = static.build_static_search(documents, passages, out_dir,
                                               cache_dir=cache_dir, embed=embed)
@@ -131,10 +152,20 @@ def write_index(
             "transformer": {"file": TRANSFORMER_INDEX, "dim": DIMENSION, "metric": "inner_product"},
             **static_part["indexes"],
         },
-        "files": {path.name: file_entry(path) for path in sorted(out_dir.iterdir()) if path.name != MANIFEST},
     }
+    if shard_above and len(questions) >= shard_above:
+        from qakb.shards import ShardSettings, shard_index
+
+        manifest = shard_index(out_dir, manifest, ShardSettings(items_per_list=shard_list_size))
+    # A sharded index lists its shards' checksums in "shards": the manifest stays small.
+    manifest["files"] = {path.name: file_entry(path) for path in sorted(out_dir.iterdir())
+                         if path.name != MANIFEST and not _is_shard(path.name, manifest)}
     write_json(out_dir / MANIFEST, manifest)
     return manifest
+
+
+def _is_shard(name: str, manifest: dict) -> bool:
+    return "shards" in manifest and name.split("-")[0] in ("table", "terms", "list", "text")
 
 
 def search_transformer(index_dir: Path, query_vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:

@@ -37,8 +37,30 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]#+\-.!|>$])")
 
 @dataclass(frozen=True)
 class TopicPage:
+    """A topic's questions; on a topic split into pages, the questions of its page `part` of `parts`,
+    the first of them the topic's question number `first` (counting from 1) of `total`."""
     topic: Topic
     questions: tuple[Question, ...]
+    part: int = 1
+    parts: int = 1
+    first: int = 1
+    total: int = 0
+
+    @property
+    def path(self) -> str:
+        return page_path(self.topic.slug, self.part)
+
+    @property
+    def heading(self) -> str:
+        if self.parts == 1:
+            return self.topic.title
+        return f"{self.topic.title} ({self.part} of {self.parts})"
+
+    @property
+    def span(self) -> str:
+        """Which of the topic's questions this page holds, as the nav and the pager name it."""
+        last = self.first + len(self.questions) - 1
+        return f"Question {last}" if last == self.first else f"Questions {self.first}–{last}"
 
 
 def markdown_text(text: str) -> str:
@@ -83,8 +105,8 @@ def copy_link_button(anchor: str) -> str:
 
 
 def question_section(
-    question: Question, answer: Answer, page: str, topic_of: dict[str, Topic], related: list[Question],
-    show_source: bool,
+    question: Question, answer: Answer, page: str, page_of: dict[str, str], topic_of: dict[str, Topic],
+    related: list[Question], show_source: bool,
 ) -> str:
     meta = f'<span class="qakb-number">Q{question.number}</span>'
     if question.difficulty:
@@ -106,7 +128,7 @@ def question_section(
         lines += ['<p class="qakb-related-title">Related questions</p>', ""]
         for other in related:
             other_topic = topic_of[other.anchor]
-            target = link_between(page, page_path(other_topic.slug), other.anchor)
+            target = link_between(page, page_of[other.anchor], other.anchor)
             lines.append(f"- [{markdown_text(other.question)}]({target}) · *{markdown_text(other_topic.title)}*")
         lines.append("")
     return "\n".join(lines)
@@ -121,24 +143,47 @@ def front_matter(title: str | None, description: str) -> str:
 
 
 def topic_page(
-    page: TopicPage, bank: Bank, answers: dict[str, Answer], topic_of: dict[str, Topic],
+    page: TopicPage, bank: Bank, answers: dict[str, Answer], page_of: dict[str, str], topic_of: dict[str, Topic],
     related_of: dict[str, list[Question]],
 ) -> str:
-    path = page_path(page.topic.slug)
     show_source = len(bank.files) > 1
     parts = [
-        front_matter(page.topic.title, page.topic.description),
-        f"# {markdown_text(page.topic.title)}",
+        front_matter(page.heading, page.topic.description),
+        f"# {markdown_text(page.heading)}",
         "",
     ]
     if page.topic.description:
         parts += [markdown_text(page.topic.description), ""]
     parts += [progress_placeholder("div", page.topic.slug), ""]
+    parts += pager(page)
     parts += difficulty_filter(page.questions)
-    parts += [question_section(q, answers[q.anchor], path, topic_of, related_of[q.anchor], show_source)
+    parts += [question_section(q, answers[q.anchor], page.path, page_of, topic_of, related_of[q.anchor], show_source)
               for q in page.questions]
+    parts += pager(page)
     parts += sources_section(page, bank)
     return "\n".join(parts)
+
+
+def pager(page: TopicPage) -> list[str]:
+    """On a topic split into pages: which questions this page holds, and links to the topic's other pages."""
+    if page.parts == 1:
+        return []
+    links = " · ".join(f"**{part}**" if part == page.part
+                       else f"[{part}]({link_between(page.path, page_path(page.topic.slug, part), '').rstrip('#')})"
+                       for part in range(1, page.parts + 1))
+    return [f"{page.span} of {page.total} · Pages: {links}", "{ .qakb-pager }", ""]
+
+
+def split_pages(page: TopicPage, part_of: dict[str, int]) -> list[TopicPage]:
+    """A topic's pages: its questions grouped by the page `part_of` gives each (`qakb.index.page_parts`)."""
+    by_part: dict[int, list[Question]] = {}
+    for question in page.questions:
+        by_part.setdefault(part_of.get(question.anchor, 1), []).append(question)
+    pages, first = [], 1
+    for part in sorted(by_part):
+        pages.append(TopicPage(page.topic, tuple(by_part[part]), part, len(by_part), first, len(page.questions)))
+        first += len(by_part[part])
+    return pages
 
 
 def difficulty_filter(questions: tuple[Question, ...]) -> list[str]:
@@ -221,7 +266,7 @@ def home_extras(pages: list[TopicPage], deck_file: str) -> list[str]:
     return lines
 
 
-def review_page(pages: list[TopicPage]) -> str | None:
+def review_page(pages: list[TopicPage], page_of: dict[str, str]) -> str | None:
     """The questions the bank flags `???`, grouped by topic; None if there are none."""
     flagged = [(page, [question for question in page.questions if question.needs_review]) for page in pages]
     flagged = [(page, questions) for page, questions in flagged if questions]
@@ -234,7 +279,7 @@ def review_page(pages: list[TopicPage]) -> str | None:
              "before the question): check them against the sources before relying on them.", ""]
     for page, questions in flagged:
         lines += [f"## {markdown_text(page.topic.title)}", ""]
-        lines += [f"- [{markdown_text(question.question)}]({page_path(page.topic.slug)}#{question.anchor}) "
+        lines += [f"- [{markdown_text(question.question)}]({page_of[question.anchor]}#{question.anchor}) "
                   f"· Q{question.number}" for question in questions]
         lines.append("")
     return "\n".join(lines)
@@ -265,8 +310,12 @@ def practice_answers(bank: Bank, answers: dict[str, Answer]) -> str:
 def render_pages(
     bank: Bank, answers: dict[str, Answer], topics: tuple[Topic, ...], topic_of: dict[str, Topic],
     related_of: dict[str, list[Question]], site_name: str, site_description: str = "", deck_file: str = "",
+    part_of: dict[str, int] | None = None,
 ) -> dict[str, str]:
-    """All generated files, keyed by path relative to the pages folder, in topic order."""
+    """All generated files, keyed by path relative to the pages folder, in topic order.
+
+    `part_of` is the page of its topic each question is on (`qakb.index.page_parts`; default: one page a topic).
+    """
     pages = [
         TopicPage(topic, tuple(q for q in bank.questions if topic_of[q.anchor].slug == topic.slug))
         for topic in topics
@@ -274,11 +323,20 @@ def render_pages(
     pages = [page for page in pages if page.questions]
     files = {"index.md": home_page(pages, bank, site_name, site_description, deck_file),
              PRACTICE_PAGE: practice_page(site_name), PRACTICE_ANSWERS: practice_answers(bank, answers)}
+    part_of = part_of or {}
+    page_of = {question.anchor: page_path(topic_of[question.anchor].slug, part_of.get(question.anchor, 1))
+               for question in bank.questions}
+    nav = []
     for page in pages:
-        files[page_path(page.topic.slug)] = topic_page(page, bank, answers, topic_of, related_of)
-    review = review_page(pages)
+        split = split_pages(page, part_of)
+        for part in split:
+            files[part.path] = topic_page(part, bank, answers, page_of, topic_of, related_of)
+        entry = {"title": page.topic.title, "path": page.path}
+        if len(split) > 1:
+            entry["pages"] = [{"title": part.span, "path": part.path} for part in split]
+        nav.append(entry)
+    review = review_page(pages, page_of)
     if review:
         files[REVIEW_PAGE] = review
-    nav = [{"title": page.topic.title, "path": page_path(page.topic.slug)} for page in pages]
     files[NAV_FILE] = json.dumps(nav, ensure_ascii=False, indent=1) + "\n"
     return files

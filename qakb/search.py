@@ -70,6 +70,30 @@ BM25 (manifest "bm25")
     alphabetic words (normalised, not stemmed) with their counts: the spelling
     corrector's dictionary.
 
+Sharded layout (manifest "shards"; written by qakb.shards for large banks)
+    The browser fetches the manifest, static_vocab.txt, static_chars.json and the
+    "upfront" files below before the first query, then only what each query needs:
+    centroids.bin    "lists" x D float32: spherical k-means centroids of the items'
+                     static vectors. List n holds rows offsets[n] .. offsets[n+1]-1
+                     (rows are ordered by list; they are not metadata.json's order).
+    words.json       the speller's {word: count} (bm25.json's "words").
+    table-NNNN.bin   rows [N * table_rows, ...) of static_table.bin: their float32
+                     scales, then their int8 values.
+    terms-NNNN.json  {term: [doc, tf, doc length, ...]}: the BM25 postings of every
+                     term from term_firsts[N] up to (not including) term_firsts[N+1];
+                     "average_length" and "max_idf" are the bank's, in the manifest.
+    list-NNNN.bin    uint32 header size, a JSON header {"passages": [count per row],
+                     "texts": [checksum of each text file]}, spaces to a multiple of 4
+                     bytes, then float32 scales and int8 values (D each) of the list's
+                     item vectors, then of their passage vectors (row by row).
+    text-NNNN-PPP.json  {"metadata": [...], "passages": [[...], ...]} of rows
+                     offsets[N] + PPP * text_rows, ... (at most text_rows of them).
+    "hashes" holds the first 16 hex digits of the sha256 of every table, terms and
+    list file; a list holds those of its text files. A query searches the `probe`
+    lists whose centroids are nearest to it plus the lists of its `lexical_probe`
+    best BM25 rows, and ranks only their rows; the BM25 normaliser (the query's
+    best BM25) is the whole bank's, since a term's postings are complete.
+
 Query: normalised and split into words (at most MAX_QUERY_WORDS); a word the
 bank does not use is read as two bank words when it splits into them
 ("nonlinearity" -> "non linearity"), else corrected to the closest bank word
@@ -90,6 +114,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 import json
 import math
 import operator
@@ -302,8 +327,20 @@ class StaticEncoder:
         self.rows, self.dim = rows, dim
         self.max_tokens = settings.get("max_tokens", 512)
         self.max_chars = settings.get("max_chars", 3072)
-        self.scales = _little_endian(array("f", table[: 4 * rows]))
-        self.values = array("b", table[4 * rows:])
+        if table:
+            self.scales = _little_endian(array("f", table[: 4 * rows]))
+            self.values = array("b", table[4 * rows:])
+        else:  # a sharded index: rows arrive in chunks (fill) as queries need them
+            self.scales = array("f", bytes(4 * rows))
+            self.values = array("b", bytes(rows * dim))
+
+    def fill(self, first_row: int, chunk: bytes) -> None:
+        """Put a chunk of the table (its rows' scales, then their int8 values) in place from `first_row`."""
+        count = len(chunk) // (4 + self.dim)
+        if count * (4 + self.dim) != len(chunk) or first_row + count > self.rows:
+            raise ValueError("a table chunk does not fit the table")
+        self.scales[first_row:first_row + count] = _little_endian(array("f", chunk[: 4 * count]))
+        self.values[first_row * self.dim:(first_row + count) * self.dim] = array("b", chunk[4 * count:])
 
     def token_ids(self, text: str) -> list[int]:
         ids = self.tokenizer.tokenize(text[: self.max_chars])[: self.max_tokens]
@@ -360,6 +397,24 @@ class BM25:
         self.idf = {term: math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5))
                     for term, p in postings.items()}
         self.max_idf = max(self.idf.values(), default=1.0)
+
+    @classmethod
+    def sharded(cls, chars: CharClasses, count: int, average: float, max_idf: float, k1: float, b: float) -> BM25:
+        """Postings arrive by term shard (add_postings); the bank-wide figures come from the manifest."""
+        bm25 = cls(chars, [], {}, k1, b)
+        bm25.count, bm25.average, bm25.max_idf = count, average, max_idf
+        bm25.length_norm = {}
+        return bm25
+
+    def add_postings(self, postings: dict[str, list[int]]) -> None:
+        """Postings of a term shard: {term: [doc, tf, length, ...]} (a sharded index carries each doc's length)."""
+        for term, triples in postings.items():
+            docs, lengths = triples[::3], triples[2::3]
+            for doc, length in zip(docs, lengths):
+                self.length_norm[doc] = self.k1 * (1 - self.b + self.b * length / self.average)
+            pairs = [value for index, value in enumerate(triples) if index % 3 != 2]
+            self.postings[term] = pairs
+            self.idf[term] = math.log(1 + (self.count - len(docs) + 0.5) / (len(docs) + 0.5))
 
     def scores(self, text: str) -> dict[int, float]:
         return self.term_scores(set(bm25_terms(text, self.chars)))
@@ -478,6 +533,155 @@ def _read_checked(index_dir: Path, manifest: dict, name: str) -> bytes:
     return data
 
 
+# --- shards (an index written in lists, read as queries need them) ----------------------------
+
+class ShardsMissing(Exception):
+    """Shard files a search needs that are not in the index folder yet (the browser fetches them)."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(f"shard files missing: {', '.join(names)}")
+        self.names = names
+
+
+_LIST_HEADER = struct.Struct("<I")
+
+
+class Shards:
+    """A sharded index's layout (manifest "shards"): which files a query needs, and reading them.
+
+    Every file is checked against the first 16 hex digits of its sha256: table chunks, term
+    shards and lists against the manifest, a list's text files against the list.
+    """
+
+    def __init__(self, index_dir: Path, spec: dict, dim: int, centroids: list[array]):
+        self.index_dir = Path(index_dir)
+        self.dim = dim
+        self.centroids = centroids
+        self.offsets: list[int] = spec["offsets"]
+        self.probe_count, self.lexical_probe = spec["probe"], spec["lexical_probe"]
+        self.table_rows, self.text_rows = spec["table_rows"], spec["text_rows"]
+        self.term_firsts: list[str] = spec["term_firsts"]
+        hashes = spec["hashes"]
+        self.hashes: dict[str, str] = {}
+        for kind, name_of in (("table", self.table_file), ("terms", self.terms_file), ("lists", self.list_file)):
+            self.hashes.update((name_of(number), digest) for number, digest in enumerate(hashes[kind]))
+        if len(hashes["lists"]) != len(centroids) or len(hashes["terms"]) != len(self.term_firsts):
+            raise ValueError("the shard lists disagree with the manifest")
+        self.loaded: set[str] = set()
+        self.probe_all = False  # exhaustive search: every list
+
+    @staticmethod
+    def table_file(number: int) -> str:
+        return f"table-{number:04d}.bin"
+
+    @staticmethod
+    def terms_file(number: int) -> str:
+        return f"terms-{number:04d}.json"
+
+    @staticmethod
+    def list_file(number: int) -> str:
+        return f"list-{number:04d}.bin"
+
+    @staticmethod
+    def text_file(number: int, part: int) -> str:
+        return f"text-{number:04d}-{part:03d}.json"
+
+    def list_of(self, row: int) -> int:
+        return bisect.bisect_right(self.offsets, row) - 1
+
+    def query_files(self, token_ids: list[int], terms: list[str]) -> list[str]:
+        """The table chunks of the query's tokens and the term shards of its terms."""
+        chunks = sorted({token // self.table_rows for token in token_ids})
+        shards = sorted({max(0, bisect.bisect_right(self.term_firsts, term) - 1) for term in terms})
+        return ([name for name in map(self.table_file, chunks) if name in self.hashes]
+                + [self.terms_file(number) for number in shards])
+
+    def probe(self, vector, bm25: dict[int, float]) -> list[int]:
+        """The lists a query searches: the `probe` nearest centroids and the lists of its best BM25 rows."""
+        if self.probe_all:
+            return list(range(len(self.centroids)))
+        chosen: set[int] = set()
+        if vector is not None:
+            closeness = [(_dot(vector, centroid), -number) for number, centroid in enumerate(self.centroids)]
+            chosen.update(-number for _, number in heapq.nlargest(self.probe_count, closeness))
+        if bm25:
+            best = heapq.nlargest(self.lexical_probe, ((score, -row) for row, score in bm25.items()))
+            chosen.update(self.list_of(-row) for _, row in best)
+        return sorted(chosen)
+
+    def text_files(self, rows) -> list[str]:
+        names = []
+        for row in rows:
+            number = self.list_of(row)
+            names.append(self.text_file(number, (row - self.offsets[number]) // self.text_rows))
+        return names
+
+    def every_file(self) -> list[str]:
+        return [*self.hashes, *self.text_files(
+            row for number in range(len(self.centroids))
+            for row in range(self.offsets[number], self.offsets[number + 1], self.text_rows))]
+
+    def require(self, engine: Engine, names) -> None:
+        """Read the named files into `engine` unless read already; ShardsMissing names those not on disk."""
+        missing = []
+        for name in dict.fromkeys(names):
+            if name in self.loaded:
+                continue
+            try:
+                data = (self.index_dir / name).read_bytes()
+            except FileNotFoundError:
+                missing.append(name)
+                continue
+            except OSError:
+                raise _index_error(self.index_dir, f"{name} is unreadable") from None
+            expected = self.hashes.get(name)
+            if expected is None or hashlib.sha256(data).hexdigest()[:len(expected)] != expected:
+                raise _index_error(self.index_dir, f"{name} does not match its checksum")
+            try:
+                self._read(engine, name, data)
+            except (KeyError, TypeError, ValueError, struct.error) as error:
+                raise _index_error(self.index_dir, f"{name} is unreadable ({error})") from None
+            self.loaded.add(name)
+        if missing:
+            raise ShardsMissing(missing)
+
+    def _read(self, engine: Engine, name: str, data: bytes) -> None:
+        kind, number = name.split(".")[0].split("-")[:2]
+        number = int(number)
+        if kind == "table":
+            engine.encoder.fill(number * self.table_rows, data)
+        elif kind == "terms":
+            engine.bm25.add_postings(json.loads(data))
+        elif kind == "list":
+            self._read_list(engine, number, data)
+        else:
+            texts = json.loads(data)
+            first = self.offsets[number] + int(name.split(".")[0].split("-")[2]) * self.text_rows
+            for row, (item, passages) in enumerate(zip(texts["metadata"], texts["passages"]), start=first):
+                engine.metadata[row], engine.passages[row] = item, passages
+
+    def _read_list(self, engine: Engine, number: int, data: bytes) -> None:
+        """A list: header length, JSON header, then int8 rows with float32 scales (items, then passages)."""
+        (size,) = _LIST_HEADER.unpack_from(data)
+        header = json.loads(data[4:4 + size])
+        counts, dim = header["passages"], self.dim
+        items, total = self.offsets[number + 1] - self.offsets[number], sum(header["passages"])
+        start = 4 + size + (-(4 + size)) % 4
+        scales = _little_endian(array("f", data[start:start + 4 * (items + total)]))
+        values = array("b", data[start + 4 * (items + total):])
+        if len(counts) != items or len(values) != (items + total) * dim:
+            raise ValueError("list size does not match its header")
+        rows = [array("f", [scale * value for value in values[i * dim:(i + 1) * dim]])
+                for i, scale in enumerate(scales)]
+        first, passage = self.offsets[number], items
+        for position, count in enumerate(counts):
+            engine.vectors[first + position] = rows[position]
+            engine.passage_rows[first + position] = rows[passage:passage + count]
+            passage += count
+        for part, digest in enumerate(header["texts"]):
+            self.hashes[self.text_file(number, part)] = digest
+
+
 # --- engine -----------------------------------------------------------------------------------
 
 @dataclass
@@ -487,15 +691,16 @@ class Evidence:
     terms: list[str]  # its BM25 terms, in order, repeats removed
     marked: list[str]  # the terms BM25 scores, marked and counted: no stopwords (unless it has only those)
     item: dict[int, float]  # static cosine of each row
-    passage: list[float]  # static cosine of each passage (flat, in passages.faiss order)
+    passage: dict[int, list[float]]  # static cosine of each passage of each row
     best_passage: dict[int, float]  # the best passage cosine of each row
-    bm25: dict[int, float]
+    bm25: dict[int, float]  # every row the query's terms reach (its best one normalises the fused score)
+    rows: set[int] | None = None  # a sharded index: the rows of the lists probed, the only ones ranked
 
 
 class Engine:
     def __init__(self, metadata: list[dict], encoder: StaticEncoder, vectors: list[array],
                  bm25: BM25, fusion: dict, passages: list[list[str]], passage_vectors: list[array],
-                 speller: Speller):
+                 speller: Speller, shards: Shards | None = None):
         self.metadata = metadata
         self.encoder = encoder
         self.chars = encoder.tokenizer.chars
@@ -505,12 +710,14 @@ class Engine:
         self.bm25_weight, self.passage_weight = weights["bm25_weight"], weights["passage_weight"]
         self.passages = passages
         self.passage_vectors = passage_vectors
-        self.first_passage = []  # row -> index of its first passage in passage_vectors
-        total = 0
-        for texts in passages:
-            self.first_passage.append(total)
-            total += len(texts)
         self.speller = speller
+        # row -> its passages' vectors (a sharded index fills rows as their lists arrive)
+        self.passage_rows: list[list[array] | None] = [None] * len(metadata)
+        total = 0
+        for row, texts in enumerate(passages if shards is None else ()):
+            self.passage_rows[row] = passage_vectors[total:total + len(texts)]
+            total += len(texts)
+        self.shards = shards
         self._documents_of: dict[str, set[int]] = {}
         self._term_of_word: dict[str, str] = {}
         self._passage_terms: dict[int, list[set[str]]] = {}
@@ -528,6 +735,8 @@ class Engine:
             raise _index_error(index_dir, f"format_version {manifest.get('format_version')!r} is not {FORMAT_VERSION}")
         if content_hash is not None and manifest.get("content_hash") != content_hash:
             raise _index_error(index_dir, "it was built from other content")
+        if "shards" in manifest:
+            return cls._open_sharded(index_dir, manifest)
         try:
             static, encoder_spec, bm25_spec = manifest["indexes"]["static"], manifest["encoder"], manifest["bm25"]
             metadata = json.loads(_read_checked(index_dir, manifest, "metadata.json"))
@@ -557,6 +766,67 @@ class Engine:
             raise _index_error(index_dir, f"unreadable ({error})") from None
         return cls(metadata, encoder, vectors, bm25, bm25_spec.get("fusion", {}), passages, passage_vectors, speller)
 
+    @classmethod
+    def _open_sharded(cls, index_dir: Path, manifest: dict) -> Engine:
+        """Read the global files of a sharded index; shards are read as queries need them."""
+        try:
+            encoder_spec, bm25_spec, spec = manifest["encoder"], manifest["bm25"], manifest["shards"]
+            vocab = _read_checked(index_dir, manifest, encoder_spec["vocab_file"]).decode("utf-8").split("\n")
+            chars = CharClasses(json.loads(_read_checked(index_dir, manifest, encoder_spec["chars_file"])))
+            words = json.loads(_read_checked(index_dir, manifest, spec["words_file"]))
+            dim, count = encoder_spec["dim"], manifest["count"]
+            centroids = _little_endian(array("f", _read_checked(index_dir, manifest, spec["centroids_file"])))
+            shards = Shards(index_dir, spec, dim, [centroids[i * dim:(i + 1) * dim] for i in range(len(centroids) // dim)])
+            if len(shards.centroids) != len(spec["offsets"]) - 1 or spec["offsets"][-1] != count:
+                raise ValueError("the lists disagree with the centroids or the item count")
+            encoder = StaticEncoder(vocab, chars, b"", encoder_spec["rows"], dim, encoder_spec)
+            bm25 = BM25.sharded(chars, count, spec["average_length"], spec["max_idf"], bm25_spec["k1"], bm25_spec["b"])
+            speller = Speller(words, frozenset(token for token in vocab if token.isalpha()))
+        except SearchIndexError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise _index_error(index_dir, f"unreadable ({error})") from None
+        return cls([None] * count, encoder, [None] * count, bm25, bm25_spec.get("fusion", {}), [None] * count, [],
+                   speller, shards)
+
+    # -- shards ----------------------------------------------------------------------------------
+
+    def missing(self, query: str, k: int = 5, method: str = "fused") -> list[str]:
+        """The shard files this search still needs that are not on disk yet ([] once it can run).
+
+        The browser fetches them into the index folder and asks again: each stage of a search
+        (the query's table rows and term postings, then the probed lists, then the hits' texts)
+        names what it needs only once the previous stage has run.
+        """
+        try:
+            self.search(query, k, method)
+        except ShardsMissing as missing:
+            return missing.names
+        return []
+
+    def search_or_missing_json(self, query: str, k: int = 5, method: str = "fused") -> str:
+        """{"hits": [...]} as search_json, or {"missing": {file: checksum, ...}} when shards must be
+        fetched first (the checksum versions the file's URL)."""
+        try:
+            hits = self.search(query, k, method)
+        except ShardsMissing as missing:
+            return json.dumps({"missing": {name: self.shards.hashes.get(name, "") for name in missing.names}})
+        return json.dumps({"hits": [asdict(hit) for hit in hits]}, ensure_ascii=False)
+
+    def load_everything(self) -> None:
+        """Read every shard (a build's checks, exhaustive search); nothing to do for an unsharded index."""
+        if self.shards is not None:
+            self.shards.probe_all = True
+            self.shards.require(self, self.shards.every_file())
+
+    def _candidate_rows(self, vector, bm25: dict[int, float]):
+        if self.shards is None:
+            return range(len(self.vectors))
+        lists = self.shards.probe(vector, bm25)
+        self.shards.require(self, [self.shards.list_file(number) for number in lists])
+        offsets = self.shards.offsets
+        return [row for number in lists for row in range(offsets[number], offsets[number + 1])]
+
     # -- evidence ---------------------------------------------------------------------------
 
     def read_query(self, query: str) -> str:
@@ -572,17 +842,21 @@ class Engine:
         if not terms:
             return None
         marked = [term for term in terms if term not in STOPWORDS] or terms
-        item, passage, best = {}, [], {}
-        if method != "bm25":
-            vector = self.encoder.encode(text)
-            if vector is not None:
-                item = {row: _dot(vector, doc) for row, doc in enumerate(self.vectors)}
-                passage = [_dot(vector, row) for row in self.passage_vectors]
-                for row, first in enumerate(self.first_passage):
-                    count = len(self.passages[row])
-                    best[row] = max(passage[first:first + count]) if count else item[row]
+        if self.shards is not None:
+            self.shards.require(self, self.shards.query_files(
+                self.encoder.token_ids(text) if method != "bm25" else [], marked))
+        item, passage, best = {}, {}, {}
+        vector = self.encoder.encode(text) if method != "bm25" else None
         bm25 = self.bm25.term_scores(marked) if method != "static" else {}
-        return Evidence(text, terms, marked, item, passage, best, bm25)
+        rows = self._candidate_rows(vector, bm25)
+        if vector is not None:
+            vectors, passage_rows = self.vectors, self.passage_rows
+            for row in rows:
+                item[row] = cosine = _dot(vector, vectors[row])
+                passage[row] = found = [_dot(vector, each) for each in passage_rows[row]]
+                best[row] = max(found) if found else cosine
+        return Evidence(text, terms, marked, item, passage, best, bm25,
+                        None if self.shards is None else set(rows))
 
     def rank(self, query: str, method: str = "fused") -> list[tuple[int, float]]:
         """(row, score) pairs, best first; rows without any evidence are left out."""
@@ -592,14 +866,17 @@ class Engine:
         return [] if found is None else self._ranked(found, method)
 
     def _ranked(self, found: Evidence, method: str) -> list[tuple[int, float]]:
+        ranked_rows = found.rows
         if method == "bm25":
-            return _best_first(found.bm25)
+            return _best_first(found.bm25 if ranked_rows is None else
+                               {row: score for row, score in found.bm25.items() if row in ranked_rows})
         if method == "static":
             return _best_first(found.item)
         fused = {row: score + self.passage_weight * found.best_passage[row] for row, score in found.item.items()}
         best = max(found.bm25.values(), default=0.0) or 1.0
         for row, score in found.bm25.items():
-            fused[row] = fused.get(row, 0.0) + self.bm25_weight * score / best
+            if ranked_rows is None or row in ranked_rows:
+                fused[row] = fused.get(row, 0.0) + self.bm25_weight * score / best
         return _best_first(fused)
 
     # -- hits --------------------------------------------------------------------------------
@@ -614,6 +891,8 @@ class Engine:
         ranked = self._ranked(found, method)
         best = ranked[0][1] if ranked else 0.0
         close = bool(ranked) and self.probability("query", self.features(found, ranked[0][0], best, best)) >= NO_MATCH_BELOW
+        if self.shards is not None:
+            self.shards.require(self, self.shards.text_files(row for row, _ in ranked[:k]))
         for row, score in ranked[:k]:
             item = self.metadata[row]
             passage, snippet, marks = self._snippet(found, row)
@@ -668,7 +947,6 @@ class Engine:
         texts = self.passages[row]
         if not texts:
             return -1, "", []
-        first = self.first_passage[row]
         marked = set(found.marked)
         total = sum(self.bm25.idf.get(term, 0.0) for term in marked) or 1.0
         terms = self._passage_terms.get(row)
@@ -678,7 +956,7 @@ class Engine:
                 self._passage_terms[row] = terms
         best, best_score = 0, -math.inf
         for index, text in enumerate(texts):
-            cosine = found.passage[first + index] if found.passage else 0.0
+            cosine = found.passage[row][index] if row in found.passage else 0.0
             weight = sum(self.bm25.idf.get(term, 0.0) for term in marked.intersection(terms[index]))
             score = cosine + self.bm25_weight * weight / total
             if score > best_score:

@@ -1,16 +1,27 @@
-"""Measure the in-browser semantic search in headless Chromium on localhost; print a table.
+"""Measure the in-browser semantic search in headless Chromium on localhost; print tables.
 
-    python scripts/bench_browser.py [--site site] [--runs 3] [--queries tests/data/queries.yml]
+    python scripts/bench_browser.py [--site site] [--runs 3] [--queries tests/data/queries.yml] [--no-tradeoffs]
 
-Cold start: a fresh profile (empty cache) loads the home page, the search box is
-focused and a query typed at once; measured from navigation start to the first
-semantic result on screen. Warm latency: once the engine is up, 50 real queries
-through the same worker path the search box uses (query sent -> ranked hits back),
-and through the box itself (keystroke -> results drawn, which includes the widget's
-throttle). Typing: long (30-word) questions typed with real key events at machine
-speed; for every keystroke, the time until results for that text or a newer one are
-drawn (superseded searches are dropped, so nothing queues). Bytes: what the semantic
-search downloads beyond the Pyodide core.
+First visit. Cold: a fresh profile (empty HTTP and code cache) loads the home page, the
+search box is clicked and a query typed at once; measured from navigation start to the
+first semantic result on screen. Warm: the same profile opens the page again (HTTP cache
+and V8's code cache filled) and does the same. The worker's boot phases (ms from its
+start: interpreter, engine package, index) come from its `ready` message. Bytes: every
+file the visit fetched, as a static host sends it: raw, and as its precompressed .gz / .br
+copy where the build wrote one (qakb.plugin.compress), split into Pyodide core (the
+interpreter, wasm, standard library, lock file) and what the search adds beyond it.
+
+Trade-offs (unless --no-tradeoffs): the same figures for copies of the site that differ
+in one option (scripts/site_variants.py): with the Pyodide memory snapshot, with the
+whole standard library instead of the trimmed one, and with search_start: focus instead
+of idle, each also measured as a reader who starts typing 3 s after the page loaded
+(keystroke -> first result).
+
+Warm latency: once the engine is up, 50 real queries through the same worker path the
+search box uses (query sent -> ranked hits back), and through the box itself (keystroke ->
+results drawn, which includes the widget's throttle). Typing: long (30-word) questions
+typed with real key events at machine speed; for every keystroke, the time until results
+for that text or a newer one are drawn (superseded searches are dropped, so nothing queues).
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,7 +38,9 @@ from urllib.parse import urlsplit
 import yaml
 from playwright.sync_api import sync_playwright
 
+from qakb.plugin.search_assets import PYODIDE_BOOT_FILES, SITE_RUNTIME_DIR
 from qakb.serve import make_server
+from site_variants import add_snapshot, copy_site, patch_search_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -36,6 +50,8 @@ CHROMIUM_FLAGS = [
 ]
 SEARCH_INPUT = '[data-md-component="search-query"]'
 COLD_QUERY = "why does my loss turn into NaN"
+READER_PAUSE_MS = 3000  # a reader who looks at the page this long before typing
+CORE_FILES = {SITE_RUNTIME_DIR + name for name in (*PYODIDE_BOOT_FILES, "pyodide-lock.json")}
 WARM_QUERIES = 50
 TIMEOUT_MS = 120_000
 RECORD_RESULTS = """
@@ -73,35 +89,87 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def byte_category(path: str) -> str:
-    if "/assets/pyodide/qakb-snapshot-" in path:  # made for this engine by the site build
-        return "semantic search"
-    if "/assets/pyodide/" in path:
-        return "pyodide core"
-    if "/search_index/" in path or "/assets/qakb/" in path:
-        return "semantic search"
+def byte_category(site_path: str) -> str:
+    if site_path in CORE_FILES or site_path.startswith(SITE_RUNTIME_DIR + "python_stdlib-"):  # trimmed stdlib
+        return "core"
+    if site_path.startswith((SITE_RUNTIME_DIR, "search_index/", "assets/qakb/")):
+        return "search"  # the engine's wheel, the snapshot, the index, the widget
     return "page"
 
 
-def cold_start(browser, url: str) -> dict:
-    context = browser.new_context()
+def visit(context, url: str, pause_ms: int = 0) -> dict:
+    """Open url in this browser context, type a query (after pause_ms), wait for the first semantic result."""
     page = context.new_page()
-    downloaded: dict[str, int] = {}
+    fetched: set[str] = set()
 
-    def count(response) -> None:
-        downloaded[urlsplit(response.url).path] = int(response.headers.get("content-length", 0))
+    # The page's and its search worker's requests, wherever answered from (network, HTTP
+    # cache, the offline service worker), but not the service worker's own (its offline copy).
+    def record(request) -> None:
+        if request.service_worker is None:
+            fetched.add(urlsplit(request.url).path)
 
-    page.on("response", count)
+    context.on("request", record)
     page.add_init_script(RECORD_RESULTS)
     page.goto(url)
+    if pause_ms:
+        page.wait_for_timeout(pause_ms)
+    typed_at = page.evaluate("performance.now()")
     page.click(SEARCH_INPUT)
     page.keyboard.type(COLD_QUERY)
     page.wait_for_function("window.__qakbResults && window.__qakbResults.length > 0", timeout=TIMEOUT_MS)
     first_result_ms = page.evaluate("window.__qakbResults[0].at")
-    boot_ms = page.evaluate("window.qakbSearch.start().then(r => r.bootMs)")
+    booted = page.evaluate("window.qakbSearch.start()")
     page.wait_for_load_state("networkidle")
-    return {"context": context, "page": page, "first_result_ms": first_result_ms, "boot_ms": boot_ms,
-            "downloaded": downloaded}
+    context.remove_listener("request", record)
+    return {"page": page, "first_result_ms": first_result_ms, "after_typing_ms": first_result_ms - typed_at,
+            "boot_ms": booted["bootMs"], "phases": booted.get("phases") or {}, "fetched": fetched}
+
+
+def first_visit(browser, url: str, runs: int, pause_ms: int = 0) -> dict:
+    """Median cold (fresh profile) and warm (same profile, second visit) figures over `runs` profiles."""
+    colds, warms = [], []
+    for _ in range(runs):
+        context = browser.new_context()
+        colds.append(visit(context, url, pause_ms))
+        warms.append(visit(context, url, pause_ms))
+        context.close()
+    phases = sorted({name for run in colds for name in run["phases"]}, key=lambda name: colds[-1]["phases"].get(name, 0))
+    return {
+        "cold_ms": statistics.median(run["first_result_ms"] for run in colds),
+        "cold_runs_ms": [round(run["first_result_ms"]) for run in colds],
+        "warm_ms": statistics.median(run["first_result_ms"] for run in warms),
+        "warm_runs_ms": [round(run["first_result_ms"]) for run in warms],
+        "cold_after_typing_ms": statistics.median(run["after_typing_ms"] for run in colds),
+        "warm_after_typing_ms": statistics.median(run["after_typing_ms"] for run in warms),
+        "cold_boot_ms": statistics.median(run["boot_ms"] for run in colds),
+        "warm_boot_ms": statistics.median(run["boot_ms"] for run in warms),
+        "cold_phases_ms": {name: statistics.median(run["phases"].get(name, 0) for run in colds) for name in phases},
+        "warm_phases_ms": {name: statistics.median(run["phases"].get(name, 0) for run in warms) for name in phases},
+        "fetched": colds[-1]["fetched"],
+    }
+
+
+def bytes_as_sent(site: Path, site_prefix: str, fetched: set[str]) -> dict:
+    """{category: {"raw", "gz", "br"}} and per-file rows, for the files the visit requested, as a
+    static host sends them: plain, or the precompressed copy for a browser accepting gzip / br."""
+    totals: dict[str, dict[str, int]] = {}
+    files = []
+    for url_path in sorted(fetched):
+        site_path = url_path[len(site_prefix):]
+        path = site / (site_path + "index.html" if site_path.endswith("/") or not site_path else site_path)
+        if not path.is_file():
+            continue
+        raw = path.stat().st_size
+        sizes = {"raw": raw}
+        for suffix in ("gz", "br"):
+            copy = path.with_name(f"{path.name}.{suffix}")
+            sizes[suffix] = copy.stat().st_size if copy.is_file() else raw
+        category = byte_category(site_path)
+        for key, value in sizes.items():
+            totals.setdefault(category, {}).setdefault(key, 0)
+            totals[category][key] += value
+        files.append((category, site_path, sizes))
+    return {"totals": totals, "files": sorted(files, key=lambda row: -row[2]["raw"])}
 
 
 def warm_latencies(page, queries: list[str]) -> tuple[list[float], list[float]]:
@@ -152,15 +220,57 @@ def typing_latencies(page, queries: list[str]) -> tuple[list[float], list[float]
     return per_key, final
 
 
-def size(count: int) -> str:
-    return f"{count / 1e6:.2f} MB" if count >= 100_000 else f"{count / 1e3:.1f} kB"
+def serving(site: Path):
+    server = make_server(site, "127.0.0.1", 0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, "http://127.0.0.1:%d/" % server.server_address[1]
+
+
+def mb(count: int) -> str:
+    return f"{count / 1e6:.2f} MB"
+
+
+def sizes(totals: dict, category: str) -> str:
+    entry = totals.get(category, {})
+    return f"{mb(entry.get('br', 0))} br / {mb(entry.get('gz', 0))} gz / {mb(entry.get('raw', 0))} raw"
+
+
+def phase_text(phases: dict) -> str:
+    return ", ".join(f"{name} {ms / 1000:.2f}" for name, ms in phases.items())
+
+
+def tradeoff_rows(browser, site: Path, runs: int, default: dict, default_paused: dict) -> list[dict]:
+    """The first-visit figures of site copies that differ in one option from the built site."""
+    rows = [{"variant": "as built: no snapshot, trimmed stdlib, search_start idle, precompressed .br/.gz", **default,
+             "paused": default_paused, "bytes": bytes_as_sent(site, "/", default["fetched"])}]
+    with tempfile.TemporaryDirectory(prefix="qakb-bench-") as scratch:
+        snapshot_site = copy_site(site, Path(scratch) / "snapshot")
+        add_snapshot(snapshot_site, ROOT / ".cache")
+        focus_site = copy_site(site, Path(scratch) / "focus")
+        patch_search_config(focus_site, start="focus")
+        full_stdlib_site = copy_site(site, Path(scratch) / "full-stdlib")
+        patch_search_config(full_stdlib_site, stdlib=None)
+        for variant, variant_site in (("pyodide_snapshot: true (Pyodide heap with the engine imported)", snapshot_site),
+                                      ("trim_stdlib: false (Pyodide's whole python_stdlib.zip)", full_stdlib_site),
+                                      ("search_start: focus (nothing before the box is focused)", focus_site)):
+            server, url = serving(variant_site)
+            try:
+                figures = first_visit(browser, url, runs)
+                paused = first_visit(browser, url, runs, READER_PAUSE_MS)
+            finally:
+                server.shutdown()
+                server.server_close()
+            rows.append({"variant": variant, **figures, "paused": paused,
+                         "bytes": bytes_as_sent(variant_site, "/", figures["fetched"])})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, default=ROOT / "site")
-    parser.add_argument("--runs", type=int, default=3, help="cold starts to take the median of (default 3)")
+    parser.add_argument("--runs", type=int, default=3, help="profiles to take the medians over (default 3)")
     parser.add_argument("--queries", type=Path, default=ROOT / "tests" / "data" / "queries.yml")
+    parser.add_argument("--no-tradeoffs", action="store_true", help="skip the snapshot / search_start variants")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
@@ -168,35 +278,30 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     queries = [item["query"] for item in yaml.safe_load(args.queries.read_text(encoding="utf-8"))][:WARM_QUERIES]
 
-    server = make_server(args.site, "127.0.0.1", 0, quiet=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = "http://127.0.0.1:%d/" % server.server_address[1]
+    server, url = serving(args.site)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            colds = []
-            for _ in range(args.runs):
-                if colds:
-                    colds[-1]["context"].close()
-                colds.append(cold_start(browser, url))
-            engine_ms, typing_ms = warm_latencies(colds[-1]["page"], queries)
-            long_engine_ms, _ = warm_latencies(colds[-1]["page"], LONG_QUERIES)
-            per_key_ms, last_key_ms = typing_latencies(colds[-1]["page"], LONG_QUERIES)
+            visit_figures = first_visit(browser, url, args.runs)
+            paused = first_visit(browser, url, args.runs, READER_PAUSE_MS) if not args.no_tradeoffs else None
+            context = browser.new_context()
+            page = visit(context, url)["page"]
+            engine_ms, typing_ms = warm_latencies(page, queries)
+            long_engine_ms, _ = warm_latencies(page, LONG_QUERIES)
+            per_key_ms, last_key_ms = typing_latencies(page, LONG_QUERIES)
+            context.close()
+            rows = [] if args.no_tradeoffs else tradeoff_rows(browser, args.site, args.runs, visit_figures, paused)
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
 
-    downloaded = colds[-1]["downloaded"]
-    by_category: dict[str, int] = {}
-    for path, count in downloaded.items():
-        by_category[byte_category(path)] = by_category.get(byte_category(path), 0) + count
-    semantic_files = sorted(((count, path) for path, count in downloaded.items()
-                             if byte_category(path) == "semantic search"), reverse=True)
+    sent = bytes_as_sent(args.site, "/", visit_figures["fetched"])
+    totals = sent["totals"]
     figures = {
-        "cold_start_ms": statistics.median(run["first_result_ms"] for run in colds),
-        "cold_start_runs_ms": [run["first_result_ms"] for run in colds],
-        "worker_boot_ms": statistics.median(run["boot_ms"] for run in colds),
+        **{key: value for key, value in visit_figures.items() if key != "fetched"},
+        "bytes": totals,
+        "search_files": {path: sizes_ for category, path, sizes_ in sent["files"] if category == "search"},
         "warm_engine_p50_ms": percentile(engine_ms, 0.5),
         "warm_engine_p95_ms": percentile(engine_ms, 0.95),
         "warm_typing_p50_ms": percentile(typing_ms, 0.5),
@@ -207,17 +312,27 @@ def main(argv: list[str] | None = None) -> int:
         "typing_30_words_per_key_p95_ms": percentile(per_key_ms, 0.95),
         "typing_30_words_last_key_max_ms": max(last_key_ms),
         "typing_keystrokes": len(per_key_ms),
-        "semantic_bytes": by_category.get("semantic search", 0),
-        "pyodide_core_bytes": by_category.get("pyodide core", 0),
-        "semantic_files": {path: count for count, path in semantic_files},
         "queries": len(queries),
+        "tradeoffs": [{key: value for key, value in row.items() if key not in ("fetched", "paused", "bytes")}
+                      | {"bytes": row["bytes"]["totals"], "typing_3s_after_load_cold_ms": row["paused"]["cold_after_typing_ms"],
+                         "typing_3s_after_load_warm_ms": row["paused"]["warm_after_typing_ms"]} for row in rows],
     }
 
-    rows = [
-        (f"cold start: page load -> first semantic result (median of {args.runs}, fresh profile)",
-         f"{figures['cold_start_ms'] / 1000:.2f} s"),
-        ("  of which worker boot: Pyodide + engine + index, from first focus",
-         f"{figures['worker_boot_ms'] / 1000:.2f} s"),
+    first_visit_rows = [
+        (f"cold: page load -> first semantic result (median of {args.runs} fresh profiles; runs "
+         f"{', '.join(map(str, visit_figures['cold_runs_ms']))} ms)", f"{visit_figures['cold_ms'] / 1000:.2f} s"),
+        (f"warm: the same, second visit in the same profile (HTTP + code cache; runs "
+         f"{', '.join(map(str, visit_figures['warm_runs_ms']))} ms)", f"{visit_figures['warm_ms'] / 1000:.2f} s"),
+        ("  worker boot cold / warm", f"{visit_figures['cold_boot_ms'] / 1000:.2f} / "
+                                      f"{visit_figures['warm_boot_ms'] / 1000:.2f} s"),
+        ("  boot phases cold, s since the worker got `boot`", phase_text(visit_figures["cold_phases_ms"])),
+        ("  boot phases warm", phase_text(visit_figures["warm_phases_ms"])),
+        ("bytes beyond Pyodide core (engine wheel, index, widget; snapshot if shipped)", sizes(totals, "search")),
+        *((f"  {Path(path).name}", f"{mb(sizes_['br'])} br / {mb(sizes_['gz'])} gz / {mb(sizes_['raw'])} raw")
+          for category, path, sizes_ in sent["files"] if category == "search" and sizes_["raw"] >= 10_000),
+        ("Pyodide core (interpreter, wasm, stdlib, lock file)", sizes(totals, "core")),
+    ]
+    latency_rows = [
         (f"warm query latency p50 / p95 ({len(queries)} queries; query -> ranked hits)",
          f"{figures['warm_engine_p50_ms']:.1f} / {figures['warm_engine_p95_ms']:.1f} ms"),
         ("warm keystroke -> results drawn p50 / p95 (includes the 60 ms throttle)",
@@ -229,20 +344,36 @@ def main(argv: list[str] | None = None) -> int:
          f"{figures['typing_30_words_per_key_p50_ms']:.0f} / {figures['typing_30_words_per_key_p95_ms']:.0f} ms"),
         ("  last keystroke -> its results drawn, worst of the queries",
          f"{figures['typing_30_words_last_key_max_ms']:.0f} ms"),
-        ("bytes for semantic search beyond the Pyodide core", size(figures["semantic_bytes"])),
-        *((f"  {Path(path).name}", size(count)) for count, path in semantic_files),
-        ("Pyodide core (interpreter, wasm, stdlib, lock file)", size(figures["pyodide_core_bytes"])),
     ]
-    width = max(len(label) for label, _ in rows)
     print(f"Browser search benchmark: headless Chromium ({CHROMIUM}), {url}, site {args.site}")
-    print(f"| {'measure'.ljust(width)} | value |")
-    print(f"|{'-' * (width + 2)}|-------|")
-    for label, value in rows:
-        print(f"| {label.ljust(width)} | {value} |")
+    print_table("First visit", first_visit_rows)
+    print_table("Warm search", latency_rows)
+    if rows:
+        print(f"\nTrade-offs (median of {args.runs} profiles each; typing 3 s after load: keystroke -> first result)")
+        print("| variant | cold | warm | typing 3 s after load, cold / warm | beyond core: br / gz / raw | core: br |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for row in rows:
+            totals_ = row["bytes"]["totals"]
+            beyond, core = totals_.get("search", {}), totals_.get("core", {})
+            print(f"| {row['variant']} | {row['cold_ms'] / 1000:.2f} s | {row['warm_ms'] / 1000:.2f} s | "
+                  f"{row['paused']['cold_after_typing_ms'] / 1000:.2f} / {row['paused']['warm_after_typing_ms'] / 1000:.2f} s | "
+                  f"{mb(beyond.get('br', 0))} / {mb(beyond.get('gz', 0))} / {mb(beyond.get('raw', 0))} | "
+                  f"{mb(core.get('br', 0))} |")
+        print("| no precompressed files (a host that sends files as they are) | (localhost: same) | | | "
+              f"{mb(totals.get('search', {}).get('raw', 0))} | {mb(totals.get('core', {}).get('raw', 0))} |")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    print(f"\n{title}")
+    print(f"| {'measure'.ljust(width)} | value |")
+    print(f"|{'-' * (width + 2)}|-------|")
+    for label, value in rows:
+        print(f"| {label.ljust(width)} | {value} |")
 
 
 if __name__ == "__main__":

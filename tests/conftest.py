@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from projects import ROOT, qakb
-from qakb.plugin import SITE_WIDGET_DIR, WIDGET_DIR, search_assets
+from qakb.plugin import SITE_WIDGET_DIR, WIDGET_DIR, engine_wheel, offline, search_assets
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -45,12 +45,17 @@ def stale_reason(site_dir: Path) -> str | None:
         return "no built site with the search widget"
     if config.get("content_hash") != project_hash(load_settings(ROOT)):
         return "the bank changed since the last build"
-    engine_name, _ = search_assets.engine_archive()
-    if config.get("engine") != search_assets.SITE_ENGINE_DIR + engine_name:
+    wheel = engine_wheel.wheel_name(engine_wheel.engine_sources())
+    if not (site_dir / search_assets.SITE_RUNTIME_DIR / wheel).is_file():
         return "qakb/search.py changed since the last build"
     manifest = json.loads((site_dir / "search_index" / "manifest.json").read_text(encoding="utf-8"))
     if config.get("index_files") != search_assets.engine_index_files(manifest):
         return "qakb/plugin/search_assets.py changed since the last build"
+    service_worker = site_dir / offline.SERVICE_WORKER
+    before, after = offline.TEMPLATE.read_text(encoding="utf-8").split(offline.BUILD_MARKER)
+    written = service_worker.read_text(encoding="utf-8") if service_worker.is_file() else ""
+    if not (written.startswith(before) and written.endswith(after)):
+        return "qakb/plugin/offline_sw.js changed since the last build"
     for source in sorted(WIDGET_DIR.iterdir()):
         built = site_dir / SITE_WIDGET_DIR / source.name
         if not built.is_file() or built.read_bytes() != source.read_bytes():
@@ -124,7 +129,9 @@ def open_page(chromium):
     contexts = []
 
     def open_page(color_scheme: str = "light") -> BrowserPage:
-        context = chromium.new_context(viewport=VIEWPORT, color_scheme=color_scheme)
+        # The offline copy's service worker would download the whole site in the background of
+        # every test; tests/test_offline.py allows it where it is what is tested.
+        context = chromium.new_context(viewport=VIEWPORT, color_scheme=color_scheme, service_workers="block")
         contexts.append(context)
         page = context.new_page()
         recorded = BrowserPage(page=page, requests=[], dialogs=[], errors=[])

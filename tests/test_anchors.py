@@ -146,3 +146,18 @@ def test_signatures_tell_an_edited_answer_from_another_answer():
     assert signature_distance(answer_signature(answer), answer_signature(answer.replace("random", "chosen"))) \
         <= MAX_SIGNATURE_BITS
     assert signature_distance(answer_signature(answer), answer_signature(other)) > MAX_SIGNATURE_BITS
+
+
+def test_rewording_every_question_of_a_large_bank_matches_each_to_its_item(tmp_path):
+    # 1,000 items, every question reworded at once: each answer finds its own item among 1,000
+    # vanished ones (a million pairs, compared in numpy blocks rather than one sorted list).
+    words = ["loss", "layer", "tensor", "kernel", "stride", "epoch", "batch", "token", "logit", "norm"]
+    items = [(f"Item {i}: which {words[i % 10]} comes {i}th?",
+              " ".join(f"{words[(i * 7 + j * (i % 13 + 1)) % 10]}{(i * 31 + j) % 997}" for j in range(25)))
+             for i in range(1000)]
+    bank = "".join(f"{number}. `{question}`\n{answer}\n\n" for number, (question, answer) in enumerate(items, 1))
+    first = build(tmp_path, bank).record
+    update = build(tmp_path, bank.replace("`Item ", "`Reworded item "), first)
+    assert len(update.renames) == 1000
+    assert [entry.id for entry in update.record.entries] == [entry.id for entry in first.entries]
+    assert all(entry.former == (old.anchor,) for entry, old in zip(update.record.entries, first.entries))

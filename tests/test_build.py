@@ -390,21 +390,20 @@ def test_link_checker_catches_a_broken_anchor(built, tmp_path):
 def test_nothing_lost_check_fails_when_an_answer_is_missing_from_the_site(built, tmp_path):
     from qakb.build import BuildError, check_nothing_lost
     from qakb.parse import parse_content
-    from qakb.topics import Topic
 
     project, _ = built
     questions = list(parse_content(project / "content").questions)
-    topic_of = {row["id"]: Topic(row["topic"], row["topic_title"], "") for row in metadata(project)}
+    url_of = {row["id"]: row["url"] for row in metadata(project)}
     site = tmp_path / "site"
     shutil.copytree(project / "site", site)
-    check_nothing_lost(questions, topic_of, project / "search_index", site)
+    check_nothing_lost(questions, url_of, project / "search_index", site)
     page = site / "topics" / "generative-models" / "index.html"
     page.write_text(page.read_text(encoding="utf-8").replace(
         'id="what-are-generative-adversarial-networks"', 'id="something-else"'), encoding="utf-8")
     with pytest.raises(BuildError, match=r"ml-dl-interview-qa.md:239: item 40 appears 0 time\(s\)"):
-        check_nothing_lost(questions, topic_of, project / "search_index", site)
+        check_nothing_lost(questions, url_of, project / "search_index", site)
     with pytest.raises(BuildError, match="the index does not hold every item exactly once"):
-        check_nothing_lost(questions[:-1], topic_of, project / "search_index", project / "site")
+        check_nothing_lost(questions[:-1], url_of, project / "search_index", project / "site")
 
 
 def test_export_anki_writes_the_deck_the_site_offers(built, tmp_path, monkeypatch):

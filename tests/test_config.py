@@ -25,15 +25,15 @@ def test_defaults_with_a_minimal_mkdocs_yml(tmp_path, monkeypatch):
     assert settings.site_dir == tmp_path / "site"
     assert settings.cache_dir == tmp_path / ".cache"
     assert (settings.site_name, settings.site_description) == ("My bank", "")
-    assert (settings.related_min, settings.related_max, settings.pyodide_snapshot) == (3, 5, True)
+    assert (settings.related_min, settings.related_max, settings.pyodide_snapshot) == (3, 5, False)
 
 
 def test_overrides_site_dir_and_cache_from_the_environment(tmp_path, monkeypatch):
     write_mkdocs(tmp_path, "site_name: My bank\nsite_description: Questions.\nsite_dir: public\nplugins:\n"
-                           "  - search\n  - qakb:\n      related_max: 4\n      pyodide_snapshot: false\n")
+                           "  - search\n  - qakb:\n      related_max: 4\n      pyodide_snapshot: true\n")
     monkeypatch.setenv("QAKB_CACHE_DIR", str(tmp_path / "elsewhere"))
     settings = load_settings(tmp_path)
-    assert (settings.site_dir, settings.related_max, settings.pyodide_snapshot) == (tmp_path / "public", 4, False)
+    assert (settings.site_dir, settings.related_max, settings.pyodide_snapshot) == (tmp_path / "public", 4, True)
     assert settings.cache_dir == tmp_path / "elsewhere"
     assert settings.site_description == "Questions."
 
@@ -65,6 +65,8 @@ def test_a_folder_without_mkdocs_yml_says_to_run_qakb_new(tmp_path):
     ("qakb:\n      colour: 1", "mkdocs.yml: unknown option(s) of the qakb plugin: colour"),
     ("qakb:\n      pyodide_snapshot: yes please", "option pyodide_snapshot must be true or false"),
     ("qakb:\n      related_max: true", "option related_max must be a whole number"),
+    ("qakb:\n      page_size: 0", "option page_size (questions a topic page holds) must be 1 or more, not 0"),
+    ("qakb:\n      search_start: click", "option search_start must be one of idle, focus, not 'click'"),
     ("qakb: [content]", "the options of the qakb plugin must be a mapping"),
 ])
 def test_mistakes_are_named(tmp_path, plugin, message):

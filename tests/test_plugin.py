@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import get_files
 
 from qakb.plugin import (MARKDOWN_EXTENSIONS, MEDIA_DIR, MEDIA_URL_PREFIX, NAV_FILE, PRACTICE_PAGE, SCRIPTS,
-                         STYLESHEETS, WIDGET_DIR, katex, link_media, runtime, scheduler, search_assets)
+                         STYLESHEETS, WIDGET_DIR, engine_wheel, katex, link_media, runtime, scheduler, search_assets)
 
 FONT_FACE = ('@font-face{font-family:KaTeX_Main;src:url(fonts/KaTeX_Main-Regular.woff2) format("woff2"),'
              'url(fonts/KaTeX_Main-Regular.woff) format("woff"),'
@@ -32,6 +33,7 @@ plugins:
   - qakb:
       cache_dir: cache
       pyodide_snapshot: false
+      trim_stdlib: false
 markdown_extensions:
   - toc:
       permalink: "#"
@@ -74,6 +76,10 @@ def make_site(folder: Path, theme: str = "material", nav: bool = True, index: bo
         pyodide.mkdir(parents=True)
         for name in search_assets.PYODIDE_BOOT_FILES:
             (pyodide / name).write_bytes(b"")
+        (pyodide / "pyodide-lock.json").write_text(json.dumps({"info": {
+            "arch": "wasm32", "platform": "emscripten_5_0_3", "python": "3.14.2", "abi_version": "2026_0"},
+            "packages": {}}), encoding="utf-8")  # the engine's wheel is added to it
+        reuse_engine_wheel(folder / "cache", pyodide / "pyodide-lock.json")
         (pyodide / "package.json").write_text('{"version": "314.0.7"}', encoding="utf-8")
         dist = node_modules / "katex" / "dist"
         (dist / "fonts").mkdir(parents=True)
@@ -86,6 +92,18 @@ def make_site(folder: Path, theme: str = "material", nav: bool = True, index: bo
         (fsrs / "dist" / scheduler.MODULE).write_text("export const fsrs = () => ({});", encoding="utf-8")
         (fsrs / scheduler.LICENSE).write_text("MIT License", encoding="utf-8")
     return folder
+
+
+_built_engine: list[Path] = []
+
+
+def reuse_engine_wheel(cache: Path, lock: Path) -> None:
+    """Build the engine's wheel once for all these sites (same sources, same stand-in lock)."""
+    if _built_engine:
+        shutil.copytree(_built_engine[0], cache / engine_wheel.WHEEL_CACHE)
+    else:
+        engine_wheel.engine_wheel(cache, lock)
+        _built_engine.append(cache / engine_wheel.WHEEL_CACHE)
 
 
 def configured(site: Path):
@@ -186,7 +204,7 @@ def test_the_plugin_adds_pages_media_widget_runtime_index_and_katex(tmp_path):
                 *(f"assets/pyodide/{name}" for name in search_assets.PYODIDE_BOOT_FILES)}
     assert expected <= uris
     assert NAV_FILE not in uris and not any(uri.endswith((".woff", ".ttf")) for uri in uris)
-    assert any(uri.startswith("assets/qakb/qakb-engine-") for uri in uris)
+    assert {"assets/pyodide/pyodide-lock.json", f"assets/pyodide/{engine_wheel.wheel_name(engine_wheel.engine_sources())}"} <= uris
     assert files.get_file_from_path("assets/katex/katex.min.css").content_string == katex.woff2_only(FONT_FACE)
 
 

@@ -55,7 +55,7 @@ def test_new_site_holds_config_content_images_readme_and_nothing_else(tmp_path, 
     assert settings.site_name == 'Plots & "quotes": a bank'
     assert settings.site_description.startswith("2 interview questions and answers")
     assert plugin_options(read_mkdocs_file(site / "mkdocs.yml"), site / "mkdocs.yml") == {
-        "content_dir": "content", "pyodide_snapshot": True}
+        "content_dir": "content", "pyodide_snapshot": False}
     config = load_config(str(site / "mkdocs.yml"))  # mkdocs itself accepts the folder as it is
     assert "qakb" in config.plugins and "material/search" in config.plugins
     assert config.theme["font"] is False

@@ -1,8 +1,10 @@
-"""qakb/plugin/search_assets.py: what the plugin ships for the search, and what it says when something is missing."""
+"""qakb/plugin/search_assets.py and engine_wheel.py: what the plugin ships for the search
+(the engine as a wheel in Pyodide's lock file), and what it says when something is missing."""
 
 from __future__ import annotations
 
-import io
+import hashlib
+import json
 import zipfile
 from pathlib import Path
 
@@ -10,18 +12,53 @@ import pytest
 from mkdocs.exceptions import PluginError
 
 import qakb
-from qakb.plugin import search_assets
+from projects import ROOT
+from qakb.plugin import engine_wheel, search_assets
+from qakb.plugin.runtime import runtime_packages
 
 
-def test_engine_archive_is_deterministic_and_holds_the_cli_engine():
-    name, data = search_assets.engine_archive()
-    assert search_assets.engine_archive() == (name, data)
-    assert name.startswith("qakb-engine-") and name.endswith(".zip")
+@pytest.fixture(scope="module")
+def pyodide_lock() -> Path:
+    return runtime_packages(ROOT / ".cache") / "pyodide" / "pyodide-lock.json"
+
+
+@pytest.fixture(scope="module")
+def wheel(pyodide_lock) -> engine_wheel.EngineWheel:
+    return engine_wheel.engine_wheel(ROOT / ".cache", pyodide_lock)
+
+
+def test_the_wheel_holds_exactly_the_engine_the_cli_imports(wheel):
     package_dir = Path(qakb.__file__).parent
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert archive.namelist() == ["qakb/__init__.py", "qakb/search.py"]
-        for entry in archive.namelist():
-            assert archive.read(entry) == (package_dir / Path(entry).name).read_bytes()
+    assert wheel.wheel.name == engine_wheel.wheel_name(engine_wheel.engine_sources())
+    with zipfile.ZipFile(wheel.wheel) as archive:
+        names = archive.namelist()
+        modules = [name for name in names if not name.startswith("qakb_engine-")]
+        assert modules == ["qakb/__init__.py", "qakb/search.py"]
+        for name in modules:
+            assert archive.read(name) == (package_dir / Path(name).name).read_bytes()
+        dist_info = {Path(name).name for name in names if name not in modules}
+        assert {"METADATA", "WHEEL", "RECORD"} <= dist_info
+
+
+def test_the_site_lock_is_pyodides_plus_the_engine_with_its_sha256(wheel, pyodide_lock):
+    site_lock = json.loads(wheel.lock.read_text(encoding="utf-8"))
+    entry = site_lock["packages"].pop("qakb-engine")
+    assert site_lock == json.loads(pyodide_lock.read_text(encoding="utf-8"))
+    assert entry["file_name"] == wheel.wheel.name  # beside the lock, in assets/pyodide/
+    assert entry["sha256"] == hashlib.sha256(wheel.wheel.read_bytes()).hexdigest()
+    assert entry["imports"] == ["qakb"] and entry["depends"] == []
+
+
+@pytest.mark.slow
+def test_the_wheel_is_byte_reproducible(tmp_path, pyodide_lock, wheel):
+    again = engine_wheel.engine_wheel(tmp_path / "cache", pyodide_lock)
+    assert again.wheel.read_bytes() == wheel.wheel.read_bytes()
+    assert again.lock.read_bytes() == wheel.lock.read_bytes()
+
+
+def test_a_failed_wheel_build_says_what_pip_said(tmp_path):
+    with pytest.raises(PluginError, match="could not build the qakb-engine wheel"):
+        engine_wheel.build_wheel(engine_wheel.engine_sources(), "not toml [", tmp_path)
 
 
 def test_an_incomplete_pyodide_package_says_how_to_reinstall(tmp_path):

@@ -17,10 +17,14 @@ to the site, with:
                   math.js, which typesets math with KaTeX, the practice page and progress
                   bars (practice-store.js, practice.js, progress.js), copy-link buttons and
                   old anchors (links.js), the difficulty filter (filter.js), and their stylesheets
-    the runtime   assets/pyodide/, the engine archive and search_index/ (search_assets.py),
+    the runtime   assets/pyodide/ with the engine as a wheel in its lock file, and search_index/ (search_assets.py),
                   assets/katex/ (katex.py), assets/ts-fsrs/ (scheduler.py), from the npm
                   packages runtime.py pins
     Markdown      the extensions the generated pages use, where mkdocs.yml lacks them
+    compression   NAME.gz and NAME.br beside the site's compressible files, for hosts
+                  (and `qakb serve`) that send them as they are (compress.py)
+    offline       sw.js and offline.json at the site's root, written after the build from
+                  the files mkdocs wrote (offline.py), and offline.js, their footer control
 
 Importable without the build-time stack (torch, faiss): mkdocs loads it for every build.
 """
@@ -39,9 +43,9 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from qakb.config import DEFAULTS, cache_folder
+from qakb.config import DEFAULTS, SEARCH_STARTS, cache_folder
 from qakb.markup import MEDIA_DIR, MEDIA_URL_PREFIX
-from qakb.plugin import katex, scheduler, search_assets
+from qakb.plugin import compress, katex, offline, scheduler, search_assets
 from qakb.plugin.runtime import runtime_packages
 
 # Rendered answers (qakb.markup) are raw HTML, which mkdocs does not rewrite: they name a
@@ -56,13 +60,15 @@ WIDGET_DIR = PACKAGE_DIR / "assets" / "qakb"
 SITE_WIDGET_DIR = "assets/qakb/"
 STYLESHEETS = (katex.SITE_DIR + katex.STYLESHEET, SITE_WIDGET_DIR + "answers.css", SITE_WIDGET_DIR + "widget.css",
                SITE_WIDGET_DIR + "practice.css", SITE_WIDGET_DIR + "questions.css",
-               SITE_WIDGET_DIR + "accessibility.css")
+               SITE_WIDGET_DIR + "accessibility.css", SITE_WIDGET_DIR + "offline.css")
 # In this order: math.js calls KaTeX; progress.js and practice.js read practice-store.js (and
 # practice.js math.js). widget.js starts search-worker.js itself, practice.js imports ts-fsrs itself.
 SCRIPTS = (katex.SITE_DIR + katex.SCRIPT, SITE_WIDGET_DIR + "math.js", SITE_WIDGET_DIR + "widget.js",
            SITE_WIDGET_DIR + "practice-store.js", SITE_WIDGET_DIR + "progress.js", SITE_WIDGET_DIR + "practice.js",
            # links.js: copy-link buttons and old anchors; filter.js: the difficulty chips.
-           SITE_WIDGET_DIR + "links.js", SITE_WIDGET_DIR + "filter.js")
+           SITE_WIDGET_DIR + "links.js", SITE_WIDGET_DIR + "filter.js",
+           # offline.js: the service worker that keeps the site offline (offline.py), and its footer control.
+           SITE_WIDGET_DIR + "offline.js")
 # What the generated pages are written in; options apply where mkdocs.yml sets none.
 MARKDOWN_EXTENSIONS = {
     "attr_list": {},
@@ -89,7 +95,12 @@ class QakbConfig(Config):
     cache_dir = c.Type(str, default=DEFAULTS["cache_dir"])
     related_min = c.Type(int, default=DEFAULTS["related_min"])
     related_max = c.Type(int, default=DEFAULTS["related_max"])
+    page_size = c.Type(int, default=DEFAULTS["page_size"])
     pyodide_snapshot = c.Type(bool, default=DEFAULTS["pyodide_snapshot"])
+    search_start = c.Choice(SEARCH_STARTS, default=DEFAULTS["search_start"])
+    trim_stdlib = c.Type(bool, default=DEFAULTS["trim_stdlib"])
+    shard_above = c.Type(int, default=DEFAULTS["shard_above"])
+    shard_list_size = c.Type(int, default=DEFAULTS["shard_list_size"])
 
 
 class QakbPlugin(BasePlugin[QakbConfig]):
@@ -108,10 +119,11 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         config.theme.dirs.insert(1 if config.theme.custom_dir else 0, str(TEMPLATES_DIR))
         add_markdown_extensions(config)
         add_page_assets(config)
-        cache_dir = cache_folder(project_dir, self.config.cache_dir)
-        self.node_modules = runtime_packages(cache_dir)
-        self.search = search_assets.collect(self.node_modules, project_dir / self.config.index_dir, cache_dir,
-                                            self.config.pyodide_snapshot)
+        self.cache_dir = cache_folder(project_dir, self.config.cache_dir)
+        self.node_modules = runtime_packages(self.cache_dir)
+        self.search = search_assets.collect(self.node_modules, project_dir / self.config.index_dir, self.cache_dir,
+                                            self.config.pyodide_snapshot, self.config.search_start,
+                                            self.config.trim_stdlib)
         return config
 
     def on_files(self, files: Files, *, config) -> Files:
@@ -134,6 +146,12 @@ class QakbPlugin(BasePlugin[QakbConfig]):
     def on_page_content(self, html: str, *, page, config, files) -> str:
         return link_media(html, page.url)
 
+    def on_post_build(self, *, config) -> None:
+        """Write the offline copy's service worker, from the files mkdocs wrote."""
+        offline.write(Path(config.site_dir), self.search.page_config["index"], self.search.manifest)
+        # Last: it compresses the finished site, files written above included.
+        compress.precompress_site(Path(config.site_dir), self.cache_dir)
+
     def on_serve(self, server, *, config, builder):
         server.watch(str(self.pages_dir))
         return server
@@ -145,7 +163,9 @@ def site_nav(pages_dir: Path, docs_dir: Path) -> list:
     nav_file = pages_dir / NAV_FILE
     if not nav_file.is_file():
         raise PluginError(f"{nav_file} is missing: run `qakb build` to generate the topic pages")
-    topics = [{entry["title"]: entry["path"]} for entry in json.loads(nav_file.read_text(encoding="utf-8"))]
+    # A topic split into pages is a section of them; its first page keeps the topic's URL.
+    topics = [{entry["title"]: [{part["title"]: part["path"]} for part in entry["pages"]] if "pages" in entry
+               else entry["path"]} for entry in json.loads(nav_file.read_text(encoding="utf-8"))]
     hand_written = sorted(path.relative_to(docs_dir).as_posix() for path in docs_dir.rglob("*.md"))
     practice = [{"Practice": PRACTICE_PAGE}] if (pages_dir / PRACTICE_PAGE).is_file() else []
     review = [{"Needs review": REVIEW_PAGE}] if (pages_dir / REVIEW_PAGE).is_file() else []

@@ -1,21 +1,24 @@
 // Write a Pyodide memory snapshot of an interpreter that has started and imported
 // qakb.search, so the browser's search worker can skip Python's start-up.
 //
-//   node pyodide_snapshot.mjs <node_modules/pyodide> <qakb-engine.zip> <out.bin>
+//   node pyodide_snapshot.mjs <node_modules/pyodide> <site pyodide-lock.json> <engine package> <out.bin>
 //
 // Run by the qakb mkdocs plugin (search_assets.py) at site build time, which caches
-// the result by the Pyodide build and the engine archive. The snapshot holds only the
-// wasm heap, not the file system or any JavaScript object, so nothing may stay
-// referenced from Python to JavaScript when it is taken: the engine is imported with
-// runPython and no proxy is kept. Pyodide refuses a snapshot made by another Pyodide build.
+// the result by the Pyodide build and the engine's wheel. The snapshot holds only the wasm
+// heap, not the file system or any JavaScript object, so nothing may stay referenced from
+// Python to JavaScript when it is taken; loadPackage leaves such references, so the wheel
+// the site's lock file lists (beside it, checked against the lock's sha256) is unpacked
+// with unpackArchive instead, and the engine imported with runPython, keeping no proxy.
+// The browser then installs the same wheel with loadPackage. Pyodide refuses a snapshot
+// made by another Pyodide build.
 import nodeCrypto from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [pyodideDir, enginePath, outPath] = process.argv.slice(2);
+const [pyodideDir, lockPath, enginePackage, outPath] = process.argv.slice(2);
 if (!outPath) {
-  console.error("usage: node pyodide_snapshot.mjs <pyodide dir> <engine zip> <out file>");
+  console.error("usage: node pyodide_snapshot.mjs <pyodide dir> <site lock file> <engine package> <out file>");
   process.exit(2);
 }
 
@@ -33,21 +36,27 @@ function fillDeterministically(view) {
 }
 nodeCrypto.randomFillSync = fillDeterministically;
 globalThis.crypto.getRandomValues = fillDeterministically;
-Date.now = () => 315532800000; // 1980-01-01, as the engine archive's entries
+Date.now = () => 315532800000; // 1980-01-01, as the engine wheel's entries
 let clock = 0;
 performance.now = () => (clock += 1);
 
 process.argv[1] = "pyodide_snapshot.mjs"; // sys.argv[0] would hold the checkout's path
 
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);
+const entry = JSON.parse(readFileSync(lockPath, "utf-8")).packages[enginePackage];
+const wheel = readFileSync(path.join(path.dirname(lockPath), entry.file_name));
+if (nodeCrypto.createHash("sha256").update(wheel).digest("hex") !== entry.sha256) {
+  console.error(`${entry.file_name} does not match its sha256 in ${lockPath}`);
+  process.exit(1);
+}
+
 const pyodide = await loadPyodide({
   indexURL: path.resolve(pyodideDir) + path.sep,
   args: [],
   env: { PYTHONHASHSEED: "0", HOME: "/home/pyodide" },
   _makeSnapshot: true,
 });
-const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
-pyodide.unpackArchive(new Uint8Array(readFileSync(enginePath)), "zip", { extractDir: sitePackages });
+pyodide.unpackArchive(new Uint8Array(wheel), "wheel");
 pyodide.runPython("import importlib; importlib.invalidate_caches(); import qakb.search");
 
 // The heap's unused top is zeros; a shorter snapshot restores the same memory, since a

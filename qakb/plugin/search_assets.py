@@ -5,68 +5,66 @@ everything the widget (assets/qakb/widget.js) loads:
 
     assets/pyodide/                          the Pyodide files needed to boot, from the
                                              pinned npm package (runtime.py installs it)
-    assets/pyodide/qakb-snapshot-<hash>.bin  a memory snapshot of that Pyodide with the
-                                             engine imported, made with Node by
-                                             pyodide_snapshot.mjs and cached in
+    assets/pyodide/pyodide-lock.json         Pyodide's lock file plus the engine's wheel
+    assets/pyodide/qakb_engine-<v>-py3-none-any.whl
+                                             the run-time engine as a Pyodide package:
+                                             qakb/__init__.py and qakb/search.py, the very
+                                             files `qakb ask` runs (engine_wheel.py)
+    assets/pyodide/qakb-snapshot-<hash>.bin  (option pyodide_snapshot) a memory snapshot
+                                             of that Pyodide with the engine imported, made
+                                             with Node by pyodide_snapshot.mjs and cached in
                                              <cache_dir>/pyodide-snapshot/: restoring it
                                              skips Python's start-up in the browser
-    assets/qakb/qakb-engine-<hash>.zip       the run-time engine: qakb/__init__.py and
-                                             qakb/search.py, the very files `qakb ask` runs
+    assets/pyodide/python_stdlib-<hash>.zip  (option trim_stdlib, without a snapshot) the
+                                             standard-library modules the search loads (stdlib.py)
     search_index/                            the index written by `qakb build`
 
-Each page names the engine archive and the index's content hash in a
-`<script id="__qakb_search">` block (templates/main.html, filled from `page_config`),
-so a page only ever talks to the engine and index it was built with.
+Each page names the lock file (with a hash of its bytes), the snapshot and the index's
+content hash in a `<script id="__qakb_search">` block (templates/main.html, filled from
+`page_config`), so a page only ever talks to the engine and index it was built with.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
-import qakb
+from qakb.plugin.engine_wheel import DISTRIBUTION, LOCK_FILE, EngineWheel, engine_wheel
+from qakb.plugin.stdlib import trimmed_stdlib
 
 # What loadPyodide() fetches to boot the interpreter and standard library; nothing else
 # in the npm package (consoles, type declarations, source maps, the UMD build) is needed.
+# The lock file is not copied as it is: the site's own adds the engine (engine_wheel.py).
 PYODIDE_BOOT_FILES = (
     "pyodide.mjs",
     "pyodide.asm.mjs",
     "pyodide.asm.wasm",
     "python_stdlib.zip",
-    "pyodide-lock.json",
 )
 SNAPSHOT_SCRIPT = Path(__file__).with_name("pyodide_snapshot.mjs")
 SNAPSHOT_CACHE = "pyodide-snapshot"
 SNAPSHOT_TIMEOUT_S = 120
-ENGINE_MODULES = ("__init__.py", "search.py")
 
 SITE_RUNTIME_DIR = "assets/pyodide/"
-SITE_ENGINE_DIR = "assets/qakb/"
 SITE_INDEX_DIR = "search_index/"
-
-# A fixed timestamp and mode make the archive's bytes depend on the sources alone.
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-ZIP_FILE_MODE = 0o100644 << 16
-ZIP_UNIX = 3
 
 
 @dataclass(frozen=True)
 class SearchAssets:
     """What one site build ships for the search: made once in on_config, added in on_files."""
     pyodide_dir: Path
-    engine_name: str
-    engine_bytes: bytes
+    engine: EngineWheel
     snapshot: Path | None
+    stdlib: Path | None  # the trimmed standard-library archive (stdlib.py), if the site boots with it
+    start: str  # "idle" or "focus": when the widget starts the engine
     index_dir: Path
     manifest: dict
 
@@ -76,7 +74,11 @@ class SearchAssets:
         return {
             "runtime": SITE_RUNTIME_DIR,
             "snapshot": SITE_RUNTIME_DIR + self.snapshot.name if self.snapshot else None,
-            "engine": SITE_ENGINE_DIR + self.engine_name,
+            "stdlib": SITE_RUNTIME_DIR + self.stdlib.name if self.stdlib else None,
+            # The lock's URL changes with its bytes, which name the engine's wheel and its sha256.
+            "lock": f"{SITE_RUNTIME_DIR}{LOCK_FILE}?v={self.engine.lock_hash[:16]}",
+            "engine_package": DISTRIBUTION,
+            "start": self.start,
             "index": SITE_INDEX_DIR,
             "index_files": engine_index_files(self.manifest),
             "content_hash": self.manifest.get("content_hash"),
@@ -84,30 +86,34 @@ class SearchAssets:
         }
 
     def site_files(self, config) -> list[File]:
-        """The Pyodide runtime, the snapshot, the engine archive and the search index."""
+        """The Pyodide runtime, its lock file and the engine's wheel, the snapshot and the search index."""
         files = [File.generated(config, SITE_RUNTIME_DIR + name, abs_src_path=str(self.pyodide_dir / name))
                  for name in PYODIDE_BOOT_FILES]
-        files.append(File.generated(config, SITE_ENGINE_DIR + self.engine_name, content=self.engine_bytes))
-        if self.snapshot:
-            files.append(File.generated(config, SITE_RUNTIME_DIR + self.snapshot.name,
-                                        abs_src_path=str(self.snapshot)))
+        files.extend(File.generated(config, SITE_RUNTIME_DIR + path.name, abs_src_path=str(path))
+                     for path in (self.engine.lock, self.engine.wheel))
+        for extra in (self.snapshot, self.stdlib):
+            if extra:
+                files.append(File.generated(config, SITE_RUNTIME_DIR + extra.name, abs_src_path=str(extra)))
         files.extend(File.generated(config, SITE_INDEX_DIR + path.name, abs_src_path=str(path))
                      for path in sorted(self.index_dir.iterdir()) if path.is_file())
         return files
 
 
-def collect(node_modules: Path, index_dir: Path, cache_dir: Path, with_snapshot: bool) -> SearchAssets:
-    """Check that the runtime and the index exist; make the engine archive and the snapshot."""
+def collect(node_modules: Path, index_dir: Path, cache_dir: Path, with_snapshot: bool, start: str = "idle",
+            trim_stdlib: bool = True) -> SearchAssets:
+    """Check that the runtime and the index exist; make the engine's wheel and lock, the snapshot
+    or the trimmed standard library (a snapshot holds the whole one's directory: never both)."""
     pyodide_dir = pyodide_package(node_modules)
     manifest = index_manifest(index_dir)
-    engine_name, engine_bytes = engine_archive()
-    snapshot = pyodide_snapshot(cache_dir, pyodide_dir, engine_bytes) if with_snapshot else None
-    return SearchAssets(pyodide_dir, engine_name, engine_bytes, snapshot, index_dir, manifest)
+    engine = engine_wheel(cache_dir, pyodide_dir / LOCK_FILE)
+    snapshot = pyodide_snapshot(cache_dir, pyodide_dir, engine) if with_snapshot else None
+    stdlib = trimmed_stdlib(cache_dir, pyodide_dir, engine, index_dir) if trim_stdlib and not snapshot else None
+    return SearchAssets(pyodide_dir, engine, snapshot, stdlib, start, index_dir, manifest)
 
 
 def pyodide_package(node_modules: Path) -> Path:
     package_dir = node_modules / "pyodide"
-    missing = [name for name in PYODIDE_BOOT_FILES if not (package_dir / name).is_file()]
+    missing = [name for name in (*PYODIDE_BOOT_FILES, LOCK_FILE) if not (package_dir / name).is_file()]
     if missing:
         raise PluginError(
             f"The Pyodide runtime is incomplete in {package_dir} ({', '.join(missing)} missing). "
@@ -137,6 +143,8 @@ def engine_index_files(manifest: dict) -> dict[str, str]:
     with its bytes.
     """
     try:
+        if "shards" in manifest:  # the rest is fetched query by query (qakb.shards)
+            return {name: manifest["files"][name]["sha256"] for name in manifest["shards"]["upfront"]}
         build_time_only = {spec["file"] for name, spec in manifest["indexes"].items() if name == "transformer"}
         return {name: entry["sha256"] for name, entry in sorted(manifest["files"].items())
                 if name not in build_time_only}
@@ -144,39 +152,17 @@ def engine_index_files(manifest: dict) -> dict[str, str]:
         raise PluginError(f"The search index manifest is malformed ({error!r}). Run `qakb build` to recreate it.") from None
 
 
-def engine_archive() -> tuple[str, bytes]:
-    """Zip the run-time engine the CLI imports, so browser and terminal rank alike.
-
-    The archive unpacks into Pyodide's site-packages as the `qakb` package; its name
-    carries a hash of its bytes, so a browser never runs a cached older engine.
-    """
-    package_dir = Path(qakb.__file__).parent
-    missing = [module for module in ENGINE_MODULES if not (package_dir / module).is_file()]
-    if missing:
-        raise PluginError(f"The search engine is missing from {package_dir} ({', '.join(missing)}).")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for module in ENGINE_MODULES:
-            entry = zipfile.ZipInfo(f"qakb/{module}", date_time=ZIP_EPOCH)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.create_system = ZIP_UNIX
-            entry.external_attr = ZIP_FILE_MODE
-            archive.writestr(entry, (package_dir / module).read_bytes())
-    data = buffer.getvalue()
-    return f"qakb-engine-{hashlib.sha256(data).hexdigest()[:16]}.zip", data
-
-
-def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine_bytes: bytes) -> Path:
+def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel) -> Path:
     """The cached memory snapshot for this Pyodide build and engine, made with Node if missing.
 
-    It depends on the Pyodide wasm, the engine archive and the script that makes it,
+    It depends on the Pyodide wasm, the engine's wheel and lock and the script that makes it,
     never on the bank, so a rebuild reuses it; the script makes the same bytes from the
     same inputs. Its name carries that key, so a browser never restores a stale one.
     """
     script = SNAPSHOT_SCRIPT
     key = hashlib.sha256()
     for part in ((pyodide_dir / "pyodide.asm.wasm").read_bytes(), (pyodide_dir / "pyodide.asm.mjs").read_bytes(),
-                 engine_bytes, script.read_bytes()):
+                 engine.wheel.read_bytes(), engine.lock.read_bytes(), script.read_bytes()):
         key.update(hashlib.sha256(part).digest())
     cached = cache_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key.hexdigest()[:16]}.bin"
     if cached.is_file():
@@ -187,11 +173,9 @@ def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine_bytes: bytes) ->
                           f"{script.name} to make the Pyodide start-up snapshot. Install Node.js 20+ and npm, "
                           "or set `pyodide_snapshot: false` under the qakb plugin in mkdocs.yml.")
     cached.parent.mkdir(parents=True, exist_ok=True)
-    archive = cached.with_suffix(f".{os.getpid()}.zip")
     partial = cached.with_suffix(f".{os.getpid()}.tmp")
-    archive.write_bytes(engine_bytes)
     try:
-        result = subprocess.run([node, str(script), str(pyodide_dir), str(archive), str(partial)],
+        result = subprocess.run([node, str(script), str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(partial)],
                                 capture_output=True, text=True, timeout=SNAPSHOT_TIMEOUT_S)
         if result.returncode != 0 or not partial.is_file():
             raise PluginError(f"{script.name} failed to make the Pyodide snapshot:\n{result.stderr[-2000:]}")
@@ -200,5 +184,4 @@ def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine_bytes: bytes) ->
         raise PluginError(f"{script.name} did not finish within {SNAPSHOT_TIMEOUT_S} s.") from None
     finally:
         partial.unlink(missing_ok=True)
-        archive.unlink(missing_ok=True)
     return cached

@@ -9,6 +9,8 @@
   const PARAM = "difficulty";
   const STORAGE_KEY = "qakb-difficulty";
   const HIDDEN = "qakb-filtered-out";
+  // The page's filters, for the one hashchange listener; instant navigation makes new ones.
+  let revealers = [];
 
   // A question is an h2 followed by its qakb-meta line; its section runs up to the next
   // element that is, or holds (widget.js's highlight box), another heading.
@@ -69,7 +71,7 @@
           node.classList.toggle(HIDDEN, !visible);
         }
         // The table of contents is drawn twice: in the sidebar and in the phone's drawer.
-        for (const entry of document.querySelectorAll(`.md-nav--secondary a[href="#${CSS.escape(section.heading.id)}"]`)) {
+        for (const entry of tocLinks(section.heading.id)) {
           entry.parentElement.classList.toggle(HIDDEN, !visible);
         }
       }
@@ -107,15 +109,22 @@
     const wanted = (fromUrl !== null ? fromUrl : stored()).split(",");
     apply(available.filter((level) => wanted.includes(level)), false);
     revealLinkedAnswer();
-    window.addEventListener("hashchange", revealLinkedAnswer);
     filter.hidden = false;
+    return revealLinkedAnswer;
+  }
+
+  // The table of contents' links to this page's heading `id`. With instant navigation
+  // Material writes them as absolute URLs, so they are matched by their parsed address.
+  function tocLinks(id) {
+    return [...document.querySelectorAll(".md-nav--secondary a[href]")].filter((link) =>
+      link.pathname === location.pathname && decodeURIComponent(link.hash.slice(1)) === id);
   }
 
   function setUpPage() {
-    for (const filter of document.querySelectorAll(".qakb-filter[hidden]")) {
-      setUp(filter);
-    }
+    revealers = [...document.querySelectorAll(".qakb-filter[hidden]")].map(setUp);
   }
+
+  window.addEventListener("hashchange", () => revealers.forEach((reveal) => reveal()));
 
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(setUpPage);

@@ -19,6 +19,8 @@
     ["new", "new"],
   ];
   const STATUS_LABELS = { due: "Due", learning: "Learning", mastered: "Mastered" };
+  // The current page's answers, for the one hashchange listener (instant navigation swaps pages).
+  let pageItems = [];
 
   function element(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -134,7 +136,7 @@
       rememberAnswersHidden(hidden);
       apply(hidden);
     });
-    window.addEventListener("hashchange", () => revealTarget(items));
+    pageItems = items;
     apply(answersHidden());
   }
 
@@ -223,6 +225,7 @@
   }
 
   window.qakbProgress = { bar, element };
+  window.addEventListener("hashchange", () => revealTarget(pageItems.filter((item) => item.answer.isConnected)));
   store.subscribe(draw);
   // Material's instant navigation swaps the page without a load event; document$ announces
   // every page, the first one included.

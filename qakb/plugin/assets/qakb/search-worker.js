@@ -3,19 +3,25 @@
 // Material's keyword search) must stay responsive meanwhile.
 //
 // Protocol (module worker, started by widget.js):
-//   in:  {type: "boot", runtimeURL, snapshotURL, engineURL, indexURL, indexFiles, contentHash}
+//   in:  {type: "boot", runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL, indexFiles,
+//         contentHash}
 //        {type: "search", id, query, k}
-//   out: {type: "ready", bootMs}
+//   out: {type: "ready", bootMs, phases: {name: ms since boot began}}
 //        {type: "failed", message}
-//        {type: "results", id, hits: "<JSON from Engine.search_json>", searchMs}
+//        {type: "results", id, hits: "<JSON from Engine.search_json>", searchMs, fetchedBytes}
 //        {type: "results", id, superseded: true}   a newer search arrived before this one ran
 //
 // No backlog: a search waits in `pending` until the worker is free, and a newer one
 // replaces it there, so typing fast never queues searches nobody will see.
+//
+// A sharded index (qakb.shards, large banks) is fetched query by query: the engine
+// names the shard files a search still needs, the worker fetches them (in parallel,
+// each once) into the index folder, and asks again until the engine has results.
 
 const INDEX_PATH = "/home/pyodide/search_index";
 
-let searchJson = null;
+let searchJson = null; // Engine.search_or_missing_json
+let shards = null; // {pyodide, indexURL, fetched: Map name -> Promise of its byte count}
 let pending = null;
 let draining = false;
 
@@ -23,8 +29,9 @@ self.addEventListener("message", async ({ data }) => {
   if (data.type === "boot") {
     const started = performance.now();
     try {
-      searchJson = await boot(data);
-      self.postMessage({ type: "ready", bootMs: performance.now() - started });
+      const phases = {};
+      searchJson = await boot(data, (name) => { phases[name] = performance.now() - started; });
+      self.postMessage({ type: "ready", bootMs: performance.now() - started, phases });
     } catch (error) {
       self.postMessage({ type: "failed", message: String(error && error.message ? error.message : error) });
     }
@@ -40,14 +47,27 @@ self.addEventListener("message", async ({ data }) => {
   }
 });
 
-function runPending() {
+async function runPending() {
   const request = pending;
   pending = null;
   if (request) {
     const started = performance.now();
     try {
-      const hits = searchJson(request.query, request.k);
-      self.postMessage({ type: "results", id: request.id, hits, searchMs: performance.now() - started });
+      let fetchedBytes = 0;
+      const asked = new Set();
+      let answer = JSON.parse(searchJson(request.query, request.k));
+      while (answer.missing) {
+        for (const name of Object.keys(answer.missing)) {
+          if (asked.has(name)) {
+            throw new Error(`the search index file ${name} was fetched but the engine cannot read it`);
+          }
+          asked.add(name);
+        }
+        fetchedBytes += await fetchShards(answer.missing);
+        answer = JSON.parse(searchJson(request.query, request.k));
+      }
+      const hits = JSON.stringify(answer.hits);
+      self.postMessage({ type: "results", id: request.id, hits, searchMs: performance.now() - started, fetchedBytes });
     } catch (error) {
       self.postMessage({ type: "results", id: request.id, error: String(error.message || error) });
     }
@@ -59,43 +79,63 @@ function runPending() {
   }
 }
 
-async function boot({ runtimeURL, snapshotURL, engineURL, indexURL, indexFiles, contentHash }) {
+async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL, indexFiles, contentHash },
+  mark) {
   // Downloads overlap the interpreter's start-up, which dominates the cold start.
   const snapshot = snapshotURL ? fetchBytes(snapshotURL) : null;
   snapshot?.catch(() => {}); // a failed download is handled where it is used
-  const engine = fetchBytes(engineURL);
   const index = fetchIndex(indexURL, indexFiles);
+  index.then(() => mark("index fetched"), () => {});
   const { loadPyodide } = await import(new URL("pyodide.mjs", runtimeURL).href);
-  const pyodide = await startInterpreter(loadPyodide, runtimeURL, snapshot);
+  // stdlibURL: the trimmed standard library (qakb/plugin/stdlib.py); never set with a snapshot.
+  const options = { indexURL: runtimeURL, lockFileURL: lockURL, ...(stdlibURL ? { stdLibURL: stdlibURL } : {}) };
+  const pyodide = await startInterpreter(loadPyodide, options, snapshot);
+  mark(snapshot ? "interpreter restored" : "interpreter started");
 
-  // From a snapshot qakb.search is already imported, but the file system is not part of
-  // the snapshot: the engine is unpacked either way, so both paths end in the same state.
-  const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
-  pyodide.unpackArchive(await engine, "zip", { extractDir: sitePackages });
+  // The engine is a wheel listed in the site's lock file with its sha256, which loadPackage
+  // hands to fetch as Subresource Integrity: other bytes are refused. From a snapshot
+  // qakb.search is already imported, but the file system is not part of the snapshot, so
+  // the wheel is installed either way and both paths end in the same state.
+  await loadEngine(pyodide, enginePackage);
+  mark("engine installed");
   pyodide.FS.mkdirTree(INDEX_PATH);
   for (const [name, bytes] of await index) {
     pyodide.FS.writeFile(`${INDEX_PATH}/${name}`, bytes);
   }
-  pyodide.runPython("import importlib; importlib.invalidate_caches()");
   const { Engine } = pyodide.pyimport("qakb.search");
+  mark("engine imported");
   const engineInstance = Engine.open.callKwargs(INDEX_PATH, { content_hash: contentHash ?? null });
+  mark("index opened");
+  shards = { pyodide, indexURL, fetched: new Map() };
   // One proxy to the bound method: each query is a direct call, not a runPython.
-  return engineInstance.search_json;
+  return engineInstance.search_or_missing_json;
 }
 
-// The site build ships a memory snapshot of an interpreter that has already started
+async function loadEngine(pyodide, enginePackage) {
+  const problems = [];
+  const loaded = await pyodide.loadPackage(enginePackage, {
+    checkIntegrity: true,
+    messageCallback: () => {},
+    errorCallback: (message) => problems.push(message),
+  });
+  if (!loaded.some((entry) => entry.name === enginePackage)) {
+    throw new Error(`the search engine package ${enginePackage} did not load: ${problems.join("; ") || "unknown error"}`);
+  }
+}
+
+// The site build can ship a memory snapshot of an interpreter that has already started
 // and imported qakb.search (qakb/plugin/pyodide_snapshot.mjs): restoring it skips
 // Python's start-up. Any problem with it (missing, refused by this Pyodide build)
 // falls back to the normal start.
-async function startInterpreter(loadPyodide, runtimeURL, snapshot) {
+async function startInterpreter(loadPyodide, options, snapshot) {
   if (snapshot) {
     try {
-      return await loadPyodide({ indexURL: runtimeURL, _loadSnapshot: snapshot });
+      return await loadPyodide({ ...options, _loadSnapshot: snapshot });
     } catch (error) {
       console.warn("qakb: the Pyodide snapshot could not be used; starting Python without it:", String(error.message || error));
     }
   }
-  return loadPyodide({ indexURL: runtimeURL });
+  return loadPyodide(options);
 }
 
 // Only the files the engine reads, named with their sha256 by the site build: the
@@ -112,6 +152,27 @@ async function fetchIndex(indexURL, indexFiles) {
     }),
   ]);
   return ["manifest.json", ...names].map((name, i) => [name, files[i]]);
+}
+
+// The shard files a search needs, each fetched once (under a URL versioned by its checksum)
+// and written where the engine reads it; resolves to the bytes fetched for this call.
+async function fetchShards(missing) {
+  const counts = Object.entries(missing).map(([name, checksum]) => {
+    let fetched = shards.fetched.get(name);
+    if (!fetched) {
+      const url = new URL(encodeURIComponent(name), shards.indexURL);
+      url.searchParams.set("v", checksum);
+      fetched = fetchBytes(url).then((bytes) => {
+        shards.pyodide.FS.writeFile(`${INDEX_PATH}/${name}`, bytes);
+        return bytes.length;
+      });
+      fetched.catch(() => shards.fetched.delete(name)); // a failed download is tried again next time
+      shards.fetched.set(name, fetched);
+      return fetched;
+    }
+    return fetched.then(() => 0);
+  });
+  return (await Promise.all(counts)).reduce((total, count) => total + count, 0);
 }
 
 async function fetchBytes(url, options = {}) {

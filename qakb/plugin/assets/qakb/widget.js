@@ -1,6 +1,7 @@
 // Semantic search inside Material's own header search box.
 //
-// On first focus of the search box, a module worker (search-worker.js) boots the
+// Once the page has loaded (option search_start: idle) or on first focus of the search
+// box (focus), a module worker (search-worker.js) boots the
 // self-hosted Pyodide and runs the project's pure-Python engine (qakb.search) over
 // search_index/. Its results appear above Material's keyword results, which stay
 // available while Pyodide loads and remain the fallback if it cannot.
@@ -35,6 +36,7 @@
   let worker = null;
   let state = "idle"; // idle -> loading -> ready | failed
   let readyPromise = null;
+  let engineStarts = 0; // 1 for the whole visit under instant navigation (tests read it)
   let nextRequestId = 0;
   const pendingRequests = new Map();
 
@@ -53,6 +55,7 @@
       return readyPromise;
     }
     state = "loading";
+    engineStarts++;
     readyPromise = new Promise((resolve, reject) => {
       try {
         const config = readConfig();
@@ -60,7 +63,7 @@
         worker.addEventListener("message", ({ data }) => {
           if (data.type === "ready") {
             state = "ready";
-            resolve({ bootMs: data.bootMs });
+            resolve({ bootMs: data.bootMs, phases: data.phases });
           } else if (data.type === "failed") {
             reject(new Error(data.message));
           } else if (data.type === "results") {
@@ -80,7 +83,9 @@
           type: "boot",
           runtimeURL: new URL(config.runtime, SITE_ROOT).href,
           snapshotURL: config.snapshot ? new URL(config.snapshot, SITE_ROOT).href : null,
-          engineURL: new URL(config.engine, SITE_ROOT).href,
+          stdlibURL: config.stdlib ? new URL(config.stdlib, SITE_ROOT).href : null,
+          lockURL: new URL(config.lock, SITE_ROOT).href,
+          enginePackage: config.engine_package,
           indexURL: new URL(config.index, SITE_ROOT).href,
           indexFiles: config.index_files,
           contentHash: config.content_hash || null,
@@ -384,6 +389,23 @@
 
     if (document.activeElement === input) {
       boot();
+    } else if (startsWhenIdle()) {
+      // Option search_start: idle. The engine starts once the page has loaded, so it is
+      // usually ready by the time the box is; a first focus before that shows the loading state.
+      const start = () => (window.requestIdleCallback || setTimeout)(() => startEngine().catch(() => {}), { timeout: 1000 });
+      if (document.readyState === "complete") {
+        start();
+      } else {
+        window.addEventListener("load", start, { once: true });
+      }
+    }
+  }
+
+  function startsWhenIdle() {
+    try {
+      return readConfig().start !== "focus";
+    } catch {
+      return false; // no search block: startEngine reports it on first focus
     }
   }
 
@@ -487,9 +509,15 @@
     return null;
   }
 
+  // Material's instant navigation swaps the page's content but keeps the header, and with it
+  // the search box and this script's engine: the box is wired once, each new page highlighted.
   function init() {
-    highlightTarget();
     window.addEventListener("hashchange", highlightTarget);
+    if (window.document$ && typeof window.document$.subscribe === "function") {
+      window.document$.subscribe(highlightTarget);
+    } else {
+      highlightTarget();
+    }
     const input = document.querySelector('[data-md-component="search-query"]');
     const scrollwrap = document.querySelector(".md-search__scrollwrap");
     const dialog = document.querySelector('[data-md-component="search"][role="dialog"]');
@@ -505,6 +533,9 @@
   window.qakbSearch = {
     get state() {
       return state;
+    },
+    get engineStarts() {
+      return engineStarts;
     },
     start: startEngine,
     search,

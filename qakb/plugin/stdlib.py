@@ -1,0 +1,72 @@
+"""A trimmed standard-library archive: only what Pyodide's start-up and the engine load.
+
+Pyodide's python_stdlib.zip holds the whole standard library (2.5 MB, deflated entry by
+entry, so no host compression shrinks it); the search needs about 150 of its modules
+(0.8 MB). At build time stdlib_modules.mjs boots the pinned Pyodide in Node, installs the
+engine's wheel with loadPackage, opens the site's index and runs every kind of query the
+box can send; the modules then loaded from the archive are copied, entry for entry, into
+assets/pyodide/python_stdlib-<hash>.zip, which the worker boots with (loadPyodide's
+stdLibURL). Cached in <cache_dir>/stdlib/ by Pyodide's archive, the engine's wheel and the
+script: a module set belongs to the engine's code, not to the bank.
+
+A memory snapshot was made with the whole archive, whose directory it holds in its heap:
+with the snapshot the worker boots with the whole archive, never the trimmed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+from qakb.plugin.engine_wheel import DISTRIBUTION, EngineWheel
+
+SCRIPT = Path(__file__).with_name("stdlib_modules.mjs")
+CACHE = "stdlib"
+STDLIB_ARCHIVE = "python_stdlib.zip"
+TIMEOUT_S = 180
+
+
+def trimmed_stdlib(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel, index_dir: Path) -> Path:
+    """The cached trimmed archive for this Pyodide and engine, made with Node if missing."""
+    full = pyodide_dir / STDLIB_ARCHIVE
+    key = hashlib.sha256()
+    for part in (full.read_bytes(), engine.wheel.read_bytes(), SCRIPT.read_bytes(), Path(__file__).read_bytes()):
+        key.update(hashlib.sha256(part).digest())
+    cached = cache_dir / CACHE / f"python_stdlib-{key.hexdigest()[:16]}.zip"
+    if cached.is_file():
+        return cached
+    node = shutil.which("node")
+    if node is None:
+        raise PluginError("Node.js is needed to build the site (`node` is not on PATH): it runs "
+                          f"{SCRIPT.name} to find the standard-library modules the search needs. Install "
+                          "Node.js 20+, or set `trim_stdlib: false` under the qakb plugin in mkdocs.yml.")
+    try:
+        result = subprocess.run([node, str(SCRIPT), str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(index_dir)],
+                                capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise PluginError(f"{SCRIPT.name} did not finish within {TIMEOUT_S} s.") from None
+    if result.returncode != 0:
+        raise PluginError(f"{SCRIPT.name} failed to list the standard-library modules:\n{result.stderr[-2000:]}")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+    try:
+        write_subset(full, json.loads(result.stdout), partial)
+        partial.replace(cached)
+    finally:
+        partial.unlink(missing_ok=True)
+    return cached
+
+
+def write_subset(full: Path, names: list[str], out: Path) -> None:
+    """Copy the named entries of the archive `full` (as they are: same bytes, dates and modes) into `out`."""
+    with zipfile.ZipFile(full) as source, zipfile.ZipFile(out, "w") as subset:
+        for name in sorted(set(names)):
+            info = source.getinfo(name)
+            subset.writestr(info, source.read(info), compress_type=info.compress_type)

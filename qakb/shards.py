@@ -1,0 +1,178 @@
+"""Rewrite a large search index into shards the browser fetches as queries need them.
+
+A bank of thousands of questions makes an index of megabytes; the browser should not
+download all of it before its first result. Above `shard_above` items (a plugin
+option), `qakb.index.write_index` calls `shard_index`, which turns the files that
+`qakb.static` wrote into:
+
+    centroids.bin      k-means centroids of the items' static vectors (an inverted file:
+                       faiss.Kmeans, spherical, fixed seed); list n holds the items
+                       nearest centroid n, as consecutive rows
+    words.json         the speller's dictionary (bm25.json's "words")
+    table-NNNN.bin     the static encoder's table in chunks of `table_rows` token rows
+    terms-NNNN.json    BM25 postings, terms cut into sorted ranges of about
+                       `term_shard_bytes`: a query's terms are complete wherever their
+                       documents live, so lexical recall does not depend on the lists probed
+    list-NNNN.bin      one list's item and passage vectors (int8, a float32 scale each)
+    text-NNNN-PPP.json the metadata and passage texts of `text_rows` rows of a list: only
+                       the hits' texts are fetched
+
+The layout is documented in `qakb.search` (the reader). static_vocab.txt and
+static_chars.json stay as they are; metadata.json (the practice page reads it) and
+transformer.faiss (build time only) stay too, and are not fetched by the search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qakb.search import Shards
+
+CENTROIDS_FILE, WORDS_FILE = "centroids.bin", "words.json"
+# What the sharded layout replaces: these are no longer written beside the shards.
+WHOLE_FILES = ("static.faiss", "passages.faiss", "passages.json", "bm25.json", "static_table.bin")
+
+
+@dataclass(frozen=True)
+class ShardSettings:
+    items_per_list: int = 64  # lists of about this many items: a probe fetches a few dozen kB
+    probe: int = 8  # lists searched per query: the nearest centroids ...
+    lexical_probe: int = 20  # ... and the lists of the query's 20 best BM25 items (recall@10 0.94 -> 0.98 at 10k)
+    table_rows: int = 128  # encoder rows per table chunk (8.5 kB at 64 dimensions)
+    term_shard_bytes: int = 16_000
+    text_rows: int = 8
+    kmeans_iterations: int = 20
+    seed: int = 0
+
+
+def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = ShardSettings()) -> dict:
+    """Write the shards of the index in `index_dir` (as written by qakb.static), delete the files they
+    replace, and return the manifest with a "shards" entry; its "files" are left to the caller."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    vectors = _flat_vectors(faiss, index_dir / "static.faiss")
+    passage_vectors = _flat_vectors(faiss, index_dir / "passages.faiss")
+    passages = json.loads((index_dir / "passages.json").read_text(encoding="utf-8"))
+    metadata = json.loads((index_dir / "metadata.json").read_text(encoding="utf-8"))
+    bm25 = json.loads((index_dir / "bm25.json").read_text(encoding="utf-8"))
+    count, dim = vectors.shape
+
+    centroids, list_of = _lists(faiss, vectors, settings)
+    order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
+    new_row = {old: new for new, old in enumerate(order)}
+    offsets = np.searchsorted(list_of[order], np.arange(len(centroids) + 1)).tolist()
+    (index_dir / CENTROIDS_FILE).write_bytes(centroids.astype("<f4").tobytes())
+    (index_dir / WORDS_FILE).write_text(json.dumps(bm25["words"], ensure_ascii=False, sort_keys=True,
+                                                   separators=(",", ":")), encoding="utf-8")
+
+    first_passage = np.cumsum([0] + [len(texts) for texts in passages])
+    list_hashes = []
+    for number in range(len(centroids)):
+        rows = order[offsets[number]:offsets[number + 1]]
+        text_hashes = []
+        for part, start in enumerate(range(0, len(rows), settings.text_rows)):
+            chunk = rows[start:start + settings.text_rows]
+            text_hashes.append(_write(index_dir / Shards.text_file(number, part), json.dumps(
+                {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]},
+                ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
+        list_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in rows]
+        header = json.dumps({"passages": [len(passages[row]) for row in rows], "texts": text_hashes},
+                            separators=(",", ":")).encode("utf-8")
+        header += b" " * ((-(4 + len(header))) % 4)
+        scales, values = _int8_rows(np.concatenate([vectors[rows].reshape(-1, dim), *list_passages]))
+        list_hashes.append(_write(index_dir / Shards.list_file(number), struct.pack("<I", len(header)) + header
+                                  + scales.astype("<f4").tobytes() + values.tobytes()))
+
+    rows_count, table = manifest["encoder"]["rows"], (index_dir / "static_table.bin").read_bytes()
+    table_hashes = []
+    for number, first in enumerate(range(0, rows_count, settings.table_rows)):
+        last = min(rows_count, first + settings.table_rows)
+        table_hashes.append(_write(index_dir / Shards.table_file(number),
+                                   table[4 * first:4 * last] + table[4 * rows_count + first * dim:4 * rows_count + last * dim]))
+
+    lengths = [bm25["doc_lengths"][old] for old in order]
+    term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], new_row, lengths, settings)
+    max_idf = max((math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5)) for p in bm25["postings"].values()),
+                  default=1.0)
+    for name in WHOLE_FILES:
+        (index_dir / name).unlink()
+
+    encoder = manifest["encoder"]
+    sharded = {key: value for key, value in manifest.items() if key not in ("passages",)}
+    sharded["indexes"] = {name: spec for name, spec in manifest["indexes"].items() if name == "transformer"}
+    sharded["bm25"] = {key: value for key, value in manifest["bm25"].items() if key != "file"}
+    sharded["encoder"] = {key: value for key, value in encoder.items() if key != "table_file"}
+    sharded["shards"] = {
+        "layout": "ivf", "lists": len(centroids), "offsets": offsets, "probe": settings.probe,
+        "lexical_probe": settings.lexical_probe, "table_rows": settings.table_rows, "text_rows": settings.text_rows,
+        "centroids_file": CENTROIDS_FILE, "words_file": WORDS_FILE,
+        "average_length": sum(lengths) / count, "max_idf": max_idf, "term_firsts": term_firsts,
+        "hashes": {"table": table_hashes, "terms": term_hashes, "lists": list_hashes},
+        # What the browser fetches before the first query (the manifest besides).
+        "upfront": [encoder["vocab_file"], encoder["chars_file"], CENTROIDS_FILE, WORDS_FILE],
+        "settings": asdict(settings),
+    }
+    return sharded
+
+
+def _flat_vectors(faiss, path: Path) -> np.ndarray:
+    index = faiss.read_index(str(path))
+    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+
+
+def _lists(faiss, vectors: np.ndarray, settings: ShardSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means centroids (unit length) and each item's list: the centroid it is closest to."""
+    count, dim = vectors.shape
+    lists = max(1, min(count, round(count / settings.items_per_list)))
+    kmeans = faiss.Kmeans(dim, lists, niter=settings.kmeans_iterations, seed=settings.seed, spherical=True,
+                          verbose=False, min_points_per_centroid=1)
+    kmeans.train(np.ascontiguousarray(vectors, dtype=np.float32))
+    centroids = kmeans.centroids / np.linalg.norm(kmeans.centroids, axis=1, keepdims=True).clip(1e-12)
+    return centroids.astype(np.float32), (vectors @ centroids.T).argmax(axis=1)
+
+
+def _int8_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scales = np.abs(rows).max(axis=1) / 127.0 if len(rows) else np.zeros(0)
+    scales[scales == 0] = 1.0
+    return scales.astype(np.float32), np.clip(np.rint(rows / scales[:, None]), -127, 127).astype(np.int8)
+
+
+def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], new_row: dict[int, int],
+                       lengths: list[int], settings: ShardSettings) -> tuple[list[str], list[str]]:
+    """Postings {term: [doc, tf, length, ...]} in sorted term ranges; the first term of each range
+    (the first range starts at "", so every term has one)."""
+    firsts, hashes, shard, size = [], [], {}, 0
+
+    def close():
+        hashes.append(_write(index_dir / Shards.terms_file(len(hashes)), json.dumps(
+            shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
+
+    for term in sorted(postings):
+        pairs = postings[term]
+        triples = []
+        for doc, tf in sorted((new_row[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2])):
+            triples += (doc, tf, lengths[doc])
+        if not firsts or size >= settings.term_shard_bytes:
+            if firsts:
+                close()
+            firsts.append("" if not firsts else term)
+            shard, size = {}, 0
+        shard[term] = triples
+        size += len(term) + 4 + sum(len(str(value)) + 1 for value in triples)
+    if not firsts:
+        firsts.append("")
+    close()
+    return firsts, hashes
+
+
+def _write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()[:16]

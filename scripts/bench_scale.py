@@ -1,0 +1,346 @@
+"""`make bench-scale`: qakb at 1k, 10k, 30k... questions of the synthetic bank (scripts/synthetic_bank.py).
+
+    python scripts/bench_scale.py build [--sizes 1000 10000 30000] [--work /tmp/qakb-scale]
+
+The build part makes a project per size (`qakb new --bank`), builds it from an empty cache
+(no embeddings, distilled model or index caches; the npm runtime is copied in, as it is not
+the build's work) under `/usr/bin/time -v`, then rebuilds it after editing one answer.
+It prints one table: build time, each step's time (from the build's own `[  12.3s] ...`
+lines), peak memory, index and site bytes, and the one-answer rebuild. Results also go to
+<work>/scale-build.json. Asserts nothing; the figures depend on the machine and its load.
+
+The functions (`make_scale_project`, `timed_build`, `build_figures`) are for other parts of
+this script to call (the browser part measures the same projects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from qakb.plugin.search_assets import engine_index_files
+from qakb.search import Engine
+from qakb.serve import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STEP = re.compile(r"^\[\s*([\d.]+)s\] (.*)$")
+PEAK = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+# The build's step lines, in order, by a few words that start each one: the step's time is
+# the gap since the line before.
+STEPS = (("parse", "parsed"), ("markup", "rendered the answers"), ("embed", "embedded with"),
+         ("topics+related", "placed questions"), ("static encoder+index", "trained the static"),
+         ("pages", "rendered the topic pages"), ("anki", "wrote the Anki deck"), ("mkdocs+check", "built the site"))
+
+
+@dataclass
+class BuildRun:
+    seconds: float
+    peak_mb: float
+    steps: dict[str, float] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScaleRow:
+    items: int
+    cold: BuildRun
+    one_answer: BuildRun
+    index_mb: float
+    site_mb: float
+    pages: int
+
+
+def make_scale_project(items: int, work: Path, seed: int = 0) -> Path:
+    """A fresh project of `items` synthetic questions under `work`, with the npm runtime cache copied in."""
+    bank = work / f"bank-{items}.md"
+    if not bank.is_file():
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "synthetic_bank.py"), str(items), "-o", str(bank),
+                        "--seed", str(seed)], check=True, capture_output=True)
+    project = work / f"p{items}"
+    shutil.rmtree(project, ignore_errors=True)
+    subprocess.run([str(BIN / "qakb"), "new", str(project), "--bank", str(bank)], check=True, capture_output=True)
+    npm = ROOT / ".cache" / "npm"
+    if npm.is_dir():
+        shutil.copytree(npm, project / ".cache" / "npm")
+    return project
+
+
+def timed_build(project: Path) -> BuildRun:
+    """`qakb build` in `project` under /usr/bin/time -v: wall time, peak RSS, step times."""
+    env = {key: value for key, value in os.environ.items() if key != "QAKB_CACHE_DIR"}
+    started = time.perf_counter()
+    result = subprocess.run(["/usr/bin/time", "-v", str(BIN / "qakb"), "build"], cwd=project, env=env,
+                            capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"qakb build failed in {project}:\n{result.stderr[-3000:]}")
+    peak = PEAK.search(result.stderr)
+    run = BuildRun(seconds=seconds, peak_mb=int(peak[1]) / 1024 if peak else float("nan"))
+    previous = 0.0
+    for line in result.stderr.splitlines():
+        match = STEP.match(line)
+        if not match:
+            continue
+        run.log.append(line)
+        at = float(match[1])
+        for name, start in STEPS:
+            if match[2].startswith(start):
+                run.steps[name] = round(at - previous, 1)
+        previous = at
+    return run
+
+
+def edit_one_answer(project: Path) -> None:
+    """Append a sentence to the first answer of the bank (a new text for one item only)."""
+    bank = next((project / "content").glob("*.md"))
+    text = bank.read_text(encoding="utf-8")
+    first = re.search(r"^1\. .*\n", text, flags=re.M)
+    bank.write_text(text[:first.end()] + "An edited line, added for the one-answer rebuild.\n\n"
+                    + text[first.end():], encoding="utf-8")
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) / 1e6
+
+
+def build_figures(items: int, work: Path) -> ScaleRow:
+    project = make_scale_project(items, work)
+    cold = timed_build(project)
+    index_mb, site_mb = folder_mb(project / "search_index"), folder_mb(project / "site")
+    pages = len(list((project / "build" / "pages" / "topics").rglob("*.md")))
+    edit_one_answer(project)
+    one_answer = timed_build(project)
+    return ScaleRow(items, cold, one_answer, index_mb, site_mb, pages)
+
+
+def build_table(rows: list[ScaleRow]) -> str:
+    names = [name for name, _ in STEPS]
+    head = ["items", "build s", *names, "peak MB", "index MB", "site MB", "topic pages", "one-answer rebuild s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for row in rows:
+        cells = [f"{row.items:,}", f"{row.cold.seconds:.0f}", *(f"{row.cold.steps.get(name, float('nan')):.1f}"
+                                                                for name in names),
+                 f"{row.cold.peak_mb:.0f}", f"{row.index_mb:.1f}", f"{row.site_mb:.0f}", str(row.pages),
+                 f"{row.one_answer.seconds:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# --- browser: a big index searched in headless Chromium ---------------------------------------
+#
+#     python scripts/bench_scale.py browser --index DIR [--whole DIR] [--site SITE] [--queries Q.yml ...]
+#
+# The index (sharded or not) is put into a copy of a built site (its pages do not matter: the
+# search box, the worker and the engine do), served on localhost and searched in a fresh
+# Chromium profile the way the box is used: a value typed, results drawn. Reported: bytes of
+# search_index/ fetched before the first result (raw and gzip -6), bytes each further query
+# fetches, keystroke -> results drawn for every query the first time (its shards fetched on
+# the way) and again (all cached), and recall@10 of the engine as `qakb ask` and the browser
+# run it against exhaustive search by the same engine (every list), and against the unsharded
+# index (--whole) when given.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 120_000
+TYPE_AND_WAIT = """query => new Promise(resolve => {
+  const input = document.querySelector('[data-md-component="search-query"]');
+  const started = performance.now();
+  document.addEventListener('qakb-search:results', function done(event) {
+    if (event.detail.query !== query) return;
+    document.removeEventListener('qakb-search:results', done);
+    requestAnimationFrame(() => resolve(performance.now() - started));
+  });
+  input.value = query;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+})"""
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def load_queries(paths: list[Path]) -> list[str]:
+    queries = []
+    for path in paths:
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
+            queries.append(item["query"] if isinstance(item, dict) else str(item))
+    return list(dict.fromkeys(queries))
+
+
+def site_with_index(site: Path, index_dir: Path, where: Path) -> Path:
+    """A copy of `site` serving `index_dir` as its search index, its pages told so."""
+    from site_variants import patch_search_config
+
+    copy = where / "site"
+    shutil.copytree(site, copy, ignore=shutil.ignore_patterns("search_index"))
+    shutil.copytree(index_dir, copy / "search_index")
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    patch_search_config(copy, content_hash=manifest["content_hash"], index_files=engine_index_files(manifest))
+    return copy
+
+
+def recall_at_10(index_dir: Path, queries: list[str], whole: Path | None) -> dict:
+    probed, full = Engine.open(index_dir), Engine.open(index_dir)
+    full.load_everything()
+    ids = lambda engine, q: [hit.id for hit in engine.search(q, 10)]  # noqa: E731
+    found = total = 0
+    for query in queries:
+        expected = set(ids(full, query))
+        found += len(expected & set(ids(probed, query)))
+        total += len(expected)
+    figures = {"recall_at_10_vs_exhaustive": found / total if total else 1.0}
+    if whole is not None:
+        flat = Engine.open(whole)
+        found = total = 0
+        for query in queries:
+            expected = set(ids(flat, query))
+            found += len(expected & set(ids(probed, query)))
+            total += len(expected)
+        figures["recall_at_10_vs_whole_index"] = found / total if total else 1.0
+    return figures
+
+
+def browser_figures(site: Path, queries: list[str]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    server = make_server(site, "127.0.0.1", 0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/" % server.server_address[1]
+    fetched: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_context().new_page()
+            page.on("response", lambda response: fetched.append(urlsplit(response.url).path)
+                    if response.status == 200 and "/search_index/" in response.url else None)
+            page.goto(url)
+            page.evaluate("window.qakbSearch.start()")
+            page.wait_for_function("window.qakbSearch && window.qakbSearch.state === 'ready'", timeout=TIMEOUT_MS)
+            per_query = []
+            for query in queries:
+                before = len(fetched)
+                ms = page.evaluate(TYPE_AND_WAIT, query)
+                page.wait_for_timeout(5)  # let the last responses be counted
+                per_query.append((query, ms, fetched[before:]))
+            again = [page.evaluate(TYPE_AND_WAIT, query) for query in queries]
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    index = site / "search_index"
+
+    def size(names, compressed=False):
+        total = 0
+        for path in names:
+            data = (index / path.rsplit("/", 1)[1]).read_bytes()
+            total += len(gzip.compress(data, 6)) if compressed else len(data)
+        return total
+
+    upfront = [path for path in fetched[:len(fetched) - sum(len(f) for _, _, f in per_query)]
+               if not path.endswith("/metadata.json")]
+    first = per_query[0][2]
+    further = [files for _, _, files in per_query[1:]]
+    firsts = [ms for _, ms, _ in per_query]
+    return {
+        "queries": len(queries),
+        "bytes_before_first_result": size(upfront + first), "gzip_before_first_result": size(upfront + first, True),
+        "upfront_files": sorted(path.rsplit("/", 1)[1] for path in upfront),
+        "bytes_per_further_query_p50": percentile([size(f) for f in further], 0.5),
+        "bytes_per_further_query_p95": percentile([size(f) for f in further], 0.95),
+        "bytes_per_further_query_max": max(size(f) for f in further),
+        "gzip_per_further_query_p50": percentile([size(f, True) for f in further], 0.5),
+        "gzip_per_further_query_p95": percentile([size(f, True) for f in further], 0.95),
+        "files_per_further_query_p50": percentile([len(f) for f in further], 0.5),
+        "first_time_ms_p50": percentile(firsts, 0.5), "first_time_ms_p95": percentile(firsts, 0.95),
+        "first_time_ms_max": max(firsts), "slowest_query": max(per_query, key=lambda row: row[1])[0],
+        "cached_ms_p50": percentile(again, 0.5), "cached_ms_p95": percentile(again, 0.95), "cached_ms_max": max(again),
+    }
+
+
+def run_browser(index_dir: Path, site: Path, query_files: list[Path], whole: Path | None) -> dict:
+    queries = load_queries(query_files)
+    with tempfile.TemporaryDirectory() as scratch:
+        served = site_with_index(site, index_dir, Path(scratch))
+        figures = browser_figures(served, queries)
+    figures.update(recall_at_10(index_dir, queries, whole))
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    figures["items"] = manifest["count"]
+    figures["lists"] = manifest.get("shards", {}).get("lists", 0)
+    figures["index_bytes"] = sum(path.stat().st_size for path in index_dir.iterdir())
+    return figures
+
+
+def print_browser(figures: dict) -> None:
+    kb = lambda n: f"{n / 1e3:.0f} kB"  # noqa: E731
+    rows = [
+        ("items / lists", f"{figures['items']} / {figures['lists']}"),
+        ("search_index/ on disk", kb(figures["index_bytes"])),
+        ("bytes before the first result (raw / gzip)",
+         f"{kb(figures['bytes_before_first_result'])} / {kb(figures['gzip_before_first_result'])}"),
+        ("  fetched before the first query", ", ".join(figures["upfront_files"])),
+        ("bytes per further query p50 / p95 / max (raw)",
+         f"{kb(figures['bytes_per_further_query_p50'])} / {kb(figures['bytes_per_further_query_p95'])} / "
+         f"{kb(figures['bytes_per_further_query_max'])}"),
+        ("bytes per further query p50 / p95 (gzip)",
+         f"{kb(figures['gzip_per_further_query_p50'])} / {kb(figures['gzip_per_further_query_p95'])}"),
+        ("keystroke -> results drawn, first time (fetching shards) p50 / p95 / max",
+         f"{figures['first_time_ms_p50']:.0f} / {figures['first_time_ms_p95']:.0f} / {figures['first_time_ms_max']:.0f} ms"),
+        ("  slowest query", figures["slowest_query"]),
+        ("keystroke -> results drawn, shards cached p50 / p95 / max",
+         f"{figures['cached_ms_p50']:.0f} / {figures['cached_ms_p95']:.0f} / {figures['cached_ms_max']:.0f} ms"),
+        ("recall@10 vs exhaustive search by the same engine", f"{figures['recall_at_10_vs_exhaustive']:.3f}"),
+    ]
+    if "recall_at_10_vs_whole_index" in figures:
+        rows.append(("recall@10 vs the unsharded index", f"{figures['recall_at_10_vs_whole_index']:.3f}"))
+    width = max(len(name) for name, _ in rows)
+    print(f"\nBrowser at scale ({figures['queries']} queries)")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["build", "browser"], help="which figures to take")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/qakb-scale"))
+    parser.add_argument("--index", type=Path, help="browser: the search_index/ folder to search")
+    parser.add_argument("--whole", type=Path, help="browser: the same bank's unsharded index, for recall")
+    parser.add_argument("--site", type=Path, default=ROOT / "site", help="browser: a built site to host it")
+    parser.add_argument("--queries", type=Path, nargs="+", default=[], help="browser: YAML query lists")
+    args = parser.parse_args()
+    if args.part == "browser":
+        figures = run_browser(args.index, args.site, args.queries, args.whole)
+        print_browser(figures)
+        print(json.dumps(figures, indent=1))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for items in args.sizes:
+        rows.append(build_figures(items, args.work))
+        print(f"{items}: built in {rows[-1].cold.seconds:.0f} s; one-answer rebuild "
+              f"{rows[-1].one_answer.seconds:.1f} s", file=sys.stderr, flush=True)
+    (args.work / "scale-build.json").write_text(json.dumps([asdict(row) for row in rows], indent=1) + "\n",
+                                                encoding="utf-8")
+    print(build_table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Precompressed site files (qakb/plugin/compress.py) and `qakb serve` sending them (qakb/serve.py)."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import os
+
+import brotli
+import pytest
+
+from conftest import serve
+from qakb.plugin import compress
+from qakb.serve import accepted_encodings
+
+SCRIPT = ("// a script long enough to be worth compressing\n" + "console.log('qakb');\n" * 200).encode()
+
+
+@pytest.fixture
+def site(tmp_path):
+    site = tmp_path / "site"
+    (site / "assets").mkdir(parents=True)
+    (site / "assets" / "app.js").write_bytes(SCRIPT)
+    (site / "index.html").write_bytes(b"<!doctype html><title>t</title>" + b"<p>hello</p>" * 300)
+    (site / "tiny.css").write_bytes(b"p{}")
+    (site / "noise.bin").write_bytes(os.urandom(20_000))
+    (site / "engine.whl").write_bytes(SCRIPT)
+    return site
+
+
+def test_compressed_copies_are_written_beside_the_files_they_shrink(site, tmp_path):
+    results = {entry.path: entry for entry in compress.precompress_site(site, tmp_path / "cache")}
+    script = site / "assets" / "app.js"
+    assert gzip.decompress((site / "assets" / "app.js.gz").read_bytes()) == SCRIPT
+    assert brotli.decompress((site / "assets" / "app.js.br").read_bytes()) == SCRIPT
+    assert results["assets/app.js"].sizes == {".gz": script.with_name("app.js.gz").stat().st_size,
+                                              ".br": script.with_name("app.js.br").stat().st_size}
+    assert not (site / "tiny.css.gz").exists(), "a tiny file is left alone"
+    assert not (site / "engine.whl.gz").exists(), "a compressed format is left alone"
+    assert not (site / "noise.bin.gz").exists() and results["noise.bin"].sizes == {}, "random bytes do not shrink"
+
+
+def test_compression_is_deterministic_and_cached(site, tmp_path):
+    compress.precompress_site(site, tmp_path / "cache")
+    first = (site / "index.html.gz").read_bytes(), (site / "index.html.br").read_bytes()
+    compress.precompress_site(site, tmp_path / "other-cache")
+    assert ((site / "index.html.gz").read_bytes(), (site / "index.html.br").read_bytes()) == first
+    cached = sorted(path.suffix for path in (tmp_path / "cache" / compress.CACHE).iterdir())
+    assert cached == [".br", ".br", ".br", ".gz", ".gz", ".gz"]  # index.html, app.js, noise.bin
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("gzip, deflate, br, zstd", {"gzip", "deflate", "br", "zstd"}),
+    ("br;q=0, gzip;q=0.5", {"gzip"}),
+    ("", set()),
+    ("identity", {"identity"}),
+])
+def test_accept_encoding_is_read_with_its_q_values(header, expected):
+    assert accepted_encodings(header) == expected
+
+
+def get(url: str, path: str, accept: str | None):
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", path, headers={"Accept-Encoding": accept} if accept is not None else {})
+    response = connection.getresponse()
+    return response, response.read()
+
+
+def test_qakb_serve_sends_the_best_accepted_copy_with_its_headers(site, tmp_path):
+    compress.precompress_site(site, tmp_path / "cache")
+    server = serve(site)
+    try:
+        response, body = get(server.url, "/assets/app.js", "gzip, br")
+        assert response.status == 200 and response.getheader("Content-Encoding") == "br"
+        assert response.getheader("Content-Type") == "text/javascript"
+        assert response.getheader("Vary") == "Accept-Encoding"
+        assert brotli.decompress(body) == SCRIPT and int(response.getheader("Content-Length")) == len(body)
+
+        response, body = get(server.url, "/assets/app.js", "gzip")
+        assert response.getheader("Content-Encoding") == "gzip" and gzip.decompress(body) == SCRIPT
+
+        response, body = get(server.url, "/assets/app.js", None)
+        assert response.getheader("Content-Encoding") is None and body == SCRIPT
+        assert response.getheader("Vary") == "Accept-Encoding"
+
+        response, body = get(server.url, "/", "br")  # a folder's index.html
+        assert response.getheader("Content-Encoding") == "br" and response.getheader("Content-Type") == "text/html"
+        assert brotli.decompress(body).startswith(b"<!doctype html>")
+
+        script = site / "assets" / "app.js"  # changed after the build: its copies are stale, never sent
+        script.write_bytes(b"console.log('edited');")
+        os.utime(script, (script.stat().st_mtime + 5,) * 2)
+        response, body = get(server.url, "/assets/app.js", "br")
+        assert response.getheader("Content-Encoding") is None and body == b"console.log('edited');"
+
+        response, body = get(server.url, "/tiny.css", "br")
+        assert response.getheader("Content-Encoding") is None and response.getheader("Vary") is None
+        assert get(server.url, "/missing.js", "br")[0].status == 404
+    finally:
+        server.stop()

@@ -1,0 +1,221 @@
+"""The sharded index (qakb.shards) read lazily by the engine: recall against exhaustive search,
+only the probed shards read, the browser's fetch-and-ask protocol, checksums.
+
+Fast: the two test banks' cached evaluation indexes, sharded into lists of a few items so
+that a query probes a small part of them, as it does at 10,000 items.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from projects import ROOT
+from qakb import index as index_module
+from qakb.evaluate import index_for_content
+from qakb.plugin.search_assets import engine_index_files
+from qakb.search import Engine, SearchIndexError, ShardsMissing
+from qakb.shards import ShardSettings, shard_index
+
+DATA = ROOT / "tests" / "data"
+BANKS = {"ml-dl": (ROOT / "content", [DATA / "queries.yml", DATA / "queries-holdout.yml"]),
+         "data-science": (DATA / "ds-bank", [DATA / "ds-bank" / "queries-dev.yml",
+                                             DATA / "ds-bank" / "queries-holdout.yml"])}
+# Lists of ~4 items, 5 probed by the vectors plus those of the 5 best BM25 hits: about half of
+# a 40-70 item bank, whose questions each cover a topic of their own. At 10,000 items a query
+# probes ~5% of the bank (scripts/bench_scale.py measures recall@10 there).
+SMALL_LISTS = ShardSettings(items_per_list=4, probe=5, lexical_probe=5, table_rows=256, text_rows=2)
+# Written for these tests, in words of their own: none comes from the query files.
+OWN_QUERIES = [
+    "my network's loss turns into NaN halfway through training",
+    "how do I keep a model from memorising the training set",
+    "what's the point of splitting data into train and test",
+    "difference between precision and recall",
+    "why normalise the inputs before gradient descent",
+    "trees that vote together",
+    "reduce the number of features while keeping variance",
+    "what does the learning rate control",
+    "when is accuracy a bad way to judge a classifier",
+    "activation function that outputs zero for negatives",
+]
+
+
+def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS) -> Path:
+    """A sharded copy of the unsharded index `source`, as write_index would write it."""
+    shutil.copytree(source, target)
+    manifest = json.loads((target / index_module.MANIFEST).read_text(encoding="utf-8"))
+    manifest = shard_index(target, manifest, settings)
+    manifest["files"] = {path.name: index_module.file_entry(path) for path in sorted(target.iterdir())
+                         if path.name != index_module.MANIFEST and not index_module._is_shard(path.name, manifest)}
+    index_module.write_json(target / index_module.MANIFEST, manifest)
+    return target
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory) -> dict[str, tuple[Path, Path, list[str]]]:
+    """Per bank: its unsharded index, a sharded copy, and its queries (query files + OWN_QUERIES)."""
+    found = {}
+    for name, (content, query_files) in BANKS.items():
+        whole = index_for_content(content, ROOT / ".cache")
+        queries = [item["query"] for path in query_files
+                   for item in yaml.safe_load(path.read_text(encoding="utf-8"))] + OWN_QUERIES
+        found[name] = (whole, shard_copy(whole, tmp_path_factory.mktemp(name) / "index"), queries)
+    return found
+
+
+def exhaustive(index_dir: Path) -> Engine:
+    engine = Engine.open(index_dir)
+    engine.load_everything()
+    return engine
+
+
+@pytest.mark.parametrize("bank", BANKS)
+def test_probed_search_recalls_the_exhaustive_top5(indexes, bank):
+    _, sharded, queries = indexes[bank]
+    probed, full = Engine.open(sharded), exhaustive(sharded)
+    found = total = 0
+    for query in queries:
+        expected = {row for row, _ in full.rank(query)[:5]}
+        found += len(expected & {row for row, _ in probed.rank(query)[:5]})
+        total += len(expected)
+    assert len(queries) >= 40 and total > 0
+    assert found / total >= 0.95, f"recall@5 {found / total:.3f} on {len(queries)} queries"
+
+
+@pytest.mark.parametrize("bank", BANKS)
+def test_exhaustive_sharded_search_ranks_as_the_whole_index(indexes, bank):
+    """The shards' int8 vectors move scores by ~1e-3, not the ranking a reader sees."""
+    whole, sharded, queries = indexes[bank]
+    flat, full = Engine.open(whole), exhaustive(sharded)
+    same_first = sum(flat.search(q, 1)[0].id == full.search(q, 1)[0].id for q in queries if flat.search(q, 1))
+    assert same_first / len(queries) >= 0.95
+    hit, expected = full.search(queries[0], 1)[0], flat.search(queries[0], 1)[0]
+    assert abs(hit.score - expected.score) < 0.01 and hit.snippet == expected.snippet and hit.url == expected.url
+
+
+def test_a_query_reads_only_the_shards_it_probes(indexes):
+    _, sharded, _ = indexes["ml-dl"]
+    engine = Engine.open(sharded)
+    query = "why does my loss become nan"
+    hits = engine.search(query, 5)
+    spec = json.loads((sharded / "manifest.json").read_text(encoding="utf-8"))["shards"]
+    read = engine.shards.loaded
+    lists = {name for name in read if name.startswith("list-")}
+    assert hits and 0 < len(lists) < spec["lists"]
+    found = engine.evidence(query)
+    assert lists == {engine.shards.list_file(engine.shards.list_of(row)) for row in found.rows}
+    assert {name for name in read if name.startswith("text-")} == set(engine.shards.text_files(
+        row for row, _ in engine.rank(query)[:5]))
+    assert len({name for name in read if name.startswith("table-")}) <= len(engine.encoder.token_ids(query))
+    assert len({name for name in read if name.startswith("terms-")}) <= len(found.marked)
+
+
+def test_the_browser_protocol_fetches_what_the_engine_names_and_ends_with_the_same_hits(indexes, tmp_path):
+    """As the worker does: only the manifest and the up-front files at first, then each file the
+    engine names as missing, until it answers; the hits equal those of a local search."""
+    _, sharded, queries = indexes["data-science"]
+    manifest = json.loads((sharded / "manifest.json").read_text(encoding="utf-8"))
+    browser_dir = tmp_path / "browser"
+    browser_dir.mkdir()
+    for name in ["manifest.json", *engine_index_files(manifest)]:
+        shutil.copy2(sharded / name, browser_dir / name)
+    assert set(engine_index_files(manifest)) == set(manifest["shards"]["upfront"])
+    browser, local = Engine.open(browser_dir), Engine.open(sharded)
+    for query in queries[:15] + OWN_QUERIES[:3]:
+        rounds = 0
+        while True:
+            answer = json.loads(browser.search_or_missing_json(query, 5))
+            if "hits" in answer:
+                break
+            rounds += 1
+            assert rounds <= 3 and answer["missing"]
+            for name in answer["missing"]:
+                shutil.copy2(sharded / name, browser_dir / name)
+        assert answer["hits"] == json.loads(local.search_json(query, 5))
+    with pytest.raises(ShardsMissing):
+        Engine.open(browser_dir).search("a query with fresh words: eigenvalues of the covariance", 5)
+
+
+def test_a_damaged_shard_is_refused_with_its_name(indexes, tmp_path):
+    _, sharded, _ = indexes["ml-dl"]
+    damaged = shutil.copytree(sharded, tmp_path / "damaged")
+    for path in damaged.glob("list-*.bin"):
+        path.write_bytes(path.read_bytes()[:-1] + b"\x01")
+    with pytest.raises(SearchIndexError, match=r"list-\d{4}\.bin does not match its checksum.*qakb build"):
+        Engine.open(damaged).search("what is dropout", 5)
+
+
+def test_small_banks_keep_the_whole_index(tmp_path):
+    """Below the threshold write_index writes exactly what it did before shards existed."""
+    whole = index_for_content(ROOT / "content", ROOT / ".cache")
+    manifest = json.loads((whole / "manifest.json").read_text(encoding="utf-8"))
+    assert "shards" not in manifest and (whole / "static_table.bin").is_file()
+    assert "static_table.bin" in engine_index_files(manifest)
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+BROWSER_QUERIES = ["why does my loss become nan", "how do I stop overfitting", "what is dropout",
+                   "activation functions for the output layer", "vanishing gradient in recurrent networks"]
+
+
+@pytest.fixture(scope="module")
+def sharded_site(tmp_path_factory) -> Path:
+    """The seed bank built with the threshold lowered so that it shards, one question a list."""
+    from projects import make_project, qakb
+
+    project = make_project(tmp_path_factory.mktemp("sharded") / "project")
+    mkdocs_file = project / "mkdocs.yml"
+    mkdocs_file.write_text(mkdocs_file.read_text(encoding="utf-8").replace(
+        "      index_dir: search_index\n", "      index_dir: search_index\n      shard_above: 10\n      shard_list_size: 1\n"),
+        encoding="utf-8")
+    result = qakb(project, "build")
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((project / "search_index" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["shards"]["lists"] == manifest["count"] and not (project / "search_index" / "bm25.json").exists()
+    return project
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_browser_fetches_only_the_probed_shards_and_ranks_as_qakb_ask(open_page, sharded_site):
+    from conftest import serve
+
+    from projects import qakb
+
+    server = serve(sharded_site / "site")
+    try:
+        browser = open_page()
+        page = browser.page
+        page.goto(server.url)
+        page.evaluate("window.qakbSearch.start()")
+        page.wait_for_function("window.qakbSearch && window.qakbSearch.state === 'ready'", timeout=60_000)
+        # metadata.json is the practice progress bars' (practice-store.js), not the search's.
+        booted = {url.split("/search_index/")[1].split("?")[0] for url in browser.requests
+                  if "/search_index/" in url} - {"metadata.json"}
+        results = page.evaluate(
+            "async qs => { const out = []; for (const q of qs) out.push(await window.qakbSearch.search(q, 5)); return out; }",
+            BROWSER_QUERIES)
+        fetched = {url.split("/search_index/")[1].split("?")[0] for url in browser.requests
+                   if "/search_index/" in url} - {"metadata.json"}
+    finally:
+        server.stop()
+    manifest = json.loads((sharded_site / "search_index" / "manifest.json").read_text(encoding="utf-8"))
+    assert booted == {"manifest.json", *manifest["shards"]["upfront"]}
+
+    engine = Engine.open(sharded_site / "search_index")  # what `qakb ask` opens
+    for query, hits in zip(BROWSER_QUERIES, results):
+        assert [(hit["id"], hit["score"], hit["snippet"]) for hit in hits] == [
+            (hit.id, hit.score, hit.snippet) for hit in engine.search(query, 5)], query
+    assert fetched - booted == engine.shards.loaded
+    lists = {name for name in fetched if name.startswith("list-")}
+    assert 0 < len(lists) < manifest["shards"]["lists"]
+
+    cli = qakb(sharded_site, "ask", "--json", BROWSER_QUERIES[1])
+    assert cli.returncode == 0, cli.stderr
+    assert [(hit["id"], hit["score"]) for hit in json.loads(cli.stdout)] == [
+        (hit["id"], hit["score"]) for hit in results[1]]
