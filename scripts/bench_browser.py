@@ -131,6 +131,11 @@ def first_visit(browser, url: str, runs: int, pause_ms: int = 0) -> dict:
     for _ in range(runs):
         context = browser.new_context()
         colds.append(visit(context, url, pause_ms))
+        # A returning reader comes back later: the first visit's offline copy is saved by then
+        # (its service worker active) and its page is gone.
+        cold_page = colds[-1]["page"]
+        cold_page.evaluate("'serviceWorker' in navigator ? navigator.serviceWorker.ready.then(() => true) : true")
+        cold_page.close()
         warms.append(visit(context, url, pause_ms))
         context.close()
     phases = sorted({name for run in colds for name in run["phases"]}, key=lambda name: colds[-1]["phases"].get(name, 0))

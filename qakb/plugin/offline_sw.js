@@ -6,7 +6,7 @@
 //           others are downloaded and checked against their sha256 (a site rebuilt during
 //           the download fails the install; the next visit tries again)
 // activate  deletes this site's other versions, then takes over the open pages
-// fetch     names carrying a content hash (bundle.1a2b3c4d.min.js): the cache first;
+// fetch     names carrying a content hash (bundle.1a2b3c4d.min.js) and Pyodide's runtime: the cache first;
 //           everything else (pages, the index, unversioned assets): the network first,
 //           the cache when the network fails, so an online reader always gets the newest
 //           site and an offline one the saved copy, all of one version
@@ -49,8 +49,16 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== SCOPE.origin || !url.pathname.startsWith(SCOPE.pathname)) {
     return;
   }
-  event.respondWith(IMMUTABLE.test(url.pathname) ? cacheFirst(request) : networkFirst(request));
+  event.respondWith(IMMUTABLE.test(url.pathname) || isRuntime(url) ? cacheFirst(request) : networkFirst(request));
 });
+
+// Pyodide's own files (assets/pyodide/) change only with its pinned version, and a new version
+// is a new offline copy: they come from the cache, which also lets the browser reuse the wasm
+// it compiled before. Not the lock file: it names the engine's wheel, which may be newer.
+function isRuntime(url) {
+  const path = url.pathname.slice(SCOPE.pathname.length);
+  return path.startsWith("assets/pyodide/") && !path.endsWith(".json");
+}
 
 async function cacheFirst(request) {
   return (await caches.match(request, { cacheName: CACHE, ignoreVary: true })) || fetch(request);
