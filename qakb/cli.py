@@ -96,7 +96,7 @@ def cmd_serve(args, settings) -> int:
     if not (settings.site_dir / "index.html").is_file():
         _log(f"error: {settings.site_dir} has no built site; run `qakb build` first")
         return EXIT_ERROR
-    server = make_server(settings.site_dir, args.host, args.port)
+    server = make_server(settings.site_dir, args.host, args.port, site_url=settings.site_url)
     host, port = server.server_address[:2]
     _log(f"serving {settings.site_dir} at http://{host}:{port}/ (Ctrl+C stops)")
     try:

@@ -9,13 +9,16 @@ a browser downloads from `qakb serve` are the bytes such a host would send.
 from __future__ import annotations
 
 import functools
+import html
 import os
+import re
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 # Preferred first.
 PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
+_LOC = re.compile(r"<loc>(.*?)</loc>", re.DOTALL)
 
 
 def accepted_encodings(header: str | None) -> set[str]:
@@ -76,15 +79,54 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
             self.send_header("Content-Encoding", self.content_encoding)
         super().end_headers()
 
+    def do_GET(self) -> None:  # noqa: N802 - name set by the base class
+        if (getattr(self.server, "site_path", None) and urlsplit(self.path).path == "/sitemap.xml"
+                and os.path.isfile(os.path.join(self.directory, "sitemap.xml"))):
+            self.send_sitemap()
+        else:
+            super().do_GET()
+
+    def send_sitemap(self) -> None:
+        """sitemap.xml with every address moved to where this server serves the site.
+
+        Material's instant navigation (which keeps the search running from page to page)
+        only follows links to the pages its sitemap lists, at the sitemap's port: the
+        sitemap names the site at its site_url (or by path alone, with no site_url), and
+        `qakb serve` serves it at the root of whatever host and port it was given.
+        """
+        site_path = self.server.site_path
+        origin = f"http://{self.headers.get('Host') or '%s:%s' % self.server.server_address[:2]}"
+
+        def served(match: re.Match) -> str:
+            path = urlsplit(html.unescape(match[1])).path
+            if path.startswith(site_path):
+                path = "/" + path[len(site_path):]
+            return f"<loc>{html.escape(origin + path)}</loc>"
+
+        with open(os.path.join(self.directory, "sitemap.xml"), encoding="utf-8") as file:
+            body = _LOC.sub(served, file.read()).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, format, *args):  # noqa: A002 - signature set by the base class
         if not getattr(self.server, "quiet", False):
             super().log_message(format, *args)
 
 
-def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False) -> ThreadingHTTPServer:
-    """A server for `site_dir`; port 0 picks a free port (see server.server_address)."""
+def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False,
+                site_url: str | None = None) -> ThreadingHTTPServer:
+    """A server for `site_dir`; port 0 picks a free port (see server.server_address).
+
+    Given the `site_url` the site was built with (mkdocs.yml's; "" when unset), the sitemap is
+    served with the addresses of this server (`qakb serve`); with None, as it is on disk.
+    """
     handler = functools.partial(SiteRequestHandler, directory=str(site_dir))
     server = ThreadingHTTPServer((host, port), handler)
+    server.site_path = None if site_url is None else urlsplit(site_url).path.rstrip("/") + "/"
     server.quiet = quiet
     server.daemon_threads = True
     return server

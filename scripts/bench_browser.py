@@ -50,6 +50,18 @@ CHROMIUM_FLAGS = [
 ]
 SEARCH_INPUT = '[data-md-component="search-query"]'
 COLD_QUERY = "why does my loss turn into NaN"
+# Puts `query` in the search box as typing would and resolves to the ms until its results are drawn.
+TYPE_AND_WAIT = """query => new Promise(resolve => {
+  const input = document.querySelector('[data-md-component="search-query"]');
+  const started = performance.now();
+  document.addEventListener('qakb-search:results', function done(event) {
+    if (event.detail.query !== query) return;
+    document.removeEventListener('qakb-search:results', done);
+    requestAnimationFrame(() => resolve(performance.now() - started));
+  });
+  input.value = query;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+})"""
 READER_PAUSE_MS = 3000  # a reader who looks at the page this long before typing
 CORE_FILES = {SITE_RUNTIME_DIR + name for name in (*PYODIDE_BOOT_FILES, "pyodide-lock.json")}
 WARM_QUERIES = 50
@@ -190,18 +202,7 @@ def warm_latencies(page, queries: list[str]) -> tuple[list[float], list[float]]:
            }""", queries)
     typing_ms = []
     for query in queries:
-        typing_ms.append(page.evaluate(
-            """query => new Promise(resolve => {
-                 const input = document.querySelector('[data-md-component="search-query"]');
-                 const started = performance.now();
-                 document.addEventListener('qakb-search:results', function done(event) {
-                   if (event.detail.query !== query) return;
-                   document.removeEventListener('qakb-search:results', done);
-                   requestAnimationFrame(() => resolve(performance.now() - started));
-                 });
-                 input.value = query;
-                 input.dispatchEvent(new Event('input', {bubbles: true}));
-               })""", query))
+        typing_ms.append(page.evaluate(TYPE_AND_WAIT, query))
     return engine_ms, typing_ms
 
 

@@ -32,13 +32,9 @@ from playwright.sync_api import sync_playwright
 
 from qakb.serve import make_server
 
+from bench_browser import CHROMIUM, CHROMIUM_FLAGS, SEARCH_INPUT  # scripts/ is on the path
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-SEARCH_INPUT = '[data-md-component="search-query"]'
 TIMEOUT_MS = 120_000
 _LOC = re.compile(r"<loc>(.*?)</loc>")
 

@@ -36,6 +36,8 @@ from qakb.plugin.search_assets import engine_index_files
 from qakb.search import Engine
 from qakb.serve import make_server
 
+from bench_browser import CHROMIUM, CHROMIUM_FLAGS, TYPE_AND_WAIT  # scripts/ is on the path
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STEP = re.compile(r"^\[\s*([\d.]+)s\] (.*)$")
@@ -153,23 +155,7 @@ def build_table(rows: list[ScaleRow]) -> str:
 # the way) and again (all cached), and recall@10 of the engine as `qakb ask` and the browser
 # run it against exhaustive search by the same engine (every list), and against the unsharded
 # index (--whole) when given.
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 TIMEOUT_MS = 120_000
-TYPE_AND_WAIT = """query => new Promise(resolve => {
-  const input = document.querySelector('[data-md-component="search-query"]');
-  const started = performance.now();
-  document.addEventListener('qakb-search:results', function done(event) {
-    if (event.detail.query !== query) return;
-    document.removeEventListener('qakb-search:results', done);
-    requestAnimationFrame(() => resolve(performance.now() - started));
-  });
-  input.value = query;
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-})"""
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -99,3 +99,32 @@ def test_qakb_serve_sends_the_best_accepted_copy_with_its_headers(site, tmp_path
         assert get(server.url, "/missing.js", "br")[0].status == 404
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("site_url", "loc"), [
+    ("http://127.0.0.1:8000/", "http://127.0.0.1:8000/topics/a/"),
+    ("https://example.org/kb/", "https://example.org/kb/topics/a/"),
+    ("", "/topics/a/"),  # no site_url: mkdocs writes the path alone, which Material cannot use
+])
+def test_qakb_serve_moves_the_sitemap_to_its_own_address(tmp_path, site_url, loc):
+    """Material's instant navigation follows only the sitemap's addresses, at their port."""
+    import threading
+
+    from qakb.serve import make_server
+
+    (tmp_path / "sitemap.xml").write_text(f"<urlset><url><loc>{loc}</loc></url></urlset>", encoding="utf-8")
+    server = make_server(tmp_path, "127.0.0.1", 0, quiet=True, site_url=site_url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        response, body = get(f"http://{host}:{port}/", "/sitemap.xml", "gzip, br")
+        assert response.status == 200 and response.getheader("Content-Encoding") is None
+        assert body.decode() == f"<urlset><url><loc>http://{host}:{port}/topics/a/</loc></url></urlset>"
+    finally:
+        server.shutdown()
+        server.server_close()
+    plain = serve(tmp_path)  # the tests' server leaves it as it is
+    try:
+        assert get(plain.url, "/sitemap.xml", None)[1].decode().count(loc) == 1
+    finally:
+        plain.stop()
