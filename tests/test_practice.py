@@ -94,7 +94,9 @@ def test_practice_reveals_rates_and_brings_each_question_back_only_when_due(open
     assert page.locator(".qakb-practice__count").nth(1).text_content() == f"{len(rows)} new"
     assert page.locator(".qakb-card__answer").is_hidden()
 
-    # Everything a session needs is loaded with the page: it goes on offline.
+    # Everything a session needs is loaded with the page: it goes on offline. (The semantic search
+    # starts once the page has loaded; it is let finish first, so its downloads are not cut off.)
+    page.evaluate("window.qakbSearch.start().then(() => true, () => false)")
     page.context.set_offline(True)
     page.keyboard.press("Space")
     assert page.locator(".qakb-card__answer .qakb-answer").is_visible()
