@@ -35,6 +35,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 import qakb
+from qakb.plugin.runtime import content_key
 
 DISTRIBUTION = "qakb-engine"
 ENGINE_MODULES = ("__init__.py", "search.py")
@@ -104,11 +105,10 @@ def engine_wheel(cache_dir: Path, pyodide_lock: Path) -> EngineWheel:
     sources = engine_sources()
     version = engine_version(sources)
     pyproject = PYPROJECT.format(name=DISTRIBUTION, version=version)
-    key = hashlib.sha256()
-    for part in (source_hash(sources).encode(), pyproject.encode(), importlib.metadata.version("setuptools").encode(),
-                 Path(__file__).read_bytes(), pyodide_lock.read_bytes()):
-        key.update(hashlib.sha256(part).digest())
-    folder = cache_dir / WHEEL_CACHE / key.hexdigest()[:16]
+    key = content_key(source_hash(sources).encode(), pyproject.encode(),
+                      importlib.metadata.version("setuptools").encode(), Path(__file__).read_bytes(),
+                      pyodide_lock.read_bytes())
+    folder = cache_dir / WHEEL_CACHE / key
     wheels = sorted(folder.glob("*.whl"))
     if len(wheels) == 1 and (folder / LOCK_FILE).is_file():
         return EngineWheel(wheels[0], folder / LOCK_FILE)

@@ -41,6 +41,34 @@ def runtime_packages(cache_dir: Path) -> Path:
     return installed / "node_modules"
 
 
+def content_key(*parts: bytes) -> str:
+    """A short hex key for an output cached by its inputs: any changed byte of any part changes it."""
+    key = hashlib.sha256()
+    for part in parts:
+        key.update(hashlib.sha256(part).digest())
+    return key.hexdigest()[:16]
+
+
+def run_node(script: Path, args: list[str], *, timeout_s: int, purpose: str, option: str) -> subprocess.CompletedProcess:
+    """Run one of the plugin's Node scripts (`node script args...`) for `purpose` ("make the ...").
+
+    Node is needed only for the steps that make site files with Pyodide; each can be turned
+    off with the plugin `option` named in the error.
+    """
+    node = shutil.which("node")
+    if node is None:
+        raise PluginError(f"Node.js is needed to build the site (`node` is not on PATH): it runs {script.name} "
+                          f"to {purpose}. Install Node.js 20+ and npm, or set `{option}` under the qakb plugin "
+                          "in mkdocs.yml.")
+    try:
+        result = subprocess.run([node, str(script), *args], capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise PluginError(f"{script.name} did not finish within {timeout_s} s.") from None
+    if result.returncode != 0:
+        raise PluginError(f"{script.name} failed to {purpose}:\n{result.stderr[-2000:]}")
+    return result
+
+
 def install_folder(cache_dir: Path) -> Path:
     """Where the cache holds these pins: named by a hash of the package and lock files."""
     key = hashlib.sha256(b"".join((NPM_DIR / name).read_bytes() for name in NPM_FILES)).hexdigest()[:16]

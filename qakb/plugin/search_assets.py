@@ -26,7 +26,6 @@ content hash in a `<script id="__qakb_search">` block (templates/main.html, fill
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -38,6 +37,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 from qakb.plugin.engine_wheel import DISTRIBUTION, LOCK_FILE, EngineWheel, engine_wheel
+from qakb.plugin.runtime import content_key, run_node
 from qakb.plugin.stdlib import trimmed_stdlib
 
 # What loadPyodide() fetches to boot the interpreter and standard library; nothing else
@@ -160,13 +160,22 @@ def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel) ->
     same inputs. Its name carries that key, so a browser never restores a stale one.
     """
     script = SNAPSHOT_SCRIPT
-    key = hashlib.sha256()
-    for part in ((pyodide_dir / "pyodide.asm.wasm").read_bytes(), (pyodide_dir / "pyodide.asm.mjs").read_bytes(),
-                 engine.wheel.read_bytes(), engine.lock.read_bytes(), script.read_bytes()):
-        key.update(hashlib.sha256(part).digest())
-    cached = cache_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key.hexdigest()[:16]}.bin"
+    key = content_key((pyodide_dir / "pyodide.asm.wasm").read_bytes(), (pyodide_dir / "pyodide.asm.mjs").read_bytes(),
+                      engine.wheel.read_bytes(), engine.lock.read_bytes(), script.read_bytes())
+    cached = cache_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key}.bin"
     if cached.is_file():
         return cached
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        run_node(script, [str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(partial)],
+                 timeout_s=SNAPSHOT_TIMEOUT_S, purpose="make the Pyodide start-up snapshot", option="pyodide_snapshot: false")
+        if not partial.is_file():
+            raise PluginError(f"{script.name} did not write the Pyodide snapshot.")
+        partial.replace(cached)
+    finally:
+        partial.unlink(missing_ok=True)
+    return cached
     node = shutil.which("node")
     if node is None:
         raise PluginError("Node.js is needed to build the site (`node` is not on PATH): it runs "

@@ -15,17 +15,13 @@ with the snapshot the worker boots with the whole archive, never the trimmed one
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
-from mkdocs.exceptions import PluginError
-
 from qakb.plugin.engine_wheel import DISTRIBUTION, EngineWheel
+from qakb.plugin.runtime import content_key, run_node
 
 SCRIPT = Path(__file__).with_name("stdlib_modules.mjs")
 CACHE = "stdlib"
@@ -36,24 +32,12 @@ TIMEOUT_S = 180
 def trimmed_stdlib(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel, index_dir: Path) -> Path:
     """The cached trimmed archive for this Pyodide and engine, made with Node if missing."""
     full = pyodide_dir / STDLIB_ARCHIVE
-    key = hashlib.sha256()
-    for part in (full.read_bytes(), engine.wheel.read_bytes(), SCRIPT.read_bytes(), Path(__file__).read_bytes()):
-        key.update(hashlib.sha256(part).digest())
-    cached = cache_dir / CACHE / f"python_stdlib-{key.hexdigest()[:16]}.zip"
+    key = content_key(full.read_bytes(), engine.wheel.read_bytes(), SCRIPT.read_bytes(), Path(__file__).read_bytes())
+    cached = cache_dir / CACHE / f"python_stdlib-{key}.zip"
     if cached.is_file():
         return cached
-    node = shutil.which("node")
-    if node is None:
-        raise PluginError("Node.js is needed to build the site (`node` is not on PATH): it runs "
-                          f"{SCRIPT.name} to find the standard-library modules the search needs. Install "
-                          "Node.js 20+, or set `trim_stdlib: false` under the qakb plugin in mkdocs.yml.")
-    try:
-        result = subprocess.run([node, str(SCRIPT), str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(index_dir)],
-                                capture_output=True, text=True, timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise PluginError(f"{SCRIPT.name} did not finish within {TIMEOUT_S} s.") from None
-    if result.returncode != 0:
-        raise PluginError(f"{SCRIPT.name} failed to list the standard-library modules:\n{result.stderr[-2000:]}")
+    result = run_node(SCRIPT, [str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(index_dir)], timeout_s=TIMEOUT_S,
+                      purpose="list the standard-library modules the search needs", option="trim_stdlib: false")
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
     try:
