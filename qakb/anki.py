@@ -160,12 +160,14 @@ def write_deck(
             cursor = connection.cursor()
             # Small temporary ids first, replaced by the stable ones below (they never meet).
             genanki.Package(deck).write_to_db(cursor, timestamp, itertools.count(1))
+            # notes.guid has no index: read the temporary ids once and update by primary key,
+            # not one guid lookup (a table scan) per note, which is quadratic in the bank's size.
+            temporary = dict(cursor.execute("SELECT guid, id FROM notes"))
             for question in questions:
-                guid = note_guid(namespace, item_of[question.anchor])
+                old_id = temporary[note_guid(namespace, item_of[question.anchor])]
                 stable = ids[item_of[question.anchor]]
-                cursor.execute("UPDATE cards SET id = ?, nid = ? WHERE nid = (SELECT id FROM notes WHERE guid = ?)",
-                               (stable, stable, guid))
-                cursor.execute("UPDATE notes SET id = ? WHERE guid = ?", (stable, guid))
+                cursor.execute("UPDATE cards SET id = ?, nid = ? WHERE nid = ?", (stable, stable, old_id))
+                cursor.execute("UPDATE notes SET id = ? WHERE id = ?", (stable, old_id))
             connection.commit()
         finally:
             connection.close()

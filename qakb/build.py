@@ -8,14 +8,15 @@ and checked, so a failed or killed build leaves the previous ones in place.
 from __future__ import annotations
 
 import fcntl
+import html
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 
@@ -73,13 +74,14 @@ def swap_in(new: Path, dest: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-class _IdCollector(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.ids: list[str] = []
+# An id attribute in the HTML mkdocs writes (attributes quoted; `id="` inside text or code is
+# escaped as `id=&quot;`). A regex reads a 10,000-question site in a second, html.parser in ~25 s.
+_ID_ATTRIBUTE = re.compile(r"""<[a-zA-Z][^<>]*?\sid=(["'])(.+?)\1""")
 
-    def handle_starttag(self, tag, attrs):
-        self.ids.extend(value for name, value in attrs if name == "id" and value)
+
+def element_ids(html_text: str) -> list[str]:
+    """The values of every element's id attribute in `html_text`, in order."""
+    return [html.unescape(match.group(2)) for match in _ID_ATTRIBUTE.finditer(html_text)]
 
 
 def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_dir: Path, site_dir: Path) -> None:
@@ -95,9 +97,7 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
         page = site_dir / page_url / "index.html"
         if not page.is_file():
             raise BuildError(f"nothing-lost check: the topic page {page_url} was not built ({page})")
-        collector = _IdCollector()
-        collector.feed(page.read_text(encoding="utf-8"))
-        ids_by_page[page_url] = Counter(collector.ids)
+        ids_by_page[page_url] = Counter(element_ids(page.read_text(encoding="utf-8")))
     everywhere = sum(ids_by_page.values(), Counter())
     problems = []
     for question in questions:

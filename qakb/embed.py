@@ -63,7 +63,9 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
         cached = self._lookup(set(keys))
-        missing = sorted({key: text for key, text in zip(keys, texts) if key not in cached}.items())
+        # Shortest first: each batch holds texts of about one length, so little of it is padding.
+        missing = sorted({key: text for key, text in zip(keys, texts) if key not in cached}.items(),
+                         key=lambda item: (len(item[1]), item[0]))
         if missing:
             with progress_bar(len(missing), "embedding", "texts") as bar:
                 for first in range(0, len(missing), SAVE_EVERY):

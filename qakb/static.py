@@ -100,7 +100,7 @@ def build_static_search(documents: list[str], passages: list[list[str]], out_dir
 
         embed = Embedder(cache_dir / "embeddings.sqlite").encode
     model = distilled_model(cache_dir)
-    table = aligned_table(model, training_texts(documents, settings), embed, settings)
+    table = cached_table(model, training_texts(documents, settings), embed, settings, cache_dir)
     dims = table.rows.shape[1]
     (out_dir / VOCAB_FILE).write_bytes("\n".join(table.vocab).encode("utf-8"))
     (out_dir / CHARS_FILE).write_text(json.dumps(model.char_ranges, sort_keys=True, separators=(",", ":")),
@@ -190,7 +190,14 @@ def probe_char_classes(tokenizer) -> dict[str, list[list[int]]]:
 
 
 def training_texts(documents: list[str], settings: StaticSettings) -> list[str]:
-    """The documents' sentences plus random short word windows, sorted, capped."""
+    """The documents' sentences plus random short word windows, sorted, capped.
+
+    The cap keeps the texts with the smallest sha256, not a random sample of positions in the
+    sorted list (which one edited sentence would shift): after editing one answer of a big
+    bank, a rebuild finds nearly every training text's embedding, and often the whole trained
+    table, in the cache. (The windows come from one seeded stream: a rebuild after adding or
+    removing a question, or after an edit to a document a window was drawn from, draws new ones.)
+    """
     sentences = {sentence for document in documents for line in document.split("\n")
                  for sentence in re.split(r"(?<=[.?!])\s+", line.strip(" -*")) if len(sentence) > 15}
     words = [document.split() for document in documents if document.split()]
@@ -205,19 +212,57 @@ def training_texts(documents: list[str], settings: StaticSettings) -> list[str]:
         windows.add(" ".join(chosen[start:start + length]))
     texts = sorted(sentences) + sorted(windows - sentences)
     if len(texts) > settings.max_training_texts:
-        texts = sorted(random.Random(settings.seed).sample(texts, settings.max_training_texts))
+        texts = sorted(sorted(texts, key=_digest)[:settings.max_training_texts])
     return texts
 
 
-def aligned_table(model: DistilledModel, texts: list[str], embed: Callable[[list[str]], np.ndarray],
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+TABLE_CACHE = "static-table"
+TABLE_CACHE_KEEP = 8  # tables kept in the cache (one per recent training set)
+
+
+def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[str]], np.ndarray],
+                 settings: StaticSettings, cache_dir: Path) -> StaticTable:
+    """`aligned_table`, kept in <cache_dir>/static-table/ under a hash of everything it is made
+    from (this code, the settings, the distilled model, the texts and their transformer
+    vectors): a rebuild whose training texts did not change skips the ~20 s of fitting."""
+    targets = embed(texts)
+    digest = hashlib.sha256()
+    for part in (Path(__file__).read_bytes(), Path(__file__).with_name("search.py").read_bytes(),
+                 json.dumps(asdict(settings), sort_keys=True).encode(), model.embeddings.tobytes(),
+                 "\n".join(texts).encode("utf-8"), np.ascontiguousarray(targets, dtype="<f4").tobytes()):
+        digest.update(hashlib.sha256(part).digest())
+    folder = Path(cache_dir) / TABLE_CACHE
+    cached = folder / f"{digest.hexdigest()[:32]}.npz"
+    if cached.is_file():
+        with np.load(cached) as saved:
+            table = StaticTable(vocab=saved["vocab"].tolist(), scales=saved["scales"], rows=saved["rows"],
+                                basis=saved["basis"])
+        os.utime(cached)  # recently used: kept when the cache is pruned
+        return table
+    table = aligned_table(model, texts, targets, settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"{cached.stem}.{os.getpid()}.partial.npz"
+    np.savez(partial, vocab=np.array(table.vocab, dtype=str), scales=table.scales, rows=table.rows, basis=table.basis)
+    partial.replace(cached)
+    for old in sorted(folder.glob("*.npz"), key=lambda path: path.stat().st_mtime, reverse=True)[TABLE_CACHE_KEEP:]:
+        old.unlink(missing_ok=True)
+    return table
+
+
+def aligned_table(model: DistilledModel, texts: list[str], targets: np.ndarray,
                   settings: StaticSettings) -> StaticTable:
-    """The token table mapped into the transformer's space, PCA-reduced, pruned, int8."""
+    """The token table mapped into the transformer's space, PCA-reduced, pruned, int8
+    (`targets`: the transformer's vectors of `texts`)."""
     from model2vec.distill.inference import compute_weights
 
     weights = compute_weights(len(model.embeddings), sif_coefficient=settings.sif_coefficient)
     weighted = model.embeddings.astype(np.float64) * weights[:, None]
     features = mean_pooled(model.tokens, model.chars, weighted, texts)
-    targets = embed(texts).astype(np.float64)
+    targets = targets.astype(np.float64)
     dim = weighted.shape[1]
     mapping = np.linalg.solve(features.T @ features + settings.ridge * np.eye(dim), features.T @ targets)
     mapped = weighted @ mapping

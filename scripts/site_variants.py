@@ -43,7 +43,7 @@ def add_snapshot(site: Path, cache_dir: Path) -> Path:
 
     # As a build with the snapshot: it boots with the whole standard library it was made with.
     patch_search_config(site, snapshot=search_assets.SITE_RUNTIME_DIR + snapshot.name, stdlib=None)
-    precompress_site(site, cache_dir)
+    precompress_site(site, cache_dir, lasting=search_assets.is_runtime_file)
     return target
 
 

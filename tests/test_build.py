@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from projects import QAKB, ROOT, SEED, make_project, qakb, tree_bytes
+from qakb.build import element_ids
 
 pytestmark = pytest.mark.slow
 
@@ -480,3 +481,9 @@ def test_a_reworded_question_keeps_its_old_link_and_its_anki_note(built, tmp_pat
                 "scrolled to the renamed question, below the sticky header"
     finally:
         server.stop()
+
+
+def test_element_ids_reads_every_id_attribute_and_no_text():
+    page = ('<h3 id="what-is-x">What is <code>id="x"</code>?</h3><p>id=&quot;y&quot; in text</p>'
+            "<a class='headerlink' id='z&amp;w' href='#z'>¶</a><div data-id=\"not-this\"></div>")
+    assert element_ids(page) == ["what-is-x", "z&w"]

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from qakb import static
+from qakb.embed import Embedder
 from qakb.index import answer_passages
 from qakb.markup import document_text, render_answers
 from qakb.parse import parse_content
@@ -91,3 +92,37 @@ def test_pure_python_encoder_matches_model2vec(built, documents):
     difference = float(np.abs(ours - expected).max())
     print(f"max abs difference to model2vec over {len(texts)} texts: {difference:.2e}")
     assert difference < 1e-5
+
+
+def test_editing_one_document_of_a_big_bank_keeps_the_training_sample(monkeypatch):
+    # Above the cap the sample is the texts with the smallest hashes: an edit to one document
+    # changes only texts of that document, not which of the others are kept.
+    documents = [f"Question {i}?\nAnswer number {i} says something about topic {i % 37}. "
+                 f"A second sentence on item {i} follows here." for i in range(3000)]
+    settings = static.StaticSettings(max_training_texts=1000, window_count=0)
+    before = set(static.training_texts(documents, settings))
+    edited = list(documents)
+    edited[1234] = edited[1234].replace("follows here", "was edited in place")
+    after = set(static.training_texts(edited, settings))
+    assert len(before) == len(after) == 1000
+    assert len(before - after) <= 2 and all("1234" in text for text in after - before)
+
+
+def test_a_rebuild_with_the_same_training_texts_reuses_the_trained_table(documents, passages, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "model2vec").symlink_to(CACHE_DIR / "model2vec")
+    embed = Embedder(CACHE_DIR / "embeddings.sqlite").encode
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = static.build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)
+    assert len(list((cache / static.TABLE_CACHE).glob("*.npz"))) == 1
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the table was fitted again")
+
+    monkeypatch.setattr(static, "aligned_table", refit)
+    second = static.build_static_search(documents, passages, tmp_path / "second", cache_dir=cache, embed=embed)
+    assert second == first
+    for path in (tmp_path / "first").iterdir():
+        assert path.read_bytes() == (tmp_path / "second" / path.name).read_bytes(), path.name

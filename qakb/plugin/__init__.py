@@ -150,7 +150,8 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         """Write the offline copy's service worker, from the files mkdocs wrote."""
         offline.write(Path(config.site_dir), self.search.page_config["index"], self.search.manifest)
         # Last: it compresses the finished site, files written above included.
-        compress.precompress_site(Path(config.site_dir), self.cache_dir)
+        compress.precompress_site(Path(config.site_dir), self.cache_dir,
+                                  lasting=search_assets.is_runtime_file)
 
     def on_serve(self, server, *, config, builder):
         server.watch(str(self.pages_dir))

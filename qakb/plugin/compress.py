@@ -6,12 +6,17 @@ the search's runtime and index at their compressed size without compressing on e
 request. Written last in the build, over the finished site; a host that ignores them
 serves the plain files as before.
 
-gzip at level 9 with no name and mtime 0, and brotli (the PyPI package) at quality 11:
-the same input gives the same bytes. Brotli at 11 costs about 6 s a MB on these 2 cores,
-so each output is cached in <cache_dir>/compressed/ by the sha256 of its input: Pyodide's
-files, the same for every build, are compressed once per machine. Files above 10 MB (only
-the optional Pyodide snapshot, 26 MB, which changes with the engine) get quality 5: 3 s
-instead of 150 s, for 5.25 MB instead of 4.39 MB.
+gzip at level 9 with no name and mtime 0, and brotli (the PyPI package): the same input
+gives the same bytes. Each output is cached in <cache_dir>/compressed/ by the sha256 of its
+input. Brotli's quality 11 costs 1.5-6 s a MB on these 2 cores, quality 9 about 0.05 s for
+10-20% more bytes (measured on a 10,000-question site: practice/answers.json, 7.4 MB, 11.1 s
+for 327 kB at 11, 0.33 s for 381 kB at 9). So:
+
+- the runtime (`lasting` files: Pyodide, the same in every build, compressed once per
+  machine) gets quality 11, up to 10 MB; above (only the optional Pyodide snapshot, 26 MB,
+  which changes with the engine) quality 5: 3 s instead of 150 s, 5.25 MB instead of 4.39 MB;
+- the site's own files, which change with the bank, get 11 up to 1 MB and 9 above, so a
+  rebuild of a big bank does not spend minutes on its few large changed files.
 """
 
 from __future__ import annotations
@@ -37,14 +42,21 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-BROTLI_MAX_QUALITY_BYTES = 10_000_000
+LASTING_MAX_QUALITY_BYTES = 10_000_000
+SITE_MAX_QUALITY_BYTES = 1_000_000
 
 
-def _brotli(data: bytes) -> bytes:
-    return brotli.compress(data, quality=11 if len(data) <= BROTLI_MAX_QUALITY_BYTES else 5)
+def brotli_quality(size: int, lasting: bool) -> int:
+    if lasting:
+        return 11 if size <= LASTING_MAX_QUALITY_BYTES else 5
+    return 11 if size <= SITE_MAX_QUALITY_BYTES else 9
 
 
-ENCODINGS: dict[str, Callable[[bytes], bytes]] = {".gz": _gzip, ".br": _brotli}
+# suffix -> compress(data, brotli quality)
+ENCODINGS: dict[str, Callable[[bytes, int], bytes]] = {
+    ".gz": lambda data, quality: _gzip(data),
+    ".br": lambda data, quality: brotli.compress(data, quality=quality),
+}
 
 
 @dataclass(frozen=True)
@@ -58,33 +70,42 @@ def compressible(path: Path) -> bool:
     return path.suffix.lower() not in COMPRESSED_SUFFIXES and path.stat().st_size >= MIN_BYTES
 
 
-def precompress_site(site_dir: Path, cache_dir: Path) -> list[Compressed]:
-    """Write NAME.gz and NAME.br beside every compressible file of site_dir that they shrink."""
+def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool] = lambda path: False,
+                     ) -> list[Compressed]:
+    """Write NAME.gz and NAME.br beside every compressible file of site_dir that they shrink.
+
+    `lasting(path)` says whether a file (its path relative to the site) is the same in every
+    build: those are worth brotli's slowest quality at any size up to 10 MB.
+    """
     results = []
     for path in sorted(site_dir.rglob("*")):
         if not path.is_file() or not compressible(path):
             continue
         data = path.read_bytes()
-        key = hashlib.sha256(data).hexdigest()
+        relative = path.relative_to(site_dir).as_posix()
+        quality = brotli_quality(len(data), lasting(relative))
+        digest = hashlib.sha256(data).hexdigest()
         sizes = {}
         for suffix, compress in ENCODINGS.items():
-            packed = _cached(cache_dir / CACHE / f"{key}{suffix}", compress, data)
+            # The brotli quality is part of the key: the same bytes may be either kind of file.
+            key = digest + (f"-q{quality}" if suffix == ".br" and quality != 11 else "")
+            packed = _cached(cache_dir / CACHE / f"{key}{suffix}", compress, data, quality)
             target = path.with_name(path.name + suffix)
             if len(packed) <= len(data) * (1 - MIN_SAVING):
                 target.write_bytes(packed)
                 sizes[suffix] = len(packed)
             else:
                 target.unlink(missing_ok=True)
-        results.append(Compressed(path.relative_to(site_dir).as_posix(), len(data), sizes))
+        results.append(Compressed(relative, len(data), sizes))
     return results
 
 
-def _cached(cached: Path, compress: Callable[[bytes], bytes], data: bytes) -> bytes:
+def _cached(cached: Path, compress: Callable[[bytes, int], bytes], data: bytes, quality: int) -> bytes:
     try:
         return cached.read_bytes()
     except FileNotFoundError:
         pass
-    packed = compress(data)
+    packed = compress(data, quality)
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
     partial.write_bytes(packed)

@@ -57,6 +57,11 @@ SITE_RUNTIME_DIR = "assets/pyodide/"
 SITE_INDEX_DIR = "search_index/"
 
 
+def is_runtime_file(path: str) -> bool:
+    """Whether a site file (path relative to the site) is part of the runtime, the same in every build."""
+    return path.startswith(SITE_RUNTIME_DIR)
+
+
 @dataclass(frozen=True)
 class SearchAssets:
     """What one site build ships for the search: made once in on_config, added in on_files."""

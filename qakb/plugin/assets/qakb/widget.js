@@ -334,13 +334,24 @@
     }, true);
 
     input.addEventListener("focus", boot);
+    // The first key after a pause searches at once; keys that follow within THROTTLE_MS
+    // share one search, run when that time is up, for the box's text then.
+    let lastRun = -Infinity;
     input.addEventListener("input", () => {
       latestQuery++;
-      if (throttle === null) {
-        throttle = setTimeout(() => {
-          throttle = null;
-          runQuery();
-        }, THROTTLE_MS);
+      if (throttle !== null) {
+        return;
+      }
+      const wait = lastRun + THROTTLE_MS - performance.now();
+      const run = () => {
+        throttle = null;
+        lastRun = performance.now();
+        runQuery();
+      };
+      if (wait <= 0) {
+        run();
+      } else {
+        throttle = setTimeout(run, wait);
       }
     });
 
