@@ -160,8 +160,24 @@ def write_index(
     # A sharded index lists its shards' checksums in "shards": the manifest stays small.
     manifest["files"] = {path.name: file_entry(path) for path in sorted(out_dir.iterdir())
                          if path.name != MANIFEST and not _is_shard(path.name, manifest)}
+    manifest["upfront"] = browser_upfront(manifest)
     write_json(out_dir / MANIFEST, manifest)
     return manifest
+
+
+def browser_upfront(manifest: dict) -> list[str]:
+    """The files the browser fetches, besides manifest.json, before its first search.
+
+    A sharded index: the encoder's vocabulary, the centroids and the speller's words (the rest
+    comes query by query). Otherwise every file but the transformer index, which serves
+    build-time features and `qakb ask --exact`, never the engine, and is the one file that
+    grows with the bank at 1.5 kB a question. Pages do not name these files or their
+    checksums: the browser reads both from the manifest, so a rebuild changes no page for it.
+    """
+    if "shards" in manifest:
+        return list(manifest["shards"]["upfront"])
+    build_time_only = manifest["indexes"]["transformer"]["file"]
+    return [name for name in sorted(manifest["files"]) if name != build_time_only]
 
 
 def _is_shard(name: str, manifest: dict) -> bool:

@@ -32,7 +32,6 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from qakb.plugin.search_assets import engine_index_files
 from qakb.search import Engine
 from qakb.serve import make_server
 
@@ -172,14 +171,11 @@ def load_queries(paths: list[Path]) -> list[str]:
 
 
 def site_with_index(site: Path, index_dir: Path, where: Path) -> Path:
-    """A copy of `site` serving `index_dir` as its search index, its pages told so."""
-    from site_variants import patch_search_config
-
+    """A copy of `site` serving `index_dir` as its search index (the browser reads which files
+    to fetch from the index's manifest, so the pages need no change)."""
     copy = where / "site"
     shutil.copytree(site, copy, ignore=shutil.ignore_patterns("search_index"))
     shutil.copytree(index_dir, copy / "search_index")
-    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-    patch_search_config(copy, content_hash=manifest["content_hash"], index_files=engine_index_files(manifest))
     return copy
 
 

@@ -43,14 +43,14 @@ def stale_reason(site_dir: Path) -> str | None:
     config = page_search_config(site_dir)
     if config is None:
         return "no built site with the search widget"
-    if config.get("content_hash") != project_hash(load_settings(ROOT)):
+    manifest = json.loads((site_dir / "search_index" / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("content_hash") != project_hash(load_settings(ROOT)):
         return "the bank changed since the last build"
     wheel = engine_wheel.wheel_name(engine_wheel.engine_sources())
     if not (site_dir / search_assets.SITE_RUNTIME_DIR / wheel).is_file():
         return "qakb/search.py changed since the last build"
-    manifest = json.loads((site_dir / "search_index" / "manifest.json").read_text(encoding="utf-8"))
-    if config.get("index_files") != search_assets.engine_index_files(manifest):
-        return "qakb/plugin/search_assets.py changed since the last build"
+    if "index_files" in config or "upfront" not in manifest:  # built before the manifest listed them
+        return "qakb/plugin/search_assets.py or qakb/index.py changed since the last build"
     service_worker = site_dir / offline.SERVICE_WORKER
     before, after = offline.TEMPLATE.read_text(encoding="utf-8").split(offline.BUILD_MARKER)
     written = service_worker.read_text(encoding="utf-8") if service_worker.is_file() else ""

@@ -178,13 +178,17 @@ def test_keyword_results_remain_when_pyodide_is_missing(open_page, built_site, t
         server.stop()
 
 
-def test_a_stale_index_is_refused_in_favour_of_keyword_results(open_page, built_site, tmp_path):
+def test_an_index_that_does_not_match_its_manifest_is_refused_in_favour_of_keyword_results(
+        open_page, built_site, tmp_path):
     stale_site = tmp_path / "site"
     shutil.copytree(built_site, stale_site)
     manifest_path = stale_site / "search_index" / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["content_hash"] = "sha256:" + "0" * 64  # an index built from other content
+    # A half-uploaded rebuild: the new manifest beside an older metadata file.
+    manifest["files"]["metadata.json"]["sha256"] = "0" * 64
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    for suffix in (".gz", ".br"):
+        manifest_path.with_name(manifest_path.name + suffix).unlink(missing_ok=True)
     server = serve(stale_site)
     try:
         page = open_page().page

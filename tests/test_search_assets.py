@@ -13,6 +13,7 @@ from mkdocs.exceptions import PluginError
 
 import qakb
 from projects import ROOT
+from qakb.index import browser_upfront
 from qakb.plugin import engine_wheel, search_assets
 from qakb.plugin.runtime import runtime_packages
 
@@ -78,10 +79,11 @@ def test_the_browser_fetches_every_index_file_but_the_transformer_index():
         "files": {name: {"bytes": 1, "sha256": name * 2} for name in
                   ("transformer.faiss", "static.faiss", "metadata.json", "static_table.bin")},
     }
+    manifest["upfront"] = browser_upfront(manifest)
     assert search_assets.engine_index_files(manifest) == {
         "metadata.json": "metadata.json" * 2,
         "static.faiss": "static.faiss" * 2,
         "static_table.bin": "static_table.bin" * 2,
     }
     with pytest.raises(PluginError, match="`qakb build`"):
-        search_assets.engine_index_files({"files": {}})
+        search_assets.engine_index_files({"files": {}})  # an index written before the manifest listed them

@@ -51,6 +51,7 @@ def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS
     manifest = shard_index(target, manifest, settings)
     manifest["files"] = {path.name: index_module.file_entry(path) for path in sorted(target.iterdir())
                          if path.name != index_module.MANIFEST and not index_module._is_shard(path.name, manifest)}
+    manifest["upfront"] = index_module.browser_upfront(manifest)
     index_module.write_json(target / index_module.MANIFEST, manifest)
     return target
 

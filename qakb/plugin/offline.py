@@ -59,7 +59,7 @@ def write(site_dir: Path, index_dir: str, manifest: dict) -> dict:
 
 def cli_only_files(manifest: dict) -> set[str]:
     """The index files no browser reads: the transformer index serves `qakb ask --exact` and
-    build-time features (search_assets.engine_index_files). Every other file may be fetched,
+    build-time features (qakb.index.browser_upfront). Every other file may be fetched,
     up front or, in a sharded index, query by query."""
     indexes = manifest.get("indexes")
     transformer = indexes.get("transformer") if isinstance(indexes, dict) else None

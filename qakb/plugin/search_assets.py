@@ -84,9 +84,9 @@ class SearchAssets:
             "lock": f"{SITE_RUNTIME_DIR}{LOCK_FILE}?v={self.engine.lock_hash[:16]}",
             "engine_package": DISTRIBUTION,
             "start": self.start,
+            # The index's files and checksums come from its manifest, read first by the
+            # browser: nothing here changes when only the bank does, so neither do the pages.
             "index": SITE_INDEX_DIR,
-            "index_files": engine_index_files(self.manifest),
-            "content_hash": self.manifest.get("content_hash"),
             "pyodide_version": json.loads((self.pyodide_dir / "package.json").read_text("utf-8"))["version"],
         }
 
@@ -140,19 +140,10 @@ def index_manifest(index_dir: Path) -> dict:
 
 
 def engine_index_files(manifest: dict) -> dict[str, str]:
-    """The files of search_index/ the browser fetches besides manifest.json, with their sha256.
-
-    All but the transformer index: it serves build-time features and `qakb ask --exact`,
-    never the engine, and is the one file that grows with the bank at 1.5 kB a question.
-    The hash lets the browser fetch every file at once, each under a URL that changes
-    with its bytes.
-    """
+    """The files of search_index/ the browser fetches besides manifest.json, with their sha256
+    (the manifest's "upfront" list, `qakb.index.browser_upfront`)."""
     try:
-        if "shards" in manifest:  # the rest is fetched query by query (qakb.shards)
-            return {name: manifest["files"][name]["sha256"] for name in manifest["shards"]["upfront"]}
-        build_time_only = {spec["file"] for name, spec in manifest["indexes"].items() if name == "transformer"}
-        return {name: entry["sha256"] for name, entry in sorted(manifest["files"].items())
-                if name not in build_time_only}
+        return {name: manifest["files"][name]["sha256"] for name in manifest["upfront"]}
     except (AttributeError, KeyError, TypeError) as error:
         raise PluginError(f"The search index manifest is malformed ({error!r}). Run `qakb build` to recreate it.") from None
 

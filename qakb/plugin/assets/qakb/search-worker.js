@@ -3,8 +3,7 @@
 // Material's keyword search) must stay responsive meanwhile.
 //
 // Protocol (module worker, started by widget.js):
-//   in:  {type: "boot", runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL, indexFiles,
-//         contentHash}
+//   in:  {type: "boot", runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL}
 //        {type: "search", id, query, k}
 //   out: {type: "ready", bootMs, phases: {name: ms since boot began}}
 //        {type: "failed", message}
@@ -79,12 +78,11 @@ async function runPending() {
   }
 }
 
-async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL, indexFiles, contentHash },
-  mark) {
+async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL }, mark) {
   // Downloads overlap the interpreter's start-up, which dominates the cold start.
   const snapshot = snapshotURL ? fetchBytes(snapshotURL) : null;
   snapshot?.catch(() => {}); // a failed download is handled where it is used
-  const index = fetchIndex(indexURL, indexFiles);
+  const index = fetchIndex(indexURL);
   index.then(() => mark("index fetched"), () => {});
   const { loadPyodide } = await import(new URL("pyodide.mjs", runtimeURL).href);
   // stdlibURL: the trimmed standard library (qakb/plugin/stdlib.py); never set with a snapshot.
@@ -104,7 +102,7 @@ async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL
   }
   const { Engine } = pyodide.pyimport("qakb.search");
   mark("engine imported");
-  const engineInstance = Engine.open.callKwargs(INDEX_PATH, { content_hash: contentHash ?? null });
+  const engineInstance = Engine.open(INDEX_PATH);
   mark("index opened");
   shards = { pyodide, indexURL, fetched: new Map() };
   // One proxy to the bound method: each query is a direct call, not a runPython.
@@ -138,20 +136,22 @@ async function startInterpreter(loadPyodide, options, snapshot) {
   return loadPyodide(options);
 }
 
-// Only the files the engine reads, named with their sha256 by the site build: the
-// engine verifies each against the manifest, and the hash in the URL makes a rebuilt
-// index bypass any cached older file. The manifest is revalidated on every boot.
-async function fetchIndex(indexURL, indexFiles) {
-  const names = Object.keys(indexFiles);
-  const files = await Promise.all([
-    fetchBytes(new URL("manifest.json", indexURL), { cache: "no-cache" }),
-    ...names.map((name) => {
-      const url = new URL(encodeURIComponent(name), indexURL);
-      url.searchParams.set("v", String(indexFiles[name]).slice(0, 16));
-      return fetchBytes(url);
-    }),
-  ]);
-  return ["manifest.json", ...names].map((name, i) => [name, files[i]]);
+// The manifest first (revalidated on every boot), then the files it lists for the browser
+// ("upfront"), all at once, each under a URL carrying its sha256: a rebuilt index bypasses
+// any cached older file, and the engine verifies every file against the manifest.
+async function fetchIndex(indexURL) {
+  const manifestBytes = await fetchBytes(new URL("manifest.json", indexURL), { cache: "no-cache" });
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
+  const names = manifest.upfront;
+  if (!Array.isArray(names)) {
+    throw new Error("the search index manifest lists no files for the browser: run qakb build again");
+  }
+  const files = await Promise.all(names.map((name) => {
+    const url = new URL(encodeURIComponent(name), indexURL);
+    url.searchParams.set("v", String(manifest.files?.[name]?.sha256 ?? "").slice(0, 16));
+    return fetchBytes(url);
+  }));
+  return [["manifest.json", manifestBytes], ...names.map((name, i) => [name, files[i]])];
 }
 
 // The shard files a search needs, each fetched once (under a URL versioned by its checksum)

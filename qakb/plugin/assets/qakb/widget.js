@@ -87,8 +87,6 @@
           lockURL: new URL(config.lock, SITE_ROOT).href,
           enginePackage: config.engine_package,
           indexURL: new URL(config.index, SITE_ROOT).href,
-          indexFiles: config.index_files,
-          contentHash: config.content_hash || null,
         });
       } catch (error) {
         reject(error);
