@@ -49,7 +49,7 @@ def stale_reason(site_dir: Path) -> str | None:
     wheel = engine_wheel.wheel_name(engine_wheel.engine_sources())
     if not (site_dir / search_assets.SITE_RUNTIME_DIR / wheel).is_file():
         return "qakb/search.py changed since the last build"
-    if "index_files" in config or "upfront" not in manifest:  # built before the manifest listed them
+    if "upfront" not in manifest:  # built before the manifest listed the browser's files
         return "qakb/plugin/search_assets.py or qakb/index.py changed since the last build"
     service_worker = site_dir / offline.SERVICE_WORKER
     before, after = offline.TEMPLATE.read_text(encoding="utf-8").split(offline.BUILD_MARKER)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CHROMIUM_FLAGS, VIEWPORT
+from conftest import VIEWPORT
 from projects import ROOT, SEED, make_project, qakb
 
 from qakb.plugin import offline

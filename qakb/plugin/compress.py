@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+
+from qakb.plugin.runtime import made_in_place
 
 CACHE = "compressed"
 # Formats that are compressed already: another layer saves nothing.
@@ -106,8 +107,6 @@ def _cached(cached: Path, compress: Callable[[bytes, int], bytes], data: bytes, 
     except FileNotFoundError:
         pass
     packed = compress(data, quality)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-    partial.write_bytes(packed)
-    partial.replace(cached)  # atomic: a concurrent build never reads half a file
+    with made_in_place(cached) as partial:  # a concurrent build never reads half a file
+        partial.write_bytes(packed)
     return packed

@@ -25,7 +25,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 import qakb
-from qakb.plugin.runtime import content_key
+from qakb.plugin.runtime import content_key, made_in_place
 
 DISTRIBUTION = "qakb-engine"
 ENGINE_MODULES = ("__init__.py", "search.py")
@@ -112,18 +111,10 @@ def engine_wheel(cache_dir: Path, pyodide_lock: Path) -> EngineWheel:
     wheels = sorted(folder.glob("*.whl"))
     if len(wheels) == 1 and (folder / LOCK_FILE).is_file():
         return EngineWheel(wheels[0], folder / LOCK_FILE)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
-    try:
+    with made_in_place(folder) as partial:
+        partial.mkdir()
         wheel = build_wheel(sources, pyproject, partial)
         write_site_lock(pyodide_lock, wheel, partial / LOCK_FILE)
-        try:
-            partial.rename(folder)
-        except OSError:
-            if not folder.is_dir():  # otherwise another build made the same files first
-                raise
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
     return EngineWheel(folder / wheel.name, folder / LOCK_FILE)
 
 

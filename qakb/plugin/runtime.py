@@ -16,6 +16,8 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -47,6 +49,36 @@ def content_key(*parts: bytes) -> str:
     for part in parts:
         key.update(hashlib.sha256(part).digest())
     return key.hexdigest()[:16]
+
+
+@contextmanager
+def made_in_place(destination: Path) -> Iterator[Path]:
+    """A scratch path beside `destination` (a file or a folder) to make it in.
+
+    When the block ends, the scratch takes `destination`'s name in one rename: an interrupted
+    build leaves nothing that looks made, and builds sharing the cache never see each other's
+    half-made output (if another build made a folder first, theirs is kept: the same inputs
+    made both). The scratch is removed in every case.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    scratch = destination.with_name(f"{destination.name}.{os.getpid()}.tmp")
+    _remove(scratch)
+    try:
+        yield scratch
+        try:
+            scratch.replace(destination)
+        except OSError:
+            if not destination.is_dir():
+                raise
+    finally:
+        _remove(scratch)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def run_node(script: Path, args: list[str], *, timeout_s: int, purpose: str, option: str) -> subprocess.CompletedProcess:
@@ -84,10 +116,8 @@ def install(destination: Path) -> None:
     if npm is None:
         raise PluginError(f"npm is needed once to install the site's browser runtime ({versions}) into "
                           f"{destination.parent}, and `npm` is not on PATH: install Node.js 20+ and npm.")
-    partial = destination.with_name(f"{destination.name}.{os.getpid()}.tmp")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with made_in_place(destination) as partial:
+        partial.mkdir()
         for name in NPM_FILES:
             shutil.copyfile(NPM_DIR / name, partial / name)
         log.info("qakb: installing the browser runtime (%s) with npm ci into %s", versions, destination)
@@ -99,10 +129,3 @@ def install(destination: Path) -> None:
         if result.returncode != 0:
             raise PluginError(f"`npm ci` could not install the browser runtime ({versions}); is the npm "
                               f"registry reachable?\n{result.stderr[-2000:]}")
-        try:
-            partial.rename(destination)
-        except OSError:
-            if not destination.is_dir():  # otherwise another build installed the same pins first
-                raise
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)

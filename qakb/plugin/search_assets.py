@@ -27,9 +27,6 @@ content hash in a `<script id="__qakb_search">` block (templates/main.html, fill
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +34,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 from qakb.plugin.engine_wheel import DISTRIBUTION, LOCK_FILE, EngineWheel, engine_wheel
-from qakb.plugin.runtime import content_key, run_node
+from qakb.plugin.runtime import content_key, made_in_place, run_node
 from qakb.plugin.stdlib import trimmed_stdlib
 
 # What loadPyodide() fetches to boot the interpreter and standard library; nothing else
@@ -161,32 +158,9 @@ def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel) ->
     cached = cache_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key}.bin"
     if cached.is_file():
         return cached
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(f".{os.getpid()}.tmp")
-    try:
+    with made_in_place(cached) as partial:
         run_node(script, [str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(partial)],
                  timeout_s=SNAPSHOT_TIMEOUT_S, purpose="make the Pyodide start-up snapshot", option="pyodide_snapshot: false")
         if not partial.is_file():
             raise PluginError(f"{script.name} did not write the Pyodide snapshot.")
-        partial.replace(cached)
-    finally:
-        partial.unlink(missing_ok=True)
-    return cached
-    node = shutil.which("node")
-    if node is None:
-        raise PluginError("Node.js is needed to build the site (`node` is not on PATH): it runs "
-                          f"{script.name} to make the Pyodide start-up snapshot. Install Node.js 20+ and npm, "
-                          "or set `pyodide_snapshot: false` under the qakb plugin in mkdocs.yml.")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        result = subprocess.run([node, str(script), str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(partial)],
-                                capture_output=True, text=True, timeout=SNAPSHOT_TIMEOUT_S)
-        if result.returncode != 0 or not partial.is_file():
-            raise PluginError(f"{script.name} failed to make the Pyodide snapshot:\n{result.stderr[-2000:]}")
-        partial.replace(cached)
-    except subprocess.TimeoutExpired:
-        raise PluginError(f"{script.name} did not finish within {SNAPSHOT_TIMEOUT_S} s.") from None
-    finally:
-        partial.unlink(missing_ok=True)
     return cached

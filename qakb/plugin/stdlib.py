@@ -16,12 +16,11 @@ with the snapshot the worker boots with the whole archive, never the trimmed one
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 from qakb.plugin.engine_wheel import DISTRIBUTION, EngineWheel
-from qakb.plugin.runtime import content_key, run_node
+from qakb.plugin.runtime import content_key, made_in_place, run_node
 
 SCRIPT = Path(__file__).with_name("stdlib_modules.mjs")
 CACHE = "stdlib"
@@ -38,13 +37,8 @@ def trimmed_stdlib(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel, inde
         return cached
     result = run_node(SCRIPT, [str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(index_dir)], timeout_s=TIMEOUT_S,
                       purpose="list the standard-library modules the search needs", option="trim_stdlib: false")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-    try:
+    with made_in_place(cached) as partial:
         write_subset(full, json.loads(result.stdout), partial)
-        partial.replace(cached)
-    finally:
-        partial.unlink(missing_ok=True)
     return cached
 
 
