@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from importlib.metadata import version
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from qakb.anchors import answer_signature
 from qakb.markup import Answer, AnswerRenderer, document_text
 from qakb.parse import Question
 from qakb.progress import progress_bar
+from qakb.result_store import ResultStore
 
-CACHE_FILE = "build-cache.sqlite"
 # The libraries whose versions change a rendered answer's bytes.
 RENDERING_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "nh3")
 
@@ -38,35 +37,18 @@ def _code_version(*modules: str) -> str:
 
 class BuildCache:
     def __init__(self, cache_dir: Path):
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(cache_dir / CACHE_FILE)
-        self._db.execute("CREATE TABLE IF NOT EXISTS results (kind TEXT, key TEXT, value TEXT, PRIMARY KEY (kind, key))")
+        self._store = ResultStore(cache_dir)
         self.rendered_count = 0
 
     def close(self) -> None:
-        self._db.close()
-
-    def _lookup(self, kind: str, keys: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        unique = sorted(set(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
-            rows = self._db.execute(f"SELECT key, value FROM results WHERE kind = ? AND key IN ({','.join('?' * len(chunk))})",
-                                    [kind, *chunk])
-            found.update(rows)
-        return found
-
-    def _store(self, kind: str, values: dict[str, str]) -> None:
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
-                                 [(kind, key, value) for key, value in sorted(values.items())])
+        self._store.close()
 
     def answers(self, questions: list[Question], content_dir: Path) -> tuple[dict[str, Answer], list[str]]:
         """`qakb.markup.answers_and_documents`, rendering only the answers not rendered before."""
         code = _code_version("markup.py")
         keys = [hashlib.sha256(json.dumps([code, q.anchor, q.source, list(q.answer_lines)]).encode()).hexdigest()
                 for q in questions]
-        cached = self._lookup("answer", keys)
+        cached = self._store.lookup("answer", keys)
         renderer = None
         answers: dict[str, Answer] = {}
         new: dict[str, str] = {}
@@ -83,14 +65,14 @@ class BuildCache:
                 if not answer.media:
                     new[key] = json.dumps([answer.html, answer.text], ensure_ascii=False)
                 bar.update()
-        self._store("answer", new)
+        self._store.store("answer", new)
         return answers, [document_text(question, answers[question.anchor]) for question in questions]
 
     def signatures(self, questions: list[Question]) -> dict[str, str]:
         """Each question's answer signature (`qakb.anchors.answer_signature`) by anchor."""
         code = _code_version("anchors.py")
         keys = [hashlib.sha256(f"{code}\n{question.answer}".encode()).hexdigest() for question in questions]
-        cached = self._lookup("signature", keys)
+        cached = self._store.lookup("signature", keys)
         new = {key: answer_signature(question.answer) for question, key in zip(questions, keys) if key not in cached}
-        self._store("signature", new)
+        self._store.store("signature", new)
         return {question.anchor: cached.get(key) or new[key] for question, key in zip(questions, keys)}

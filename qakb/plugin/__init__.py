@@ -23,6 +23,8 @@ to the site, with:
     Markdown      the extensions the generated pages use, where mkdocs.yml lacks them
     compression   NAME.gz and NAME.br beside the site's compressible files, for hosts
                   (and `qakb serve`) that send them as they are (compress.py)
+    page cache    a rebuild takes the unchanged topic pages' HTML and keyword-search
+                  entries from the last build instead of converting them again (page_cache.py)
     offline       sw.js and offline.json at the site's root, written after the build from
                   the files mkdocs wrote (offline.py), and offline.js, their footer control
 
@@ -46,6 +48,7 @@ from mkdocs.utils import get_relative_url
 from qakb.config import DEFAULTS, SEARCH_STARTS, cache_folder
 from qakb.markup import MEDIA_DIR, MEDIA_URL_PREFIX
 from qakb.plugin import compress, katex, offline, scheduler, search_assets
+from qakb.plugin.page_cache import PageCache
 from qakb.plugin.runtime import runtime_packages
 
 # Rendered answers (qakb.markup) are raw HTML, which mkdocs does not rewrite: they name a
@@ -120,6 +123,10 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         add_markdown_extensions(config)
         add_page_assets(config)
         self.cache_dir = cache_folder(project_dir, self.config.cache_dir)
+        self.page_cache = PageCache(self.cache_dir, config, self.pages_dir)
+        search_plugin = next(config.plugins[name] for name in SEARCH_PLUGINS if name in config.plugins)
+        if hasattr(search_plugin, "search_index"):  # Material's, configured before this plugin
+            self.page_cache.cache_search_entries(search_plugin)
         self.node_modules = runtime_packages(self.cache_dir)
         self.search = search_assets.collect(self.node_modules, project_dir / self.config.index_dir, self.cache_dir,
                                             self.config.pyodide_snapshot, self.config.search_start,
@@ -143,6 +150,10 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         env.globals["qakb_search"] = self.search.page_config
         return env
 
+    def on_pre_page(self, page, *, config, files):
+        self.page_cache.wrap_render(page)
+        return page
+
     def on_page_content(self, html: str, *, page, config, files) -> str:
         return link_media(html, page.url)
 
@@ -152,6 +163,11 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         # Last: it compresses the finished site, files written above included.
         compress.precompress_site(Path(config.site_dir), self.cache_dir,
                                   lasting=search_assets.is_runtime_file)
+        self.page_cache.finish()
+
+    def on_build_error(self, *, error) -> None:
+        if hasattr(self, "page_cache"):
+            self.page_cache.close()
 
     def on_serve(self, server, *, config, builder):
         server.watch(str(self.pages_dir))

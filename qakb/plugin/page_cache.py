@@ -1,0 +1,168 @@
+"""A rebuild converts only the topic pages whose Markdown changed.
+
+On a 10,000-question bank mkdocs spends ~26 s turning the 100 topic pages' Markdown into
+HTML and Material's search ~7 s indexing that HTML for its keyword search, on every build;
+an edit to one answer changes a handful of pages. So the plugin keeps, in the project's
+`qakb.result_store`:
+
+    "page"    what mkdocs' `Page.render` made of a generated page: its HTML, table of
+              contents, title, the anchors it holds and its links to other pages' anchors
+              (mkdocs checks those links after every build, kept pages included), keyed by
+              the page's Markdown, its path and URL, the paths and URLs of every page and
+              of every file generated with the pages (a link resolves against them), the Markdown extensions with their options,
+              the link-validation settings and the versions of the libraries that render;
+    "search"  the entries Material's search made of a page, keyed by the page's HTML,
+              table of contents, URL, title and metadata, and the search plugin's settings.
+
+A page whose render logged a warning is not kept, so `--strict` reports it on every build.
+Hand-written pages (docs/) are always converted: an extension such as pymdownx.snippets may
+read other files into them, which no key here covers. Each kind keeps two builds' worth of
+the most recently used rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping
+from importlib.metadata import version
+from pathlib import Path
+
+from mkdocs.structure.toc import get_toc
+
+from qakb.result_store import ResultStore
+
+RENDERING_LIBRARIES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "pygments")
+BUILDS_KEPT = 2
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def stable(value):
+    """`value` as JSON that is the same in every run: a callable by its name, any other object by
+    its repr without memory addresses (extension options may hold functions)."""
+    if isinstance(value, Mapping):
+        return {str(key): stable(item) for key, item in sorted(value.items(), key=lambda pair: str(pair[0]))}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [stable(item) for item in value]
+        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return _ADDRESS.sub("", repr(value))
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _toc_tokens(items) -> list[dict]:
+    return [{"level": item.level, "id": item.id, "name": item.title, "children": _toc_tokens(item.children)}
+            for item in items]
+
+
+class _WarningCount(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+class PageCache:
+    def __init__(self, cache_dir: Path, config, pages_dir: Path):
+        self.store = ResultStore(cache_dir)
+        self.pages_dir = pages_dir.resolve()
+        self.settings = _digest([f"{name}=={version(name)}" for name in RENDERING_LIBRARIES],
+                                stable(config.markdown_extensions), stable(config.mdx_configs),
+                                config.use_directory_urls, stable(config.validation))
+        self.files_digest: str | None = None
+        self.pages = 0
+        self.warnings = _WarningCount()
+        logging.getLogger("mkdocs").addHandler(self.warnings)
+
+    def close(self) -> None:
+        logging.getLogger("mkdocs").removeHandler(self.warnings)
+        self.store.close()
+
+    def finish(self) -> None:
+        """After a build: cut each kind back to two builds' worth of rows, then close."""
+        for kind in ("page", "search"):
+            self.store.keep_recent(kind, BUILDS_KEPT * max(self.pages, 1))
+        self.close()
+
+    def wrap_render(self, page) -> None:
+        """Before mkdocs reads a generated page: make its render put back what an earlier render made
+        of the same inputs, or render and keep the result."""
+        if not self._generated(page.file):  # hand-written: always rendered
+            return
+        self.pages += 1
+        render = page.render
+
+        def render_or_restore(config, files):
+            if self.files_digest is None:  # the files are complete by the time pages render
+                self.files_digest = _digest(sorted((file.src_uri, file.url) for file in files
+                                                   if self._link_target(file)))
+            # page.markdown as every plugin's on_page_markdown left it
+            key = _digest(self.settings, self.files_digest, page.file.src_uri, page.file.url, page.markdown)
+            kept = self.store.lookup("page", [key]).get(key)
+            if kept is not None:
+                _restore(page, json.loads(kept), files)
+                return
+            warnings = self.warnings.count
+            render(config, files)
+            if self.warnings.count == warnings:
+                self.store.store("page", {key: json.dumps(_rendered(page), ensure_ascii=False)})
+
+        page.render = render_or_restore
+
+    def _generated(self, file) -> bool:
+        return file.abs_src_path is not None and Path(file.abs_src_path).resolve().is_relative_to(self.pages_dir)
+
+    def _link_target(self, file) -> bool:
+        """Whether a generated page may link to `file`: any page, or a file generated with the pages
+        (images, the deck). Not the index's shards or the runtime, whose names change with the bank."""
+        return file.is_documentation_page() or self._generated(file)
+
+    def cache_search_entries(self, search_plugin) -> None:
+        """Make Material's search take a page's entries from the store when its inputs are the same."""
+        index = search_plugin.search_index
+        add_entry = index.add_entry_from_context
+        settings = _digest(version("mkdocs-material"), stable(dict(search_plugin.config)))
+
+        def add_entry_kept(page):
+            key = _digest(settings, page.url, page.content, _toc_tokens(page.toc), str(page.title),
+                          json.loads(json.dumps(page.meta, default=str)))
+            kept = self.store.lookup("search", [key]).get(key)
+            if kept is not None:
+                index.entries.extend(json.loads(kept))
+                return
+            first = len(index.entries)
+            add_entry(page)
+            self.store.store("search", {key: json.dumps(index.entries[first:], ensure_ascii=False, default=str)})
+
+        index.add_entry_from_context = add_entry_kept
+
+
+def _rendered(page) -> dict:
+    return {
+        "content": page.content,
+        "toc": _toc_tokens(page.toc),
+        "title": page._title_from_render,
+        "anchors": sorted(page.present_anchor_ids or ()),
+        "links_to_anchors": None if page.links_to_anchors is None else {
+            file.src_uri: links for file, links in page.links_to_anchors.items()},
+    }
+
+
+def _restore(page, kept: dict, files) -> None:
+    page.content = kept["content"]
+    page.toc = get_toc(kept["toc"])
+    page._title_from_render = kept["title"]
+    page.present_anchor_ids = set(kept["anchors"])
+    if kept["links_to_anchors"] is not None:
+        page.links_to_anchors = {files.get_file_from_path(src_uri): links
+                                 for src_uri, links in kept["links_to_anchors"].items()}

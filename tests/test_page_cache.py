@@ -1,0 +1,100 @@
+"""The plugin's page cache: a rebuild converts only the generated pages whose inputs changed,
+and its site is byte for byte the one a build without the cache makes."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+
+import pytest
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+from mkdocs.exceptions import Abort
+from mkdocs.structure.pages import Page
+from test_plugin import make_site
+
+from qakb.plugin.page_cache import stable
+from qakb.result_store import STORE_FILE
+
+
+def build_counting_renders(site, monkeypatch) -> list[str]:
+    """Build `site` with mkdocs; the pages whose Markdown was converted, by source path."""
+    converted = []
+    render = Page.render
+
+    def counting(page, config, files):
+        converted.append(page.file.src_uri)
+        return render(page, config, files)
+
+    monkeypatch.setattr(Page, "render", counting)
+    mkdocs_build(load_config(str(site / "mkdocs.yml"), strict=True))
+    monkeypatch.setattr(Page, "render", render)
+    return sorted(converted)
+
+
+def site_bytes(site) -> dict[str, bytes]:
+    return {path.relative_to(site).as_posix(): path.read_bytes() for path in sorted(site.rglob("*")) if path.is_file()}
+
+
+def rows(site, kind: str) -> int:
+    with sqlite3.connect(site / "cache" / STORE_FILE) as db:
+        return db.execute("SELECT COUNT(*) FROM entries WHERE kind = ?", (kind,)).fetchone()[0]
+
+
+def checking_anchors(site):
+    with (site / "mkdocs.yml").open("a", encoding="utf-8") as mkdocs_yml:
+        mkdocs_yml.write("validation:\n  anchors: warn\n")
+    return site
+
+
+def test_a_rebuild_converts_only_changed_generated_pages_and_makes_the_same_site(tmp_path, monkeypatch):
+    site = checking_anchors(make_site(tmp_path / "site"))
+    generated = site / "build" / "pages"
+    (generated / "topics" / "b.md").write_text("# Topic B\n\nSee [topic A](a.md#topic-a).\n", encoding="utf-8")
+    first = build_counting_renders(site, monkeypatch)
+    assert first == ["about.md", "index.md", "topics/a.md", "topics/b.md"]
+    assert rows(site, "page") == 3 and rows(site, "search") == 4
+    built_first = site_bytes(site / "site")
+
+    # Nothing changed: only the hand-written page is converted again, and the site is the same.
+    assert build_counting_renders(site, monkeypatch) == ["about.md"]
+    assert site_bytes(site / "site") == built_first
+
+    # One page changed: it alone is converted; the kept pages' anchors still serve links into them.
+    (generated / "topics" / "b.md").write_text("# Topic B\n\nSee [topic A](a.md#topic-a) again.\n", encoding="utf-8")
+    assert build_counting_renders(site, monkeypatch) == ["about.md", "topics/b.md"]
+    cached_site = site_bytes(site / "site")
+    (site / "cache" / STORE_FILE).unlink()
+    build_counting_renders(site, monkeypatch)
+    assert site_bytes(site / "site") == cached_site  # same bytes as a build from nothing
+
+    # A link to an anchor a kept page does not have is still reported under --strict.
+    (generated / "topics" / "b.md").write_text("# Topic B\n\nSee [topic A](a.md#no-such-anchor).\n", encoding="utf-8")
+    with pytest.raises(Abort, match="warnings"):
+        mkdocs_build(load_config(str(site / "mkdocs.yml"), strict=True))
+
+
+def test_a_page_rendered_with_a_warning_is_not_kept(tmp_path, monkeypatch):
+    site = make_site(tmp_path / "site")
+    generated = site / "build" / "pages"
+    (generated / "topics" / "a.md").write_text("# Topic A\n\n[gone](missing.md)\n", encoding="utf-8")
+    mkdocs_build(load_config(str(site / "mkdocs.yml"), strict=False))  # the warning is logged, the build goes on
+    assert rows(site, "page") == 1  # index.md only
+    with pytest.raises(Abort):  # converted again, so --strict reports it again
+        build_counting_renders(site, monkeypatch)
+
+
+def test_extension_options_key_the_same_in_every_run():
+    def format_fence(source, language, css_class, options, md, **kwargs):
+        return source
+
+    class Option:
+        pass
+
+    options = {"custom_fences": [{"name": "math", "format": format_fence, "class": Option()}],
+               "names": {"b", "a"}, "partial": functools.partial(len)}
+    keyed = stable(options)
+    assert keyed["custom_fences"][0]["format"].endswith("format_fence")
+    assert "0x" not in repr(keyed)
+    assert keyed["names"] == ["a", "b"]
+    assert keyed == stable(dict(reversed(list(options.items()))))
