@@ -209,7 +209,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         passages = [answer_passages(answers[question.anchor].text) for question in questions]
         write_index(index_dir, questions, documents, passages, topic_of, vectors, project_hash(settings),
                     settings.cache_dir, embed=embedder.encode, part_of=part_of, shard_above=settings.shard_above,
-                    shard_list_size=settings.shard_list_size)
+                    shard_list_size=settings.shard_list_size, previous=settings.index_dir)
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 

@@ -126,6 +126,7 @@ def write_index(
     part_of: dict[str, int] | None = None,
     shard_above: int = 0,
     shard_list_size: int = 64,
+    previous: Path | None = None,
 ) -> dict:
     """Write every index file into the empty folder `out_dir`; return the manifest.
 
@@ -134,7 +135,8 @@ def write_index(
     `documents` are the questions' indexed texts (`qakb.markup.document_text`) and `passages`
     their answers' passages (`answer_passages`), both row-aligned with `questions`. A bank of
     at least `shard_above` questions (0: never) gets the sharded layout (`qakb.shards`), in lists
-    of about `shard_list_size` questions.
+    of about `shard_list_size` questions; `previous` is the last build's index folder, whose
+    partition a sharded index keeps while it still fits.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / METADATA, metadata_rows(questions, topic_of, part_of or {}))
@@ -156,7 +158,7 @@ def write_index(
     if shard_above and len(questions) >= shard_above:
         from qakb.shards import ShardSettings, shard_index
 
-        manifest = shard_index(out_dir, manifest, ShardSettings(items_per_list=shard_list_size))
+        manifest = shard_index(out_dir, manifest, ShardSettings(items_per_list=shard_list_size), previous)
     # A sharded index lists its shards' checksums in "shards": the manifest stays small.
     manifest["files"] = {path.name: file_entry(path) for path in sorted(out_dir.iterdir())
                          if path.name != MANIFEST and not _is_shard(path.name, manifest)}

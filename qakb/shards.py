@@ -7,12 +7,16 @@ option), `qakb.index.write_index` calls `shard_index`, which turns the files tha
 
     centroids.bin      k-means centroids of the items' static vectors (an inverted file:
                        faiss.Kmeans, spherical, fixed seed); list n holds the items
-                       nearest centroid n, as consecutive rows
+                       nearest centroid n, as consecutive rows. A rebuild keeps the last
+                       build's centroids while they still fit (see `_lists`), so an edit
+                       moves only the edited items and changes only their lists' files
     words.json         the speller's dictionary (bm25.json's "words")
     table-NNNN.bin     the static encoder's table in chunks of `table_rows` token rows
     terms-NNNN.json    BM25 postings, terms cut into sorted ranges of about
                        `term_shard_bytes`: a query's terms are complete wherever their
-                       documents live, so lexical recall does not depend on the lists probed
+                       documents live, so lexical recall does not depend on the lists probed.
+                       A range ends after a term picked by the term's hash (content-defined
+                       cut points), so a new or removed term changes only its own range
     list-NNNN.bin      one list's item and passage vectors (int8, a float32 scale each)
     text-NNNN-PPP.json the metadata and passage texts of `text_rows` rows of a list: only
                        the hits' texts are fetched
@@ -50,11 +54,18 @@ class ShardSettings:
     text_rows: int = 8
     kmeans_iterations: int = 20
     seed: int = 0
+    # Keep the last build's centroids while the items' mean cosine to their nearest centroid stays
+    # within this of its value when they were trained (drift from edits is bounded; a new list count
+    # or a new encoder table always retrains).
+    refit_tolerance: float = 0.005
 
 
-def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = ShardSettings()) -> dict:
+def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = ShardSettings(),
+                previous: Path | None = None) -> dict:
     """Write the shards of the index in `index_dir` (as written by qakb.static), delete the files they
-    replace, and return the manifest with a "shards" entry; its "files" are left to the caller."""
+    replace, and return the manifest with a "shards" entry; its "files" are left to the caller.
+
+    `previous`: the last build's index folder, whose centroids are kept if they still fit."""
     import faiss
 
     index_dir = Path(index_dir)
@@ -65,7 +76,13 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     bm25 = json.loads((index_dir / "bm25.json").read_text(encoding="utf-8"))
     count, dim = vectors.shape
 
-    centroids, list_of = _lists(faiss, vectors, settings)
+    rows_count, table = manifest["encoder"]["rows"], (index_dir / "static_table.bin").read_bytes()
+    table_chunks = [table[4 * first:4 * last] + table[4 * rows_count + first * dim:4 * rows_count + last * dim]
+                    for first, last in ((first, min(rows_count, first + settings.table_rows))
+                                        for first in range(0, rows_count, settings.table_rows))]
+    table_hashes = [hashlib.sha256(chunk).hexdigest()[:16] for chunk in table_chunks]
+    centroids, list_of, trained_fit = _lists(faiss, vectors, settings,
+                                             _previous_partition(previous, settings, table_hashes))
     order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
     new_row = {old: new for new, old in enumerate(order)}
     offsets = np.searchsorted(list_of[order], np.arange(len(centroids) + 1)).tolist()
@@ -91,12 +108,8 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
         list_hashes.append(_write(index_dir / Shards.list_file(number), struct.pack("<I", len(header)) + header
                                   + scales.astype("<f4").tobytes() + values.tobytes()))
 
-    rows_count, table = manifest["encoder"]["rows"], (index_dir / "static_table.bin").read_bytes()
-    table_hashes = []
-    for number, first in enumerate(range(0, rows_count, settings.table_rows)):
-        last = min(rows_count, first + settings.table_rows)
-        table_hashes.append(_write(index_dir / Shards.table_file(number),
-                                   table[4 * first:4 * last] + table[4 * rows_count + first * dim:4 * rows_count + last * dim]))
+    for number, chunk in enumerate(table_chunks):
+        _write(index_dir / Shards.table_file(number), chunk)
 
     lengths = [bm25["doc_lengths"][old] for old in order]
     term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], new_row, lengths, settings)
@@ -116,6 +129,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
         "centroids_file": CENTROIDS_FILE, "words_file": WORDS_FILE,
         "average_length": sum(lengths) / count, "max_idf": max_idf, "term_firsts": term_firsts,
         "hashes": {"table": table_hashes, "terms": term_hashes, "lists": list_hashes},
+        "trained_fit": trained_fit,
         # What the browser fetches before the first query (the manifest besides).
         "upfront": [encoder["vocab_file"], encoder["chars_file"], CENTROIDS_FILE, WORDS_FILE],
         "settings": asdict(settings),
@@ -128,15 +142,46 @@ def _flat_vectors(faiss, path: Path) -> np.ndarray:
     return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
 
 
-def _lists(faiss, vectors: np.ndarray, settings: ShardSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Spherical k-means centroids (unit length) and each item's list: the centroid it is closest to."""
+def _previous_partition(previous: Path | None, settings: ShardSettings, table_hashes: list[str]) -> dict | None:
+    """The last build's centroids and their fit when trained, if it made them with these settings
+    from the same encoder table (the vectors are then comparable); else None."""
+    try:
+        spec = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))["shards"]
+        if spec["settings"] != asdict(settings) or spec["hashes"]["table"] != table_hashes:
+            return None
+        data = (previous / spec["centroids_file"]).read_bytes()
+        centroids = np.frombuffer(data, dtype="<f4").reshape(spec["lists"], -1)
+        return {"centroids": centroids.astype(np.float32), "trained_fit": float(spec["trained_fit"])}
+    except (TypeError, OSError, KeyError, ValueError):  # no previous index, or not one like this
+        return None
+
+
+def _lists(faiss, vectors: np.ndarray, settings: ShardSettings, previous: dict | None = None,
+           ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Spherical k-means centroids (unit length), each item's list (the centroid it is closest to) and
+    the fit the centroids had when trained (the items' mean cosine to their nearest centroid).
+
+    The previous build's centroids are kept if there are as many lists and their fit to these items
+    has not dropped by more than `refit_tolerance` since they were trained: an edit then moves only
+    the edited items between lists, instead of every centroid shifting a little and every list changing."""
     count, dim = vectors.shape
     lists = max(1, min(count, round(count / settings.items_per_list)))
+    if previous is not None and previous["centroids"].shape == (lists, dim):
+        similarities = vectors @ previous["centroids"].T
+        if _fit(vectors, similarities) >= previous["trained_fit"] - settings.refit_tolerance:
+            return previous["centroids"], similarities.argmax(axis=1), previous["trained_fit"]
     kmeans = faiss.Kmeans(dim, lists, niter=settings.kmeans_iterations, seed=settings.seed, spherical=True,
                           verbose=False, min_points_per_centroid=1)
     kmeans.train(np.ascontiguousarray(vectors, dtype=np.float32))
-    centroids = kmeans.centroids / np.linalg.norm(kmeans.centroids, axis=1, keepdims=True).clip(1e-12)
-    return centroids.astype(np.float32), (vectors @ centroids.T).argmax(axis=1)
+    centroids = (kmeans.centroids / np.linalg.norm(kmeans.centroids, axis=1, keepdims=True).clip(1e-12)
+                 ).astype(np.float32)
+    similarities = vectors @ centroids.T
+    return centroids, similarities.argmax(axis=1), _fit(vectors, similarities)
+
+
+def _fit(vectors: np.ndarray, similarities: np.ndarray) -> float:
+    norms = np.linalg.norm(vectors, axis=1).clip(1e-12)
+    return round(float((similarities.max(axis=1) / norms).mean()), 6) if len(vectors) else 1.0
 
 
 def _int8_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,29 +193,41 @@ def _int8_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], new_row: dict[int, int],
                        lengths: list[int], settings: ShardSettings) -> tuple[list[str], list[str]]:
     """Postings {term: [doc, tf, length, ...]} in sorted term ranges; the first term of each range
-    (the first range starts at "", so every term has one)."""
-    firsts, hashes, shard, size = [], [], {}, 0
+    (the first range starts at "", so every term has one).
 
-    def close():
-        hashes.append(_write(index_dir / Shards.terms_file(len(hashes)), json.dumps(
-            shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
-
+    A range starts at a term whose hash is a multiple of K, K the power of two nearest to the terms a
+    range of `term_shard_bytes` holds on average: ranges average about that size, and where they end
+    depends on the terms alone, so adding or removing a term changes one range, not every range after
+    it. A range that reaches four times the size ends anyway."""
+    entries = {}
     for term in sorted(postings):
         pairs = postings[term]
         triples = []
         for doc, tf in sorted((new_row[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2])):
             triples += (doc, tf, lengths[doc])
-        if not firsts or size >= settings.term_shard_bytes:
-            if firsts:
-                close()
-            firsts.append("" if not firsts else term)
+        entries[term] = triples
+    sizes = {term: len(term) + 4 + sum(len(str(value)) + 1 for value in triples) for term, triples in entries.items()}
+    mean_size = sum(sizes.values()) / max(1, len(sizes))
+    spacing = 2 ** max(0, round(math.log2(max(1.0, settings.term_shard_bytes / max(mean_size, 1.0)))))
+    firsts, hashes, shard, size = [""], [], {}, 0
+
+    def close():
+        hashes.append(_write(index_dir / Shards.terms_file(len(hashes)), json.dumps(
+            shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
+
+    for term, triples in entries.items():
+        if shard and (_term_hash(term) % spacing == 0 or size >= 4 * settings.term_shard_bytes):
+            close()
+            firsts.append(term)
             shard, size = {}, 0
         shard[term] = triples
-        size += len(term) + 4 + sum(len(str(value)) + 1 for value in triples)
-    if not firsts:
-        firsts.append("")
+        size += sizes[term]
     close()
     return firsts, hashes
+
+
+def _term_hash(term: str) -> int:
+    return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def _write(path: Path, data: bytes) -> str:

@@ -25,6 +25,7 @@ import io
 import os
 import random
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -224,33 +225,61 @@ TABLE_CACHE = "static-table"
 TABLE_CACHE_KEEP = 8  # tables kept in the cache (one per recent training set)
 
 
+TABLE_REUSE_CHANGED = 0.02  # a cached table serves a training set that differs by at most this share
+
+
 def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[str]], np.ndarray],
                  settings: StaticSettings, cache_dir: Path) -> StaticTable:
     """`aligned_table`, kept in <cache_dir>/static-table/ under a hash of everything it is made
     from (this code, the settings, the distilled model, the texts and their transformer
-    vectors): a rebuild whose training texts did not change skips the ~20 s of fitting."""
+    vectors): a rebuild whose training texts did not change skips the ~20 s of fitting.
+
+    A table fitted to nearly the same texts is reused too: up to TABLE_REUSE_CHANGED of them
+    different, counted against the texts the table was fitted to. Editing an answer changes a
+    few of a big bank's 6,000 training texts; refitting for them would change every vector, so
+    every shard of the index, for a table no better than the one kept."""
     targets = embed(texts)
-    digest = hashlib.sha256()
+    inputs = hashlib.sha256()
     for part in (Path(__file__).read_bytes(), Path(__file__).with_name("search.py").read_bytes(),
-                 json.dumps(asdict(settings), sort_keys=True).encode(), model.embeddings.tobytes(),
-                 "\n".join(texts).encode("utf-8"), np.ascontiguousarray(targets, dtype="<f4").tobytes()):
+                 json.dumps(asdict(settings), sort_keys=True).encode(), model.embeddings.tobytes()):
+        inputs.update(hashlib.sha256(part).digest())
+    text_hashes = np.array(sorted({hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts}), dtype="S64")
+    digest = hashlib.sha256(inputs.digest())
+    for part in ("\n".join(texts).encode("utf-8"), np.ascontiguousarray(targets, dtype="<f4").tobytes()):
         digest.update(hashlib.sha256(part).digest())
     folder = Path(cache_dir) / TABLE_CACHE
-    cached = folder / f"{digest.hexdigest()[:32]}.npz"
-    if cached.is_file():
-        with np.load(cached) as saved:
-            table = StaticTable(vocab=saved["vocab"].tolist(), scales=saved["scales"], rows=saved["rows"],
-                                basis=saved["basis"])
-        os.utime(cached)  # recently used: kept when the cache is pruned
-        return table
+    family = inputs.hexdigest()[:16]
+    cached = folder / f"{family}-{digest.hexdigest()[:32]}.npz"
+    changed = {path: _changed_texts(path, text_hashes) for path in sorted(folder.glob(f"{family}-*.npz"))
+               if ".partial" not in path.name}
+    close = sorted((count, path.name, path) for path, count in changed.items()
+                   if count is not None and count <= TABLE_REUSE_CHANGED * max(len(text_hashes), 1))
+    if close:
+        nearest = close[0][2]
+        os.utime(nearest)  # recently used: kept when the cache is pruned
+        with np.load(nearest) as saved:
+            return StaticTable(vocab=saved["vocab"].tolist(), scales=saved["scales"], rows=saved["rows"],
+                               basis=saved["basis"])
     table = aligned_table(model, texts, targets, settings)
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"{cached.stem}.{os.getpid()}.partial.npz"
-    np.savez(partial, vocab=np.array(table.vocab, dtype=str), scales=table.scales, rows=table.rows, basis=table.basis)
+    np.savez(partial, vocab=np.array(table.vocab, dtype=str), scales=table.scales, rows=table.rows, basis=table.basis,
+             text_hashes=text_hashes)
     partial.replace(cached)
     for old in sorted(folder.glob("*.npz"), key=lambda path: path.stat().st_mtime, reverse=True)[TABLE_CACHE_KEEP:]:
         old.unlink(missing_ok=True)
     return table
+
+
+def _changed_texts(path: Path, text_hashes: np.ndarray) -> int | None:
+    """How many of the texts the table at `path` was fitted to differ from `text_hashes` (sorted
+    sha256s); None if it cannot be read (half-written by an old build, or an older layout)."""
+    try:
+        with np.load(path) as saved:
+            fitted_to = saved["text_hashes"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return max(len(fitted_to), len(text_hashes)) - len(np.intersect1d(fitted_to, text_hashes))
 
 
 def aligned_table(model: DistilledModel, texts: list[str], targets: np.ndarray,

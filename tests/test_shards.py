@@ -220,3 +220,66 @@ def test_the_browser_fetches_only_the_probed_shards_and_ranks_as_qakb_ask(open_p
     assert cli.returncode == 0, cli.stderr
     assert [(hit["id"], hit["score"]) for hit in json.loads(cli.stdout)] == [
         (hit["id"], hit["score"]) for hit in results[1]]
+
+
+def clustered_vectors(seed: int, count: int = 400, clusters: int = 10, dim: int = 16):
+    import numpy as np
+
+    generator = np.random.default_rng(seed)
+    centres = generator.normal(size=(clusters, dim))
+    vectors = centres[generator.integers(0, clusters, count)] + 0.3 * generator.normal(size=(count, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype("float32")
+
+
+def test_a_rebuild_keeps_the_partition_while_it_fits_and_retrains_when_it_does_not():
+    import faiss
+    import numpy as np
+
+    from qakb.shards import _lists
+
+    settings = ShardSettings(items_per_list=40)
+    vectors = clustered_vectors(0)
+    centroids, list_of, fit = _lists(faiss, vectors, settings)
+    previous = {"centroids": centroids, "trained_fit": fit}
+
+    edited = vectors.copy()
+    edited[7] = vectors[123]  # one item now reads like another
+    kept, kept_lists, kept_fit = _lists(faiss, edited, settings, previous)
+    assert kept is centroids and kept_fit == fit
+    assert set(np.flatnonzero(kept_lists != list_of)) <= {7}  # only the edited item may move
+
+    # A new bank of other content: the old centroids no longer fit, so they are trained afresh.
+    other = clustered_vectors(1)
+    retrained, _, _ = _lists(faiss, other, settings, previous)
+    assert retrained.shape == centroids.shape and not np.array_equal(retrained, centroids)
+    # More items, more lists: trained afresh.
+    grown = np.concatenate([vectors, clustered_vectors(0, count=80)])
+    assert _lists(faiss, grown, settings, previous)[0].shape[0] == 12
+
+
+def test_a_new_term_changes_one_range_of_postings(tmp_path):
+    import random
+
+    from qakb.shards import _write_term_shards
+
+    generator = random.Random(0)
+    words = sorted({"".join(generator.choices("abcdefghij", k=generator.randint(3, 9))) for _ in range(3000)})
+    postings = {word: [doc for d in sorted(generator.sample(range(200), 3)) for doc in (d, 1)] for word in words}
+    lengths = [10] * 200
+    rows = {doc: doc for doc in range(200)}
+    settings = ShardSettings(term_shard_bytes=2_000)
+
+    def ranges(folder: Path, postings: dict) -> dict[str, bytes]:
+        folder.mkdir()
+        firsts, _ = _write_term_shards(folder, postings, rows, lengths, settings)
+        return {first: (folder / f"terms-{number:04d}.json").read_bytes() for number, first in enumerate(firsts)}
+
+    before = ranges(tmp_path / "a", postings)
+    assert 10 <= len(before) <= 80  # about term_shard_bytes each
+    after = ranges(tmp_path / "b", {**postings, "cabbage": [5, 2]})
+    changed = [first for first in after if before.get(first) != after[first]]
+    assert len(changed) == 1 and len(after) - len(before) in (0, 1)
+    removed = dict(postings)
+    del removed[words[len(words) // 2]]
+    after_removal = ranges(tmp_path / "c", removed)
+    assert len([first for first in after_removal if before.get(first) != after_removal[first]]) <= 1

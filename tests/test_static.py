@@ -126,3 +126,29 @@ def test_a_rebuild_with_the_same_training_texts_reuses_the_trained_table(documen
     assert second == first
     for path in (tmp_path / "first").iterdir():
         assert path.read_bytes() == (tmp_path / "second" / path.name).read_bytes(), path.name
+
+
+def test_a_table_fitted_to_nearly_the_same_texts_is_reused_and_one_fitted_to_others_is_not(
+        documents, passages, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "model2vec").symlink_to(CACHE_DIR / "model2vec")
+    embed = Embedder(CACHE_DIR / "embeddings.sqlite").encode
+    for name in ("first", "edited", "other"):
+        (tmp_path / name).mkdir()
+    static.build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)
+    texts = static.training_texts(documents, static.StaticSettings())
+    assert len(texts) * static.TABLE_REUSE_CHANGED >= 2  # room for an edit
+
+    fitted = []
+    aligned_table = static.aligned_table
+    monkeypatch.setattr(static, "aligned_table", lambda *args: fitted.append(1) or aligned_table(*args))
+    edited = list(documents)
+    edited[3] += " One more sentence, written for this test."
+    assert static.build_static_search(edited, passages, tmp_path / "edited", cache_dir=cache, embed=embed)
+    assert not fitted
+    assert (tmp_path / "edited" / "static_table.bin").read_bytes() == (tmp_path / "first" / "static_table.bin").read_bytes()
+
+    others = [f"{document} {document[::-1]}" for document in documents]  # every training text differs
+    static.build_static_search(others, passages, tmp_path / "other", cache_dir=cache, embed=embed)
+    assert fitted == [1]
