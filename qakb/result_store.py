@@ -21,6 +21,9 @@ class ResultStore:
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Two connections may be open at once (the build's and its mkdocs plugin's): wait, do not fail.
         self._db = sqlite3.connect(cache_dir / STORE_FILE, timeout=60)
+        # A cache: a commit need not wait for the disk (WAL keeps the file whole if the machine stops).
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS entries "
                          "(kind TEXT, key TEXT, value TEXT, used INTEGER, PRIMARY KEY (kind, key))")
 

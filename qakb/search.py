@@ -218,6 +218,7 @@ class CharClasses:
     """
 
     def __init__(self, ranges: dict[str, list[list[int]]]):
+        self.ranges = ranges
         spans = sorted((start, end, kind) for kind, pairs in ranges.items() for start, end in pairs)
         self._starts = [start for start, _, _ in spans]
         self._spans = spans

@@ -152,3 +152,18 @@ def test_a_table_fitted_to_nearly_the_same_texts_is_reused_and_one_fitted_to_oth
     others = [f"{document} {document[::-1]}" for document in documents]  # every training text differs
     static.build_static_search(others, passages, tmp_path / "other", cache_dir=cache, embed=embed)
     assert fitted == [1]
+
+
+def test_bm25_data_from_kept_tokens_is_the_same_and_tokenizes_only_new_documents(documents, tmp_path, monkeypatch):
+    from qakb.result_store import ResultStore
+
+    chars = static.distilled_model(CACHE_DIR).chars
+    fresh = static.bm25_data(documents, chars)
+    store = ResultStore(tmp_path)
+    assert static.bm25_data(documents, chars, store) == fresh
+    tokenized = []
+    words = chars.words
+    monkeypatch.setattr(chars, "words", lambda text: tokenized.append(text) or words(text))
+    edited = [*documents[:-1], documents[-1] + " Edited with a sentence of its own."]
+    assert static.bm25_data(edited, chars, store) == static.bm25_data(edited, CharClasses(chars.ranges))
+    assert tokenized == [edited[-1]]
