@@ -58,6 +58,10 @@ class ShardSettings:
     # within this of its value when they were trained (drift from edits is bounded; a new list count
     # or a new encoder table always retrains).
     refit_tolerance: float = 0.005
+    # With kept centroids, an item stays in its last list while that list's centroid is within this
+    # cosine of its nearest: a small edit does not move it (moving renumbers the rows after it, and
+    # with them most of the postings).
+    stay_margin: float = 0.03
 
 
 def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = ShardSettings(),
@@ -82,7 +86,8 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
                                         for first in range(0, rows_count, settings.table_rows))]
     table_hashes = [hashlib.sha256(chunk).hexdigest()[:16] for chunk in table_chunks]
     centroids, list_of, trained_fit = _lists(faiss, vectors, settings,
-                                             _previous_partition(previous, settings, table_hashes))
+                                             _previous_partition(previous, settings, table_hashes),
+                                             [row["id"] for row in metadata])
     order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
     new_row = {old: new for new, old in enumerate(order)}
     offsets = np.searchsorted(list_of[order], np.arange(len(centroids) + 1)).tolist()
@@ -151,25 +156,38 @@ def _previous_partition(previous: Path | None, settings: ShardSettings, table_ha
             return None
         data = (previous / spec["centroids_file"]).read_bytes()
         centroids = np.frombuffer(data, dtype="<f4").reshape(spec["lists"], -1)
-        return {"centroids": centroids.astype(np.float32), "trained_fit": float(spec["trained_fit"])}
+        list_of_id = {}
+        for number in range(spec["lists"]):
+            size = spec["offsets"][number + 1] - spec["offsets"][number]
+            for part in range(math.ceil(size / spec["text_rows"])):
+                text = json.loads((previous / Shards.text_file(number, part)).read_text(encoding="utf-8"))
+                list_of_id.update((row["id"], number) for row in text["metadata"])
+        return {"centroids": centroids.astype(np.float32), "trained_fit": float(spec["trained_fit"]),
+                "list_of_id": list_of_id}
     except (TypeError, OSError, KeyError, ValueError):  # no previous index, or not one like this
         return None
 
 
 def _lists(faiss, vectors: np.ndarray, settings: ShardSettings, previous: dict | None = None,
-           ) -> tuple[np.ndarray, np.ndarray, float]:
+           ids: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Spherical k-means centroids (unit length), each item's list (the centroid it is closest to) and
     the fit the centroids had when trained (the items' mean cosine to their nearest centroid).
 
     The previous build's centroids are kept if there are as many lists and their fit to these items
     has not dropped by more than `refit_tolerance` since they were trained: an edit then moves only
-    the edited items between lists, instead of every centroid shifting a little and every list changing."""
+    the edited items between lists, instead of every centroid shifting a little and every list changing.
+    With them, an item (by its id in `ids`) stays in the list it was in while that list's centroid is
+    within `stay_margin` of its nearest."""
     count, dim = vectors.shape
     lists = max(1, min(count, round(count / settings.items_per_list)))
     if previous is not None and previous["centroids"].shape == (lists, dim):
         similarities = vectors @ previous["centroids"].T
         if _fit(vectors, similarities) >= previous["trained_fit"] - settings.refit_tolerance:
-            return previous["centroids"], similarities.argmax(axis=1), previous["trained_fit"]
+            nearest = similarities.argmax(axis=1)
+            last = np.array([previous.get("list_of_id", {}).get(item, -1) for item in ids or [None] * count], dtype=np.int64)
+            rows = np.arange(count)
+            stays = (last >= 0) & (similarities[rows, last.clip(0)] >= similarities[rows, nearest] - settings.stay_margin)
+            return previous["centroids"], np.where(stays, last, nearest), previous["trained_fit"]
     kmeans = faiss.Kmeans(dim, lists, niter=settings.kmeans_iterations, seed=settings.seed, spherical=True,
                           verbose=False, min_points_per_centroid=1)
     kmeans.train(np.ascontiguousarray(vectors, dtype=np.float32))

@@ -248,6 +248,19 @@ def test_a_rebuild_keeps_the_partition_while_it_fits_and_retrains_when_it_does_n
     assert kept is centroids and kept_fit == fit
     assert set(np.flatnonzero(kept_lists != list_of)) <= {7}  # only the edited item may move
 
+    # An item stays in its last list while that list is nearly as near as its nearest, not beyond.
+    similarities = edited @ centroids.T
+    ranked = np.sort(similarities, axis=1)
+    close, far = int(np.argmin(ranked[:, -1] - ranked[:, -2])), int(np.argmax(ranked[:, -1] - ranked[:, -2]))
+    gaps = ranked[:, -1] - ranked[:, -2]
+    margin = ShardSettings(items_per_list=40, stay_margin=float(gaps[close] + gaps[far]) / 2)
+    second = np.argsort(similarities, axis=1)[:, -2]
+    ids = [f"item-{row}" for row in range(len(edited))]
+    previous["list_of_id"] = {ids[close]: int(second[close]), ids[far]: int(second[far])}
+    _, sticky_lists, _ = _lists(faiss, edited, margin, previous, ids)
+    assert sticky_lists[close] == second[close] and sticky_lists[far] == kept_lists[far]
+    assert all(sticky_lists[row] == kept_lists[row] for row in range(len(edited)) if row not in (close, far))
+
     # A new bank of other content: the old centroids no longer fit, so they are trained afresh.
     other = clustered_vectors(1)
     retrained, _, _ = _lists(faiss, other, settings, previous)
