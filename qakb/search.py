@@ -80,7 +80,8 @@ Sharded layout (manifest "shards"; written by qakb.shards for large banks)
     table-NNNN.bin   rows [N * table_rows, ...) of static_table.bin: their float32
                      scales, then their int8 values.
     terms-NNNN.json  {term: [doc, tf, doc length, ...]}: the BM25 postings of every
-                     term from term_firsts[N] up to (not including) term_firsts[N+1];
+                     term from term_firsts[N] up to (not including) term_firsts[N+1]
+                     (lengths coarse above 16 terms: qakb.shards.coarse_length);
                      "average_length" and "max_idf" are the bank's, in the manifest.
     list-NNNN.bin    uint32 header size, a JSON header {"passages": [count per row],
                      "texts": [checksum of each text file]}, spaces to a multiple of 4

@@ -296,3 +296,13 @@ def test_a_new_term_changes_one_range_of_postings(tmp_path):
     del removed[words[len(words) // 2]]
     after_removal = ranges(tmp_path / "c", removed)
     assert len([first for first in after_removal if before.get(first) != after_removal[first]]) <= 1
+
+
+def test_postings_carry_coarse_lengths_exact_to_16_then_within_a_sixteenth():
+    from qakb.shards import coarse_length
+
+    assert [coarse_length(n) for n in range(17)] == list(range(17))
+    values = [coarse_length(n) for n in range(17, 5000)]
+    assert values == sorted(values)  # longer never reads shorter
+    assert all(abs(coarse_length(n) - n) <= n / 16 for n in range(17, 5000))
+    assert len({coarse_length(n) for n in range(200, 211)}) <= 2  # a ten-word edit moves it at most one step
