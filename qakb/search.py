@@ -79,8 +79,9 @@ Sharded layout (manifest "shards"; written by qakb.shards for large banks)
     words.json       the speller's {word: count} (bm25.json's "words").
     table-NNNN.bin   rows [N * table_rows, ...) of static_table.bin: their float32
                      scales, then their int8 values.
-    terms-NNNN.json  {term: [doc, tf, doc length, ...]}: the BM25 postings of every
-                     term from term_firsts[N] up to (not including) term_firsts[N+1]
+    terms-HHHHHHHHHHHH.json  {term: [doc, tf, doc length, ...]}: the BM25 postings of
+                     every term from term_firsts[N] up to (not including) term_firsts[N+1],
+                     named by the first 12 hex digits of term_firsts[N]'s SHA-256
                      (lengths coarse above 16 terms: qakb.shards.coarse_length);
                      "average_length" and "max_idf" are the bank's, in the manifest.
     list-NNNN.bin    uint32 header size, a JSON header {"passages": [count per row],
@@ -564,11 +565,12 @@ class Shards:
         self.table_rows, self.text_rows = spec["table_rows"], spec["text_rows"]
         self.term_firsts: list[str] = spec["term_firsts"]
         hashes = spec["hashes"]
-        self.hashes: dict[str, str] = {}
-        for kind, name_of in (("table", self.table_file), ("terms", self.terms_file), ("lists", self.list_file)):
-            self.hashes.update((name_of(number), digest) for number, digest in enumerate(hashes[kind]))
         if len(hashes["lists"]) != len(centroids) or len(hashes["terms"]) != len(self.term_firsts):
             raise ValueError("the shard lists disagree with the manifest")
+        self.hashes: dict[str, str] = {}
+        for kind, name_of in (("table", self.table_file), ("terms", lambda number: self.terms_file(self.term_firsts[number])),
+                              ("lists", self.list_file)):
+            self.hashes.update((name_of(number), digest) for number, digest in enumerate(hashes[kind]))
         self.loaded: set[str] = set()
         self.probe_all = False  # exhaustive search: every list
 
@@ -577,8 +579,9 @@ class Shards:
         return f"table-{number:04d}.bin"
 
     @staticmethod
-    def terms_file(number: int) -> str:
-        return f"terms-{number:04d}.json"
+    def terms_file(first_term: str) -> str:
+        """Named by its first term, not its place: a new range does not rename the ranges after it."""
+        return f"terms-{hashlib.sha256(first_term.encode('utf-8')).hexdigest()[:12]}.json"
 
     @staticmethod
     def list_file(number: int) -> str:
@@ -596,7 +599,7 @@ class Shards:
         chunks = sorted({token // self.table_rows for token in token_ids})
         shards = sorted({max(0, bisect.bisect_right(self.term_firsts, term) - 1) for term in terms})
         return ([name for name in map(self.table_file, chunks) if name in self.hashes]
-                + [self.terms_file(number) for number in shards])
+                + [self.terms_file(self.term_firsts[number]) for number in shards])
 
     def probe(self, vector, bm25: dict[int, float]) -> list[int]:
         """The lists a query searches: the `probe` nearest centroids and the lists of its best BM25 rows."""
@@ -649,11 +652,12 @@ class Shards:
 
     def _read(self, engine: Engine, name: str, data: bytes) -> None:
         kind, number = name.split(".")[0].split("-")[:2]
+        if kind == "terms":
+            engine.bm25.add_postings(json.loads(data))
+            return
         number = int(number)
         if kind == "table":
             engine.encoder.fill(number * self.table_rows, data)
-        elif kind == "terms":
-            engine.bm25.add_postings(json.loads(data))
         elif kind == "list":
             self._read_list(engine, number, data)
         else:

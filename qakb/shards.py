@@ -12,11 +12,12 @@ option), `qakb.index.write_index` calls `shard_index`, which turns the files tha
                        moves only the edited items and changes only their lists' files
     words.json         the speller's dictionary (bm25.json's "words")
     table-NNNN.bin     the static encoder's table in chunks of `table_rows` token rows
-    terms-NNNN.json    BM25 postings, terms cut into sorted ranges of about
+    terms-HHHH.json    BM25 postings, terms cut into sorted ranges of about
                        `term_shard_bytes`: a query's terms are complete wherever their
                        documents live, so lexical recall does not depend on the lists probed.
                        A range ends after a term picked by the term's hash (content-defined
-                       cut points), so a new or removed term changes only its own range
+                       cut points), so a new or removed term changes only its own range;
+                       a range's file is named by its first term, so the others keep their names
     list-NNNN.bin      one list's item and passage vectors (int8, a float32 scale each)
     text-NNNN-PPP.json the metadata and passage texts of `text_rows` rows of a list: only
                        the hits' texts are fetched
@@ -230,7 +231,7 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], new_row:
     firsts, hashes, shard, size = [""], [], {}, 0
 
     def close():
-        hashes.append(_write(index_dir / Shards.terms_file(len(hashes)), json.dumps(
+        hashes.append(_write(index_dir / Shards.terms_file(firsts[len(hashes)]), json.dumps(
             shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
 
     for term, triples in entries.items():

@@ -18,7 +18,7 @@ from projects import ROOT
 from qakb import index as index_module
 from qakb.evaluate import index_for_content
 from qakb.plugin.search_assets import engine_index_files
-from qakb.search import Engine, SearchIndexError, ShardsMissing
+from qakb.search import Engine, SearchIndexError, Shards, ShardsMissing
 from qakb.shards import ShardSettings, shard_index
 
 DATA = ROOT / "tests" / "data"
@@ -285,7 +285,8 @@ def test_a_new_term_changes_one_range_of_postings(tmp_path):
     def ranges(folder: Path, postings: dict) -> dict[str, bytes]:
         folder.mkdir()
         firsts, _ = _write_term_shards(folder, postings, rows, lengths, settings)
-        return {first: (folder / f"terms-{number:04d}.json").read_bytes() for number, first in enumerate(firsts)}
+        assert sorted(path.name for path in folder.iterdir()) == sorted(map(Shards.terms_file, firsts))
+        return {first: (folder / Shards.terms_file(first)).read_bytes() for first in firsts}
 
     before = ranges(tmp_path / "a", postings)
     assert 10 <= len(before) <= 80  # about term_shard_bytes each
