@@ -26,6 +26,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,32 +81,34 @@ def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], b
     `lasting(path)` says whether a file (its path relative to the site) is the same in every
     build: those are worth brotli's slowest quality at any size up to 10 MB.
     """
-    results = []
-    for path in sorted(site_dir.rglob("*")):
-        if not path.is_file() or not compressible(path):
-            continue
-        data = path.read_bytes()
-        relative = path.relative_to(site_dir).as_posix()
-        if not _worth_trying(data):
-            for suffix in ENCODINGS:
-                path.with_name(path.name + suffix).unlink(missing_ok=True)
-            results.append(Compressed(relative, len(data), {}))
-            continue
-        quality = brotli_quality(len(data), lasting(relative))
-        digest = hashlib.sha256(data).hexdigest()
-        sizes = {}
-        for suffix, compress in ENCODINGS.items():
-            # The brotli quality is part of the key: the same bytes may be either kind of file.
-            key = digest + (f"-q{quality}" if suffix == ".br" and quality != 11 else "")
-            cached = _cached(cache_dir / CACHE / f"{key}{suffix}", compress, data, quality)
-            target = path.with_name(path.name + suffix)
-            target.unlink(missing_ok=True)
-            packed_size = cached.stat().st_size
-            if packed_size <= len(data) * (1 - MIN_SAVING):
-                _place(cached, target)
-                sizes[suffix] = packed_size
-        results.append(Compressed(relative, len(data), sizes))
-    return results
+    paths = [path for path in sorted(site_dir.rglob("*")) if path.is_file() and compressible(path)]
+    # Brotli and zlib release the GIL: one thread a core compresses the files a build changed in
+    # a fraction of the time (the ~300 term ranges one edit can change at 10k: 12 s on one core).
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting), paths))
+
+
+def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool]) -> Compressed:
+    data = path.read_bytes()
+    relative = path.relative_to(site_dir).as_posix()
+    if not _worth_trying(data):
+        for suffix in ENCODINGS:
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        return Compressed(relative, len(data), {})
+    quality = brotli_quality(len(data), lasting(relative))
+    digest = hashlib.sha256(data).hexdigest()
+    sizes = {}
+    for suffix, compress in ENCODINGS.items():
+        # The brotli quality is part of the key: the same bytes may be either kind of file.
+        key = digest + (f"-q{quality}" if suffix == ".br" and quality != 11 else "")
+        cached = _cached(cache_dir / CACHE / f"{key}{suffix}", compress, data, quality)
+        target = path.with_name(path.name + suffix)
+        target.unlink(missing_ok=True)
+        packed_size = cached.stat().st_size
+        if packed_size <= len(data) * (1 - MIN_SAVING):
+            _place(cached, target)
+            sizes[suffix] = packed_size
+    return Compressed(relative, len(data), sizes)
 
 
 PROBE_ABOVE = 256 * 1024

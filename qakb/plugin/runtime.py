@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,10 +59,11 @@ def made_in_place(destination: Path) -> Iterator[Path]:
     When the block ends, the scratch takes `destination`'s name in one rename: an interrupted
     build leaves nothing that looks made, and builds sharing the cache never see each other's
     half-made output (if another build made a folder first, theirs is kept: the same inputs
-    made both). The scratch is removed in every case.
+    made both). The scratch is removed in every case. Its name is the process's and the thread's,
+    so threads of one build may make the same output at once too.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    scratch = destination.with_name(f"{destination.name}.{os.getpid()}.tmp")
+    scratch = destination.with_name(f"{destination.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     _remove(scratch)
     try:
         yield scratch
