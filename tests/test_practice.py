@@ -12,7 +12,8 @@ import pytest
 
 from qakb.markup import render_answers
 from qakb.parse import Bank, assign_anchors, parse_text
-from qakb.render import PRACTICE_ANSWERS, PRACTICE_ANSWERS_FORMAT, PRACTICE_PAGE, render_pages
+from qakb.render import (PRACTICE_ANSWERS, PRACTICE_ANSWERS_FORMAT, PRACTICE_PAGE, PRACTICE_TOPICS,
+                         PRACTICE_TOPICS_FORMAT, render_pages)
 from qakb.topics import Topic
 
 STORAGE_KEY = "qakb-practice:/"  # practice-store.js: the format's name and the site's root path
@@ -50,6 +51,8 @@ def test_the_practice_page_and_its_answers_file_are_generated_with_progress_slot
     assert '<span class="qakb-progress" data-qakb-topic="basics"></span>' in pages["index.md"]
     assert f"[Practice]({PRACTICE_PAGE})" in pages["index.md"]
     assert '<div class="qakb-progress" data-qakb-topic="basics"></div>' in pages["topics/basics.md"]
+    topics = json.loads(pages[PRACTICE_TOPICS])
+    assert topics == {"format": PRACTICE_TOPICS_FORMAT, "version": 1, "topics": {"basics": [q.anchor for q in questions]}}
 
 
 # ---- in the browser ------------------------------------------------------------------------------
@@ -195,6 +198,8 @@ def test_a_rating_shows_in_the_progress_bars_and_answers_hide_for_self_testing(o
     assert shown_question(page) == in_topic[0]["question"]
     rate(page, "again")
 
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.goto(site_server.url + f"topics/{topic}/")
     panel = page.locator(".qakb-progress__panel")
     panel.wait_for()
@@ -206,6 +211,9 @@ def test_a_rating_shows_in_the_progress_bars_and_answers_hide_for_self_testing(o
     row_bar = page.locator(f".qakb-progress[data-qakb-topic='{topic}'] .qakb-bar__legend")
     row_bar.wait_for()
     assert row_bar.text_content() == f"1/{len(in_topic)} seen · 1 due"
+    # The bars read the small per-topic id list, not the whole metadata the practice page needs.
+    assert any(url.endswith("practice/topics.json") for url in fetched)
+    assert not any(url.endswith("metadata.json") for url in fetched), fetched
 
     page.goto(site_server.url + f"topics/{topic}/")
     answers = page.locator(".md-content .qakb-answer")

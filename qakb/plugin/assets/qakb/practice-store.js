@@ -29,6 +29,7 @@
   const RATINGS = [1, 2, 3, 4];
 
   let metadataPromise = null;
+  let topicsPromise = null;
   let linksPromise = null;
 
   function emptyState() {
@@ -268,12 +269,27 @@
     return metadataPromise;
   }
 
-  // The stored state, with progress on reworded questions moved to their current ids: the
-  // site's links.json (written by `qakb build` from content/anchors.json) maps every former
-  // anchor to its question's current URL.
-  async function currentState(rows) {
+  // practice/topics.json: {topic slug: [question ids, in bank order]}, what the progress bars
+  // on every page need (metadata.json is ten times the size). Fetched once per page load.
+  function topicIds() {
+    if (!topicsPromise) {
+      topicsPromise = fetch(new URL("practice/topics.json", SITE_ROOT)).then((response) => {
+        if (!response.ok) {
+          throw new Error(`practice/topics.json: HTTP ${response.status}`);
+        }
+        return response.json();
+      }).then((data) => data.topics);
+      topicsPromise.catch(() => { topicsPromise = null; });
+    }
+    return topicsPromise;
+  }
+
+  // The stored state, with progress on reworded questions moved to their current ids (`ids`:
+  // every question's): the site's links.json (written by `qakb build` from
+  // content/anchors.json) maps every former anchor to its question's current URL.
+  async function currentState(ids) {
     const state = load();
-    const known = new Set(rows.map((row) => row.id));
+    const known = new Set(ids);
     if (Object.keys(state.cards).every((id) => known.has(id))) {
       return state;
     }
@@ -310,6 +326,6 @@
     load, save, subscribe, record, reset,
     startOfDay, endOfDay, isNew, isDue, isMastered, status, summarize, reviewedSince,
     exportDocument, parseImport, merge, migrate,
-    questions, currentState, practiceURL,
+    questions, topicIds, currentState, practiceURL,
   };
 })();

@@ -50,7 +50,7 @@
     let rows, answers, fsrs, state;
     try {
       [rows, answers, fsrs] = await Promise.all([store.questions(), loadAnswers(), import(SCHEDULER_URL.href)]);
-      state = await store.currentState(rows);
+      state = await store.currentState(rows.map((row) => row.id));
     } catch (error) {
       container.replaceChildren(element("p", { className: "qakb-practice__error", role: "alert" },
         `Practice could not load (${error.message}). Reload the page to try again.`));
@@ -581,7 +581,7 @@
         return;
       }
       // Progress on former ids of this site's questions moves to them; the rest stays aside.
-      const kept = (await store.currentState(this.rows)).cards;
+      const kept = (await store.currentState(this.rows.map((row) => row.id))).cards;
       const current = new Set(this.rows.map((row) => row.id));
       const unknown = Object.keys(imported.state.cards).filter((id) => !current.has(id) && id in kept).length;
       this.dataMessage.textContent = `Imported ${file.name}: progress on ${plural(Object.keys(imported.state.cards).length, "question")}`

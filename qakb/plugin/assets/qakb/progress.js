@@ -198,20 +198,14 @@
     if (!slots.length) {
       return;
     }
-    let rows;
+    let topics;
     try {
-      rows = await store.questions();
+      topics = await store.topicIds();
     } catch (error) {
-      return; // no metadata, no progress to draw: the pages read fine without it
+      return; // no topic list, no progress to draw: the pages read fine without it
     }
-    const idsByTopic = new Map();
-    for (const row of rows) {
-      if (!idsByTopic.has(row.topic)) {
-        idsByTopic.set(row.topic, []);
-      }
-      idsByTopic.get(row.topic).push(row.id);
-    }
-    const state = await store.currentState(rows);
+    const idsByTopic = new Map(Object.entries(topics));
+    const state = await store.currentState([...idsByTopic.values()].flat());
     const now = new Date();
     for (const slot of slots) {
       const summary = store.summarize(idsByTopic.get(slot.dataset.qakbTopic) || [], state, now);
