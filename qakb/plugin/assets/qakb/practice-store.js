@@ -28,8 +28,7 @@
   const MASTERED_DAYS = 21;
   const RATINGS = [1, 2, 3, 4];
 
-  let metadataPromise = null;
-  let topicsPromise = null;
+  const siteFiles = new Map(); // path -> promise of its JSON
   let linksPromise = null;
 
   function emptyState() {
@@ -254,34 +253,31 @@
 
   // ---- the questions ----------------------------------------------------------------------
 
-  // search_index/metadata.json: one row per question (id, number, question, topic,
-  // topic_title, url, difficulty, ...), in bank order. Fetched once per page load.
-  function questions() {
-    if (!metadataPromise) {
-      metadataPromise = fetch(new URL("search_index/metadata.json", SITE_ROOT)).then((response) => {
+  // A JSON file of the site, fetched once per page load (and again after a failure).
+  function siteJSON(path) {
+    if (!siteFiles.has(path)) {
+      const promise = fetch(new URL(path, SITE_ROOT)).then((response) => {
         if (!response.ok) {
-          throw new Error(`search_index/metadata.json: HTTP ${response.status}`);
+          throw new Error(`${path}: HTTP ${response.status}`);
         }
         return response.json();
       });
-      metadataPromise.catch(() => { metadataPromise = null; });
+      promise.catch(() => siteFiles.delete(path));
+      siteFiles.set(path, promise);
     }
-    return metadataPromise;
+    return siteFiles.get(path);
+  }
+
+  // search_index/metadata.json: one row per question (id, number, question, topic,
+  // topic_title, url, difficulty, ...), in bank order: what the practice page needs.
+  function questions() {
+    return siteJSON("search_index/metadata.json");
   }
 
   // practice/topics.json: {topic slug: [question ids, in bank order]}, what the progress bars
-  // on every page need (metadata.json is ten times the size). Fetched once per page load.
+  // on every page need (metadata.json is five times the size).
   function topicIds() {
-    if (!topicsPromise) {
-      topicsPromise = fetch(new URL("practice/topics.json", SITE_ROOT)).then((response) => {
-        if (!response.ok) {
-          throw new Error(`practice/topics.json: HTTP ${response.status}`);
-        }
-        return response.json();
-      }).then((data) => data.topics);
-      topicsPromise.catch(() => { topicsPromise = null; });
-    }
-    return topicsPromise;
+    return siteJSON("practice/topics.json").then((data) => data.topics);
   }
 
   // The stored state, with progress on reworded questions moved to their current ids (`ids`:
