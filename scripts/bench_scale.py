@@ -74,11 +74,33 @@ def make_scale_project(items: int, work: Path, seed: int = 0) -> Path:
                         "--seed", str(seed)], check=True, capture_output=True)
     project = work / f"p{items}"
     shutil.rmtree(project, ignore_errors=True)
-    subprocess.run([str(BIN / "qakb"), "new", str(project), "--bank", str(bank)], check=True, capture_output=True)
+    banks = [arg for part in split_bank(bank) for arg in ("--bank", str(part))]
+    subprocess.run([str(BIN / "qakb"), "new", str(project), *banks], check=True, capture_output=True)
     npm = ROOT / ".cache" / "npm"
     if npm.is_dir():
         shutil.copytree(npm, project / ".cache" / "npm")
     return project
+
+
+def split_bank(bank: Path, max_bytes: int = 6_000_000) -> list[Path]:
+    """`bank` itself, or, if it is over `max_bytes` (a bank file may hold 8 MiB), files of whole
+    sections of it beside it, each under the bank's own title and source lines."""
+    text = bank.read_text(encoding="utf-8")
+    if len(text.encode("utf-8")) <= max_bytes:
+        return [bank]
+    head, _, body = text.partition("\n## ")
+    sections = ["## " + section for section in body.split("\n## ") if section.strip()]
+    parts: list[list[str]] = [[]]
+    for section in sections:
+        if parts[-1] and len("".join(parts[-1]).encode("utf-8")) + len(section.encode("utf-8")) > max_bytes:
+            parts.append([])
+        parts[-1].append(section.rstrip("\n") + "\n\n")
+    files = []
+    for number, part in enumerate(parts, start=1):
+        path = bank.with_name(f"{bank.stem}-part{number}.md")
+        path.write_text(head.rstrip("\n") + "\n\n" + "".join(part), encoding="utf-8")
+        files.append(path)
+    return files
 
 
 def timed_build(project: Path) -> BuildRun:
@@ -108,7 +130,7 @@ def timed_build(project: Path) -> BuildRun:
 
 def edit_one_answer(project: Path) -> None:
     """Append a sentence to the first answer of the bank (a new text for one item only)."""
-    bank = next((project / "content").glob("*.md"))
+    bank = sorted((project / "content").glob("*.md"))[0]
     text = bank.read_text(encoding="utf-8")
     first = re.search(r"^1\. .*\n", text, flags=re.M)
     bank.write_text(text[:first.end()] + "An edited line, added for the one-answer rebuild.\n\n"
