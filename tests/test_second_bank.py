@@ -200,6 +200,8 @@ def test_difficulty_chips_filter_a_topic_page_and_the_choice_carries_over(site, 
                   and f'id="{anchor}"' in page_html(site, "topics/validation-and-metrics/"))
     page.goto(server.url + f"topics/validation-and-metrics/#{medium}")
     page.wait_for_function("id => document.getElementById(id).offsetParent !== null", arg=medium)
+    # The target can show before the filter has cleared every question: wait for the page to settle.
+    page.wait_for_function("() => [...document.querySelectorAll('h2[id] + p.qakb-meta')].every(m => m.offsetParent)")
     assert len(shown_questions()) == page.locator("p.qakb-meta").count()
     assert page.evaluate("localStorage.getItem('qakb-difficulty')") == ""
 
