@@ -98,3 +98,11 @@ def test_extension_options_key_the_same_in_every_run():
     assert "0x" not in repr(keyed)
     assert keyed["names"] == ["a", "b"]
     assert keyed == stable(dict(reversed(list(options.items()))))
+
+
+def test_the_search_entries_of_hand_written_pages_are_kept_too(tmp_path, monkeypatch):
+    site = make_site(tmp_path / "site")
+    for number in range(6):  # more hand-written pages than twice the generated ones
+        (site / "docs" / f"notes-{number}.md").write_text(f"# Notes {number}\n\nText {number}.\n", encoding="utf-8")
+    build_counting_renders(site, monkeypatch)
+    assert rows(site, "page") == 2 and rows(site, "search") == 9  # index, topic A; those, about and the notes

@@ -80,7 +80,7 @@ class PageCache:
                                 stable(config.markdown_extensions), stable(config.mdx_configs),
                                 config.use_directory_urls, stable(config.validation))
         self.files_digest: str | None = None
-        self.pages = 0
+        self.used = {"page": 0, "search": 0}  # rows of each kind this build reads or writes
         self.warnings = _WarningCount()
         logging.getLogger("mkdocs").addHandler(self.warnings)
 
@@ -90,8 +90,8 @@ class PageCache:
 
     def finish(self) -> None:
         """After a build: cut each kind back to two builds' worth of rows, then close."""
-        for kind in ("page", "search"):
-            self.store.keep_recent(kind, BUILDS_KEPT * max(self.pages, 1))
+        for kind, count in self.used.items():
+            self.store.keep_recent(kind, BUILDS_KEPT * max(count, 1))
         self.close()
 
     def wrap_render(self, page) -> None:
@@ -99,7 +99,7 @@ class PageCache:
         of the same inputs, or render and keep the result."""
         if not self._generated(page.file):  # hand-written: always rendered
             return
-        self.pages += 1
+        self.used["page"] += 1
         render = page.render
 
         def render_or_restore(config, files):
@@ -134,6 +134,7 @@ class PageCache:
         settings = _digest(version("mkdocs-material"), stable(dict(search_plugin.config)))
 
         def add_entry_kept(page):
+            self.used["search"] += 1  # every page, hand-written ones too
             key = _digest(settings, page.url, page.content, _toc_tokens(page.toc), str(page.title),
                           json.loads(json.dumps(page.meta, default=str)))
             kept = self.store.lookup("search", [key]).get(key)
