@@ -236,22 +236,19 @@ TABLE_REUSE_CHANGED = 0.02  # a cached table serves a training set that differs 
 def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[str]], np.ndarray],
                  settings: StaticSettings, cache_dir: Path) -> StaticTable:
     """`aligned_table`, kept in <cache_dir>/static-table/ under a hash of everything it is made
-    from (this code, the settings, the distilled model, the texts and their transformer
+    from (this code, the settings, the distilled model and the texts, which fix their transformer
     vectors): a rebuild whose training texts did not change skips the ~20 s of fitting.
 
     A table fitted to nearly the same texts is reused too: up to TABLE_REUSE_CHANGED of them
     different, counted against the texts the table was fitted to. Editing an answer changes a
     few of a big bank's 6,000 training texts; refitting for them would change every vector, so
     every shard of the index, for a table no better than the one kept."""
-    targets = embed(texts)
-    inputs = hashlib.sha256()
+    inputs = hashlib.sha256()  # all but the texts (MODEL_NAME, the targets' model, is in this file)
     for part in (Path(__file__).read_bytes(), Path(__file__).with_name("search.py").read_bytes(),
                  json.dumps(asdict(settings), sort_keys=True).encode(), model.embeddings.tobytes()):
         inputs.update(hashlib.sha256(part).digest())
     text_hashes = np.array(sorted({hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts}), dtype="S64")
-    digest = hashlib.sha256(inputs.digest())
-    for part in ("\n".join(texts).encode("utf-8"), np.ascontiguousarray(targets, dtype="<f4").tobytes()):
-        digest.update(hashlib.sha256(part).digest())
+    digest = hashlib.sha256(inputs.digest() + hashlib.sha256("\n".join(texts).encode("utf-8")).digest())
     folder = Path(cache_dir) / TABLE_CACHE
     family = inputs.hexdigest()[:16]
     cached = folder / f"{family}-{digest.hexdigest()[:32]}.npz"
@@ -265,7 +262,7 @@ def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[
         with np.load(nearest) as saved:
             return StaticTable(vocab=saved["vocab"].tolist(), scales=saved["scales"], rows=saved["rows"],
                                basis=saved["basis"])
-    table = aligned_table(model, texts, targets, settings)
+    table = aligned_table(model, texts, embed(texts), settings)  # the transformer's vectors: only to fit
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"{cached.stem}.{os.getpid()}.partial.npz"
     np.savez(partial, vocab=np.array(table.vocab, dtype=str), scales=table.scales, rows=table.rows, basis=table.basis,
