@@ -170,8 +170,8 @@ def write_index(
 def browser_upfront(manifest: dict) -> list[str]:
     """The files the browser fetches, besides manifest.json, before its first search.
 
-    A sharded index: the encoder's vocabulary, the centroids and the speller's words (the rest
-    comes query by query). Otherwise every file but the transformer index, which serves
+    A sharded index: the encoder's vocabulary, the centroids, the speller's words and each item's
+    row and length (the rest comes query by query). Otherwise every file but the transformer index, which serves
     build-time features and `qakb ask --exact`, never the engine, and is the one file that
     grows with the bank at 1.5 kB a question. Pages do not name these files or their
     checksums: the browser reads both from the manifest, so a rebuild changes no page for it.

@@ -79,11 +79,15 @@ Sharded layout (manifest "shards"; written by qakb.shards for large banks)
     words.json       the speller's {word: count} (bm25.json's "words").
     table-NNNN.bin   rows [N * table_rows, ...) of static_table.bin: their float32
                      scales, then their int8 values.
-    terms-HHHHHHHHHHHH.json  {term: [doc, tf, doc length, ...]}: the BM25 postings of
+    items.bin        `numbers` unsigned ints of `row_bytes` bytes (2 or 4): the row of each
+                     item number (all ones: no item has that number), then one uint16 per row:
+                     its BM25 length in terms (at most 65,535). Item numbers are what the
+                     postings name: an item keeps its number from build to build (a new item
+                     takes a free one), so an edit that moves rows leaves the postings alone.
+    terms-HHHHHHHHHHHH.json  {term: [item number, tf, ...]}: the BM25 postings of
                      every term from term_firsts[N] up to (not including) term_firsts[N+1],
-                     named by the first 12 hex digits of term_firsts[N]'s SHA-256
-                     (lengths coarse above 16 terms: qakb.shards.coarse_length);
-                     "average_length" and "max_idf" are the bank's, in the manifest.
+                     named by the first 12 hex digits of term_firsts[N]'s SHA-256;
+                     "max_idf" is the bank's, in the manifest.
     list-NNNN.bin    uint32 header size, a JSON header {"passages": [count per row],
                      "texts": [checksum of each text file]}, spaces to a multiple of 4
                      bytes, then float32 scales and int8 values (D each) of the list's
@@ -129,7 +133,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 FORMAT = "qakb-search-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_QUERY_CHARS = 1000
 # A query's words beyond this many add nothing a reader would miss and only cost time.
 MAX_QUERY_WORDS = 48
@@ -402,22 +406,22 @@ class BM25:
         self.max_idf = max(self.idf.values(), default=1.0)
 
     @classmethod
-    def sharded(cls, chars: CharClasses, count: int, average: float, max_idf: float, k1: float, b: float) -> BM25:
-        """Postings arrive by term shard (add_postings); the bank-wide figures come from the manifest."""
-        bm25 = cls(chars, [], {}, k1, b)
-        bm25.count, bm25.average, bm25.max_idf = count, average, max_idf
-        bm25.length_norm = {}
+    def sharded(cls, chars: CharClasses, lengths: list[int], row_of: list[int], max_idf: float, k1: float,
+                b: float) -> BM25:
+        """Postings arrive by term shard (add_postings), naming items by number (`row_of` gives each
+        number's row); the rows' lengths and the bank's highest idf are known up front."""
+        bm25 = cls(chars, lengths, {}, k1, b)
+        bm25.count, bm25.row_of, bm25.max_idf = len(lengths), row_of, max_idf
         return bm25
 
     def add_postings(self, postings: dict[str, list[int]]) -> None:
-        """Postings of a term shard: {term: [doc, tf, length, ...]} (a sharded index carries each doc's length)."""
-        for term, triples in postings.items():
-            docs, lengths = triples[::3], triples[2::3]
-            for doc, length in zip(docs, lengths):
-                self.length_norm[doc] = self.k1 * (1 - self.b + self.b * length / self.average)
-            pairs = [value for index, value in enumerate(triples) if index % 3 != 2]
-            self.postings[term] = pairs
-            self.idf[term] = math.log(1 + (self.count - len(docs) + 0.5) / (len(docs) + 0.5))
+        """Postings of a term shard: {term: [item number, tf, ...]}."""
+        for term, pairs in postings.items():
+            rows = [self.row_of[number] for number in pairs[::2]]
+            if any(row >= self.count for row in rows):
+                raise ValueError(f"the postings of {term!r} name an item number with no row")
+            self.postings[term] = [value for pair in zip(rows, pairs[1::2]) for value in pair]
+            self.idf[term] = math.log(1 + (self.count - len(rows) + 0.5) / (len(rows) + 0.5))
 
     def scores(self, text: str) -> dict[int, float]:
         return self.term_scores(set(bm25_terms(text, self.chars)))
@@ -547,6 +551,16 @@ class ShardsMissing(Exception):
 
 
 _LIST_HEADER = struct.Struct("<I")
+ROW_TYPES = {2: "H", 4: "I"}  # items.bin's row_bytes -> array type code
+
+
+def read_items(data: bytes, numbers: int, row_bytes: int, count: int) -> tuple[list[int], list[int]]:
+    """items.bin: the row of each item number (`count` or above: none), and the length of each row."""
+    rows = _little_endian(array(ROW_TYPES[row_bytes], data[:numbers * row_bytes]))
+    lengths = _little_endian(array("H", data[numbers * row_bytes:]))
+    if len(rows) != numbers or len(lengths) != count:
+        raise ValueError("items.bin does not hold a row for every item number and a length for every row")
+    return [row if row < count else count for row in rows], list(lengths)
 
 
 class Shards:
@@ -786,7 +800,9 @@ class Engine:
             if len(shards.centroids) != len(spec["offsets"]) - 1 or spec["offsets"][-1] != count:
                 raise ValueError("the lists disagree with the centroids or the item count")
             encoder = StaticEncoder(vocab, chars, b"", encoder_spec["rows"], dim, encoder_spec)
-            bm25 = BM25.sharded(chars, count, spec["average_length"], spec["max_idf"], bm25_spec["k1"], bm25_spec["b"])
+            row_of, lengths = read_items(_read_checked(index_dir, manifest, spec["items_file"]), spec["numbers"],
+                                         spec["row_bytes"], count)
+            bm25 = BM25.sharded(chars, lengths, row_of, spec["max_idf"], bm25_spec["k1"], bm25_spec["b"])
             speller = Speller(words, frozenset(token for token in vocab if token.isalpha()))
         except SearchIndexError:
             raise

@@ -12,6 +12,11 @@ option), `qakb.index.write_index` calls `shard_index`, which turns the files tha
                        moves only the edited items and changes only their lists' files
     words.json         the speller's dictionary (bm25.json's "words")
     table-NNNN.bin     the static encoder's table in chunks of `table_rows` token rows
+    items.bin          each item number's row and each row's BM25 length. The postings name
+                       items by number, and an item keeps its number from build to build (a
+                       new one takes a free number; they are packed again once a quarter are
+                       free): an edit that adds an item or moves one to another list renumbers
+                       rows, which changes this one file, not the postings
     terms-HHHH.json    BM25 postings, terms cut into sorted ranges of about
                        `term_shard_bytes`: a query's terms are complete wherever their
                        documents live, so lexical recall does not depend on the lists probed.
@@ -38,9 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qakb.search import Shards
+from qakb.search import FORMAT_VERSION, Shards, read_items
 
-CENTROIDS_FILE, WORDS_FILE = "centroids.bin", "words.json"
+CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE = "centroids.bin", "words.json", "items.bin"
+MAX_LENGTH = 65_535  # items.bin keeps a row's BM25 length in 16 bits
 # What the sharded layout replaces: these are no longer written beside the shards.
 WHOLE_FILES = ("static.faiss", "passages.faiss", "passages.json", "bm25.json", "static_table.bin")
 
@@ -61,8 +67,10 @@ class ShardSettings:
     refit_tolerance: float = 0.005
     # With kept centroids, an item stays in its last list while that list's centroid is within this
     # cosine of its nearest: a small edit does not move it (moving renumbers the rows after it, and
-    # with them most of the postings).
+    # with them the lists' files after it).
     stay_margin: float = 0.03
+    # Item numbers are packed again (and every term range rewritten) once this share of them is free.
+    free_numbers: float = 0.25
 
 
 def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = ShardSettings(),
@@ -86,11 +94,14 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
                     for first, last in ((first, min(rows_count, first + settings.table_rows))
                                         for first in range(0, rows_count, settings.table_rows))]
     table_hashes = [hashlib.sha256(chunk).hexdigest()[:16] for chunk in table_chunks]
-    centroids, list_of, trained_fit = _lists(faiss, vectors, settings,
-                                             _previous_partition(previous, settings, table_hashes),
-                                             [row["id"] for row in metadata])
+    ids = [row["id"] for row in metadata]
+    last = _previous_build(previous)
+    centroids, list_of, trained_fit = _lists(faiss, vectors, settings, _previous_partition(last, settings, table_hashes),
+                                             ids)
     order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
     new_row = {old: new for new, old in enumerate(order)}
+    number_of = item_numbers([ids[old] for old in order], last["number_of_id"] if last else {},
+                             settings.free_numbers)
     offsets = np.searchsorted(list_of[order], np.arange(len(centroids) + 1)).tolist()
     (index_dir / CENTROIDS_FILE).write_bytes(centroids.astype("<f4").tobytes())
     (index_dir / WORDS_FILE).write_text(json.dumps(bm25["words"], ensure_ascii=False, sort_keys=True,
@@ -117,8 +128,14 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     for number, chunk in enumerate(table_chunks):
         _write(index_dir / Shards.table_file(number), chunk)
 
-    lengths = [bm25["doc_lengths"][old] for old in order]
-    term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], new_row, lengths, settings)
+    numbers = max(number_of, default=-1) + 1
+    row_bytes = 2 if numbers < 0xFFFF and count < 0xFFFF else 4
+    row_of_number = np.full(numbers, 2 ** (8 * row_bytes) - 1, dtype=f"<u{row_bytes}")
+    row_of_number[number_of] = np.arange(count)
+    lengths = np.minimum([bm25["doc_lengths"][old] for old in order], MAX_LENGTH).astype("<u2")
+    (index_dir / ITEMS_FILE).write_bytes(row_of_number.tobytes() + lengths.tobytes())
+    number_of_old = {old: number_of[new] for old, new in new_row.items()}
+    term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], number_of_old, settings)
     max_idf = max((math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5)) for p in bm25["postings"].values()),
                   default=1.0)
     for name in WHOLE_FILES:
@@ -132,12 +149,12 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     sharded["shards"] = {
         "layout": "ivf", "lists": len(centroids), "offsets": offsets, "probe": settings.probe,
         "lexical_probe": settings.lexical_probe, "table_rows": settings.table_rows, "text_rows": settings.text_rows,
-        "centroids_file": CENTROIDS_FILE, "words_file": WORDS_FILE,
-        "average_length": sum(lengths) / count, "max_idf": max_idf, "term_firsts": term_firsts,
+        "centroids_file": CENTROIDS_FILE, "words_file": WORDS_FILE, "items_file": ITEMS_FILE,
+        "numbers": numbers, "row_bytes": row_bytes, "max_idf": max_idf, "term_firsts": term_firsts,
         "hashes": {"table": table_hashes, "terms": term_hashes, "lists": list_hashes},
         "trained_fit": trained_fit,
         # What the browser fetches before the first query (the manifest besides).
-        "upfront": [encoder["vocab_file"], encoder["chars_file"], CENTROIDS_FILE, WORDS_FILE],
+        "upfront": [encoder["vocab_file"], encoder["chars_file"], CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE],
         "settings": asdict(settings),
     }
     return sharded
@@ -148,25 +165,60 @@ def _flat_vectors(faiss, path: Path) -> np.ndarray:
     return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
 
 
-def _previous_partition(previous: Path | None, settings: ShardSettings, table_hashes: list[str]) -> dict | None:
-    """The last build's centroids and their fit when trained, if it made them with these settings
-    from the same encoder table (the vectors are then comparable); else None."""
+def _previous_build(previous: Path | None) -> dict | None:
+    """What this build keeps of the last one, if `previous` holds a sharded index of this format:
+    its shard spec, its items' ids by row and their numbers."""
     try:
-        spec = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))["shards"]
-        if spec["settings"] != asdict(settings) or spec["hashes"]["table"] != table_hashes:
+        manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
+        spec = manifest["shards"]
+        if manifest["format_version"] != FORMAT_VERSION:
             return None
-        data = (previous / spec["centroids_file"]).read_bytes()
-        centroids = np.frombuffer(data, dtype="<f4").reshape(spec["lists"], -1)
-        list_of_id = {}
+        ids_by_row = []
         for number in range(spec["lists"]):
             size = spec["offsets"][number + 1] - spec["offsets"][number]
             for part in range(math.ceil(size / spec["text_rows"])):
                 text = json.loads((previous / Shards.text_file(number, part)).read_text(encoding="utf-8"))
-                list_of_id.update((row["id"], number) for row in text["metadata"])
-        return {"centroids": centroids.astype(np.float32), "trained_fit": float(spec["trained_fit"]),
-                "list_of_id": list_of_id}
+                ids_by_row += [row["id"] for row in text["metadata"]]
+        row_of, _ = read_items((previous / spec["items_file"]).read_bytes(), spec["numbers"], spec["row_bytes"],
+                               len(ids_by_row))
+        number_of_id = {ids_by_row[row]: number for number, row in enumerate(row_of) if row < len(ids_by_row)}
+        return {"spec": spec, "path": previous, "ids_by_row": ids_by_row, "number_of_id": number_of_id}
     except (TypeError, OSError, KeyError, ValueError):  # no previous index, or not one like this
         return None
+
+
+def _previous_partition(last: dict | None, settings: ShardSettings, table_hashes: list[str]) -> dict | None:
+    """The last build's centroids, their fit when trained, and each item's list, if it made them with
+    these settings from the same encoder table (the vectors are then comparable); else None."""
+    if last is None:
+        return None
+    spec = last["spec"]
+    if spec["settings"] != asdict(settings) or spec["hashes"]["table"] != table_hashes:
+        return None
+    try:
+        data = (last["path"] / spec["centroids_file"]).read_bytes()
+        centroids = np.frombuffer(data, dtype="<f4").reshape(spec["lists"], -1)
+    except (OSError, ValueError):
+        return None
+    offsets = spec["offsets"]
+    list_of_id = {item: number for number in range(spec["lists"])
+                  for item in last["ids_by_row"][offsets[number]:offsets[number + 1]]}
+    return {"centroids": centroids.astype(np.float32), "trained_fit": float(spec["trained_fit"]),
+            "list_of_id": list_of_id}
+
+
+def item_numbers(ids: list[str], last_numbers: dict[str, int], free_share: float) -> list[int]:
+    """A number for each of `ids` (in their order): the one it had in the last build, else the lowest
+    free one. Numbered afresh, in order, once more than `free_share` of the numbers would be free."""
+    kept = [last_numbers.get(item) for item in ids]
+    taken = {number for number in kept if number is not None}
+    if len(taken) != sum(number is not None for number in kept):  # two items claim one number: start again
+        kept, taken = [None] * len(ids), set()
+    size = max(len(ids), max(taken, default=-1) + 1)
+    if size - len(ids) > free_share * size:
+        return list(range(len(ids)))
+    free = iter(number for number in range(size) if number not in taken)
+    return [number if number is not None else next(free) for number in kept]
 
 
 def _lists(faiss, vectors: np.ndarray, settings: ShardSettings, previous: dict | None = None,
@@ -209,9 +261,9 @@ def _int8_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scales.astype(np.float32), np.clip(np.rint(rows / scales[:, None]), -127, 127).astype(np.int8)
 
 
-def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], new_row: dict[int, int],
-                       lengths: list[int], settings: ShardSettings) -> tuple[list[str], list[str]]:
-    """Postings {term: [doc, tf, length, ...]} in sorted term ranges; the first term of each range
+def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_of: dict[int, int],
+                       settings: ShardSettings) -> tuple[list[str], list[str]]:
+    """Postings {term: [item number, tf, ...]} in sorted term ranges; the first term of each range
     (the first range starts at "", so every term has one).
 
     A range starts at a term whose hash is a multiple of K, K the power of two nearest to the terms a
@@ -221,11 +273,9 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], new_row:
     entries = {}
     for term in sorted(postings):
         pairs = postings[term]
-        triples = []
-        for doc, tf in sorted((new_row[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2])):
-            triples += (doc, tf, coarse_length(lengths[doc]))
-        entries[term] = triples
-    sizes = {term: len(term) + 4 + sum(len(str(value)) + 1 for value in triples) for term, triples in entries.items()}
+        entries[term] = [value for pair in sorted((number_of[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2]))
+                         for value in pair]
+    sizes = {term: len(term) + 4 + sum(len(str(value)) + 1 for value in pairs) for term, pairs in entries.items()}
     mean_size = sum(sizes.values()) / max(1, len(sizes))
     spacing = 2 ** max(0, round(math.log2(max(1.0, settings.term_shard_bytes / max(mean_size, 1.0)))))
     firsts, hashes, shard, size = [""], [], {}, 0
@@ -234,27 +284,15 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], new_row:
         hashes.append(_write(index_dir / Shards.terms_file(firsts[len(hashes)]), json.dumps(
             shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
 
-    for term, triples in entries.items():
+    for term, pairs in entries.items():
         if shard and (_term_hash(term) % spacing == 0 or size >= 4 * settings.term_shard_bytes):
             close()
             firsts.append(term)
             shard, size = {}, 0
-        shard[term] = triples
+        shard[term] = pairs
         size += sizes[term]
     close()
     return firsts, hashes
-
-
-def coarse_length(length: int) -> int:
-    """A document's length as its postings give it: exact up to 16 terms, then to 4 significant bits
-    (steps of 6-12%), as Lucene keeps its norms in a byte. Every posting of a document carries its
-    length, so an exact length would change every range holding any of its terms whenever an edit
-    adds or removes a word; a coarse one changes only when the length moves by a step. BM25 barely
-    notices: b·length/average moves by at most half a step."""
-    if length <= 16:
-        return length
-    step = 1 << (length.bit_length() - 4)
-    return round(length / step) * step
 
 
 def _term_hash(term: str) -> int:

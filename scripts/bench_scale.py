@@ -9,6 +9,12 @@ It prints one table: build time, each step's time (from the build's own `[  12.3
 lines), peak memory, index and site bytes, and the one-answer rebuild. Results also go to
 <work>/scale-build.json. Asserts nothing; the figures depend on the machine and its load.
 
+    python scripts/bench_scale.py watch --project DIR [--rounds 2]
+
+The watch part times one-answer rebuilds in a running `qakb serve --watch` (the model loaded
+once) on a project already built: from saving the edit to the rebuilt site, for a sentence
+appended to an answer and for a typo fixed in another, `--rounds` times each.
+
 The functions (`make_scale_project`, `timed_build`, `build_figures`) are for other parts of
 this script to call (the browser part measures the same projects).
 """
@@ -19,8 +25,10 @@ import argparse
 import gzip
 import json
 import os
+import queue
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -128,13 +136,24 @@ def timed_build(project: Path) -> BuildRun:
     return run
 
 
-def edit_one_answer(project: Path) -> None:
+def edit_one_answer(project: Path, sentence: str = "An edited line, added for the one-answer rebuild.") -> None:
     """Append a sentence to the first answer of the bank (a new text for one item only)."""
     bank = sorted((project / "content").glob("*.md"))[0]
     text = bank.read_text(encoding="utf-8")
     first = re.search(r"^1\. .*\n", text, flags=re.M)
-    bank.write_text(text[:first.end()] + "An edited line, added for the one-answer rebuild.\n\n"
-                    + text[first.end():], encoding="utf-8")
+    bank.write_text(text[:first.end()] + sentence + "\n\n" + text[first.end():], encoding="utf-8")
+
+
+def fix_a_typo(project: Path, number: int) -> None:
+    """Swap two letters of the first long word of answer `number` (of the first bank file)."""
+    bank = sorted((project / "content").glob("*.md"))[0]
+    text = bank.read_text(encoding="utf-8")
+    starts = [match.start() for match in re.finditer(r"^\d+\. `", text, flags=re.M)]
+    start = starts[number - 1]
+    answer = text.index("\n", start) + 1
+    word = re.compile(r"\b[a-z]{7,}\b").search(text, answer)
+    swapped = word[0][0] + word[0][2] + word[0][1] + word[0][3:]
+    bank.write_text(text[:word.start()] + swapped + text[word.end():], encoding="utf-8")
 
 
 def folder_mb(folder: Path) -> float:
@@ -149,6 +168,53 @@ def build_figures(items: int, work: Path) -> ScaleRow:
     edit_one_answer(project)
     one_answer = timed_build(project)
     return ScaleRow(items, cold, one_answer, index_mb, site_mb, pages)
+
+
+def watched_rebuilds(project: Path, rounds: int) -> list[BuildRun]:
+    """One-answer rebuilds in `qakb serve --watch` on the built `project`: save -> rebuilt, with steps."""
+    env = {key: value for key, value in os.environ.items() if key != "QAKB_CACHE_DIR"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([str(BIN / "qakb"), "serve", "--watch", "--port", str(port)], cwd=project, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+
+    def until_built() -> list[str]:
+        seen = []
+        while not seen or "watching for changes" not in seen[-1]:
+            seen.append(lines.get(timeout=1800))
+            if seen[-1].startswith("error:"):
+                raise RuntimeError("".join(seen))
+        return seen
+
+    runs = []
+    try:
+        until_built()
+        for number in range(rounds):
+            for kind, edit in (("append", lambda: edit_one_answer(project, f"A watched edit, number {number}.")),
+                               ("typo", lambda: fix_a_typo(project, 2 + number))):
+                time.sleep(1)
+                started = time.perf_counter()
+                edit()
+                run = BuildRun(seconds=0.0, peak_mb=float("nan"), log=[kind])
+                previous = 0.0
+                for line in until_built():
+                    match = STEP.match(line.rstrip("\n"))
+                    if match:
+                        run.log.append(line.rstrip("\n"))
+                        for name, start in STEPS:
+                            if match[2].startswith(start):
+                                run.steps[name] = round(float(match[1]) - previous, 1)
+                        previous = float(match[1])
+                run.seconds = time.perf_counter() - started
+                runs.append(run)
+                print(f"watched {kind}: {run.seconds:.1f} s {run.steps}", file=sys.stderr, flush=True)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return runs
 
 
 def build_table(rows: list[ScaleRow]) -> str:
@@ -322,14 +388,25 @@ def print_browser(figures: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["build", "browser"], help="which figures to take")
+    parser.add_argument("part", choices=["build", "browser", "watch"], help="which figures to take")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/qakb-scale"))
     parser.add_argument("--index", type=Path, help="browser: the search_index/ folder to search")
     parser.add_argument("--whole", type=Path, help="browser: the same bank's unsharded index, for recall")
     parser.add_argument("--site", type=Path, default=ROOT / "site", help="browser: a built site to host it")
     parser.add_argument("--queries", type=Path, nargs="+", default=[], help="browser: YAML query lists")
+    parser.add_argument("--project", type=Path, help="watch: a built project (e.g. <work>/p10000)")
+    parser.add_argument("--rounds", type=int, default=2, help="watch: edits of each kind")
     args = parser.parse_args()
+    if args.part == "watch":
+        runs = watched_rebuilds(args.project, args.rounds)
+        names = [name for name, _ in STEPS]
+        print("| edit | save -> rebuilt s | " + " | ".join(names) + " |")
+        print("|---|" + "---:|" * (len(names) + 1))
+        for run in runs:
+            print(f"| {run.log[0]} | {run.seconds:.1f} | " + " | ".join(str(run.steps.get(name, "")) for name in names)
+                  + " |")
+        return
     if args.part == "browser":
         figures = run_browser(args.index, args.site, args.queries, args.whole)
         print_browser(figures)

@@ -44,11 +44,11 @@ OWN_QUERIES = [
 ]
 
 
-def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS) -> Path:
+def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS, previous: Path | None = None) -> Path:
     """A sharded copy of the unsharded index `source`, as write_index would write it."""
     shutil.copytree(source, target)
     manifest = json.loads((target / index_module.MANIFEST).read_text(encoding="utf-8"))
-    manifest = shard_index(target, manifest, settings)
+    manifest = shard_index(target, manifest, settings, previous)
     manifest["files"] = {path.name: index_module.file_entry(path) for path in sorted(target.iterdir())
                          if path.name != index_module.MANIFEST and not index_module._is_shard(path.name, manifest)}
     manifest["upfront"] = index_module.browser_upfront(manifest)
@@ -278,13 +278,12 @@ def test_a_new_term_changes_one_range_of_postings(tmp_path):
     generator = random.Random(0)
     words = sorted({"".join(generator.choices("abcdefghij", k=generator.randint(3, 9))) for _ in range(3000)})
     postings = {word: [doc for d in sorted(generator.sample(range(200), 3)) for doc in (d, 1)] for word in words}
-    lengths = [10] * 200
-    rows = {doc: doc for doc in range(200)}
+    numbers = {doc: doc for doc in range(200)}
     settings = ShardSettings(term_shard_bytes=2_000)
 
     def ranges(folder: Path, postings: dict) -> dict[str, bytes]:
         folder.mkdir()
-        firsts, _ = _write_term_shards(folder, postings, rows, lengths, settings)
+        firsts, _ = _write_term_shards(folder, postings, numbers, settings)
         assert sorted(path.name for path in folder.iterdir()) == sorted(map(Shards.terms_file, firsts))
         return {first: (folder / Shards.terms_file(first)).read_bytes() for first in firsts}
 
@@ -299,11 +298,45 @@ def test_a_new_term_changes_one_range_of_postings(tmp_path):
     assert len([first for first in after_removal if before.get(first) != after_removal[first]]) <= 1
 
 
-def test_postings_carry_coarse_lengths_exact_to_16_then_within_a_sixteenth():
-    from qakb.shards import coarse_length
+def test_items_keep_their_numbers_and_new_ones_take_free_numbers():
+    from qakb.shards import item_numbers
 
-    assert [coarse_length(n) for n in range(17)] == list(range(17))
-    values = [coarse_length(n) for n in range(17, 5000)]
-    assert values == sorted(values)  # longer never reads shorter
-    assert all(abs(coarse_length(n) - n) <= n / 16 for n in range(17, 5000))
-    assert len({coarse_length(n) for n in range(200, 211)}) <= 2  # a ten-word edit moves it at most one step
+    assert item_numbers(["a", "b", "c"], {}, 0.25) == [0, 1, 2]
+    # Reordered (rows moved between lists), one item gone, one new: the new one takes the free number.
+    assert item_numbers(["c", "new", "a", "d"], {"a": 0, "b": 1, "c": 2, "d": 3}, 0.25) == [2, 1, 0, 3]
+    # Two new items, one free number: the second goes on the end.
+    assert item_numbers(["x", "a", "y"], {"a": 0, "b": 1}, 0.25) == [1, 0, 2]
+    # Most items gone: packed again, in the given order.
+    assert item_numbers(["d", "a"], {"a": 0, "b": 1, "c": 2, "d": 3}, 0.25) == [0, 1]
+    assert item_numbers(["d", "a", "c"], {"a": 0, "b": 1, "c": 2, "d": 3}, 0.25) == [3, 0, 2]
+
+
+def test_a_rebuild_that_moves_every_row_leaves_every_term_range_as_it_was(indexes, tmp_path):
+    """Rows follow lists: other lists renumber every row. The postings name items by the numbers
+    they kept, so only items.bin (rows and lengths) changes, and the search does not."""
+    whole, sharded, queries = indexes["data-science"]
+    other_lists = ShardSettings(items_per_list=5, probe=5, lexical_probe=5, table_rows=256, text_rows=2)
+    moved = shard_copy(whole, tmp_path / "moved", other_lists, previous=sharded)
+    spec = json.loads((moved / "manifest.json").read_text(encoding="utf-8"))["shards"]
+    before = json.loads((sharded / "manifest.json").read_text(encoding="utf-8"))["shards"]
+    assert spec["offsets"] != before["offsets"]
+    terms = sorted(path.name for path in sharded.glob("terms-*.json"))
+    assert terms == sorted(path.name for path in moved.glob("terms-*.json"))
+    assert all((sharded / name).read_bytes() == (moved / name).read_bytes() for name in terms)
+    assert (sharded / "items.bin").read_bytes() != (moved / "items.bin").read_bytes()
+    a, b = exhaustive(sharded), Engine.open(moved)
+    b.load_everything()
+    for query in queries[:20]:
+        assert [(hit.id, round(hit.score, 6)) for hit in a.search(query, 5)] == [
+            (hit.id, round(hit.score, 6)) for hit in b.search(query, 5)], query
+
+
+def test_sharded_bm25_scores_equal_the_whole_index(indexes):
+    """Exact lengths (items.bin) and complete postings: the same BM25 as the unsharded engine."""
+    whole, sharded, queries = indexes["ml-dl"]
+    flat, full = Engine.open(whole), exhaustive(sharded)
+    id_of_row = {row: item["id"] for row, item in enumerate(full.metadata)}
+    flat_ids = {row: item["id"] for row, item in enumerate(flat.metadata)}
+    for query in queries[:30]:
+        expected = {flat_ids[row]: score for row, score in flat.bm25.scores(query).items()}
+        assert {id_of_row[row]: score for row, score in full.bm25.scores(query).items()} == pytest.approx(expected)
