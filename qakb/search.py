@@ -640,8 +640,11 @@ class Shards:
             row for number in range(len(self.centroids))
             for row in range(self.offsets[number], self.offsets[number + 1], self.text_rows))]
 
-    def require(self, engine: Engine, names) -> None:
-        """Read the named files into `engine` unless read already; ShardsMissing names those not on disk."""
+    def require(self, engine: Engine, names, vectors: bool = True) -> None:
+        """Read the named files into `engine` unless read already; ShardsMissing names those not on disk.
+
+        With `vectors` False a list is checked and gives its text files' checksums, but its vectors
+        are not read (nor is it counted as read)."""
         missing = []
         for name in dict.fromkeys(names):
             if name in self.loaded:
@@ -657,6 +660,9 @@ class Shards:
             if expected is None or hashlib.sha256(data).hexdigest()[:len(expected)] != expected:
                 raise _index_error(self.index_dir, f"{name} does not match its checksum")
             try:
+                if not vectors and name.startswith("list-"):
+                    self._read_list(engine, int(name.split(".")[0].split("-")[1]), data, vectors=False)
+                    continue
                 self._read(engine, name, data)
             except (KeyError, TypeError, ValueError, struct.error) as error:
                 raise _index_error(self.index_dir, f"{name} is unreadable ({error})") from None
@@ -680,10 +686,14 @@ class Shards:
             for row, (item, passages) in enumerate(zip(texts["metadata"], texts["passages"]), start=first):
                 engine.metadata[row], engine.passages[row] = item, passages
 
-    def _read_list(self, engine: Engine, number: int, data: bytes) -> None:
+    def _read_list(self, engine: Engine, number: int, data: bytes, vectors: bool = True) -> None:
         """A list: header length, JSON header, then int8 rows with float32 scales (items, then passages)."""
         (size,) = _LIST_HEADER.unpack_from(data)
         header = json.loads(data[4:4 + size])
+        for part, digest in enumerate(header["texts"]):
+            self.hashes[self.text_file(number, part)] = digest
+        if not vectors:
+            return
         counts, dim = header["passages"], self.dim
         items, total = self.offsets[number + 1] - self.offsets[number], sum(header["passages"])
         start = 4 + size + (-(4 + size)) % 4
@@ -698,8 +708,6 @@ class Shards:
             engine.vectors[first + position] = rows[position]
             engine.passage_rows[first + position] = rows[passage:passage + count]
             passage += count
-        for part, digest in enumerate(header["texts"]):
-            self.hashes[self.text_file(number, part)] = digest
 
 
 # --- engine -----------------------------------------------------------------------------------
@@ -840,6 +848,14 @@ class Engine:
         if self.shards is not None:
             self.shards.probe_all = True
             self.shards.require(self, self.shards.every_file())
+
+    def load_metadata(self) -> None:
+        """Read every row's metadata and check every list's checksum, without reading the vectors
+        (the build's nothing-lost check); nothing to do for an unsharded index."""
+        if self.shards is not None:
+            lists = [self.shards.list_file(number) for number in range(len(self.shards.centroids))]
+            self.shards.require(self, lists, vectors=False)
+            self.shards.require(self, [name for name in self.shards.every_file() if name.startswith("text-")])
 
     def _candidate_rows(self, vector, bm25: dict[int, float]):
         if self.shards is None:

@@ -340,3 +340,14 @@ def test_sharded_bm25_scores_equal_the_whole_index(indexes):
     for query in queries[:30]:
         expected = {flat_ids[row]: score for row, score in flat.bm25.scores(query).items()}
         assert {id_of_row[row]: score for row, score in full.bm25.scores(query).items()} == pytest.approx(expected)
+
+
+def test_the_build_check_reads_every_item_s_metadata_without_the_vectors(indexes):
+    _, sharded, _ = indexes["ml-dl"]
+    checked, full = Engine.open(sharded), exhaustive(sharded)
+    checked.load_metadata()
+    assert checked.metadata == full.metadata and None not in checked.metadata
+    assert all(vector is None for vector in checked.vectors)
+    assert not any(name.startswith("list-") for name in checked.shards.loaded)
+    hits = checked.search("why does my loss become nan", 5)  # lists are still read when a query needs them
+    assert [hit.id for hit in hits] == [hit.id for hit in full.search("why does my loss become nan", 5)]
