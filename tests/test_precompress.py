@@ -65,6 +65,22 @@ def test_compression_is_deterministic_and_cached(site, tmp_path):
     assert cached == [".br", ".br", ".br", ".gz", ".gz", ".gz"]  # index.html, app.js, noise.bin
 
 
+def test_copies_taken_from_the_cache_are_newer_than_their_rewritten_files(site, tmp_path):
+    """A rebuild rewrites every file; the compressed copies of unchanged ones come from the cache
+    (made by an earlier build) and must still read as fresh, or `qakb serve` sends the plain file."""
+    compress.precompress_site(site, tmp_path / "cache")
+    script = site / "assets" / "app.js"
+    past = script.stat().st_mtime - 3600
+    for path in (tmp_path / "cache" / compress.CACHE).iterdir():
+        os.utime(path, (past, past))
+    for path in site.rglob("*.[bg][rz]"):
+        path.unlink()
+    script.write_bytes(SCRIPT)  # the rebuild writes the same bytes again
+    compress.precompress_site(site, tmp_path / "cache")
+    for suffix in (".gz", ".br"):
+        assert script.with_name(script.name + suffix).stat().st_mtime >= script.stat().st_mtime
+
+
 @pytest.mark.parametrize(("header", "expected"), [
     ("gzip, deflate, br, zstd", {"gzip", "deflate", "br", "zstd"}),
     ("br;q=0, gzip;q=0.5", {"gzip"}),

@@ -136,8 +136,13 @@ def _cached(cached: Path, compress: Callable[[bytes, int], bytes], data: bytes, 
 
 def _place(cached: Path, target: Path) -> None:
     """A hard link to the cached copy (no bytes written: a 10,000-question site has ~4,000 of
-    them); a copy where the cache is on another file system."""
+    them); a copy where the cache is on another file system.
+
+    Either way the copy is dated now, after the file it stands for: hosts and `qakb serve` take
+    a copy older than its file for a stale one. (A link shares the cached file's date, which
+    would be the build that first compressed those bytes.)"""
     try:
         os.link(cached, target)
     except OSError:
         shutil.copyfile(cached, target)
+    os.utime(target)
