@@ -351,3 +351,14 @@ def test_the_build_check_reads_every_item_s_metadata_without_the_vectors(indexes
     assert not any(name.startswith("list-") for name in checked.shards.loaded)
     hits = checked.search("why does my loss become nan", 5)  # lists are still read when a query needs them
     assert [hit.id for hit in hits] == [hit.id for hit in full.search("why does my loss become nan", 5)]
+
+
+@pytest.mark.slow
+def test_above_the_threshold_material_keyword_index_keeps_the_questions_not_the_answers(sharded_site, built_site):
+    entries = json.loads((sharded_site / "site" / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    questions = [entry for entry in entries if entry["location"].startswith("topics/") and "#" in entry["location"]]
+    assert len(questions) >= 40 and all(entry["text"] == "" and entry["title"] for entry in questions)
+    about = [entry for entry in entries if entry["location"].startswith("about/")]
+    assert about and any(entry["text"] for entry in about), "hand-written pages keep their text"
+    small = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    assert any(entry["text"] for entry in small if entry["location"].startswith("topics/") and "#" in entry["location"])
