@@ -301,6 +301,9 @@ def browser_figures(site: Path, queries: list[str]) -> dict:
             page = browser.new_context().new_page()
             page.on("response", lambda response: fetched.append(urlsplit(response.url).path)
                     if response.status == 200 and "/search_index/" in response.url else None)
+            keyword = []  # Material's own index, fetched as every page loads
+            page.on("response", lambda response: keyword.append(response.url)
+                    if response.status == 200 and response.url.endswith("/search/search_index.json") else None)
             page.goto(url)
             page.evaluate("window.qakbSearch.start()")
             page.wait_for_function("window.qakbSearch && window.qakbSearch.state === 'ready'", timeout=TIMEOUT_MS)
@@ -329,8 +332,10 @@ def browser_figures(site: Path, queries: list[str]) -> dict:
     first = per_query[0][2]
     further = [files for _, _, files in per_query[1:]]
     firsts = [ms for _, ms, _ in per_query]
+    keyword_index = (site / "search" / "search_index.json").read_bytes() if keyword else b""
     return {
         "queries": len(queries),
+        "keyword_index_bytes": len(keyword_index), "keyword_index_gzip": len(gzip.compress(keyword_index, 6)),
         "bytes_before_first_result": size(upfront + first), "gzip_before_first_result": size(upfront + first, True),
         "upfront_files": sorted(path.rsplit("/", 1)[1] for path in upfront),
         "bytes_per_further_query_p50": percentile([size(f) for f in further], 0.5),
@@ -366,6 +371,8 @@ def print_browser(figures: dict) -> None:
         ("bytes before the first result (raw / gzip)",
          f"{kb(figures['bytes_before_first_result'])} / {kb(figures['gzip_before_first_result'])}"),
         ("  fetched before the first query", ", ".join(figures["upfront_files"])),
+        ("Material's keyword index, fetched on page load (raw / gzip)",
+         f"{kb(figures['keyword_index_bytes'])} / {kb(figures['keyword_index_gzip'])}"),
         ("bytes per further query p50 / p95 / max (raw)",
          f"{kb(figures['bytes_per_further_query_p50'])} / {kb(figures['bytes_per_further_query_p95'])} / "
          f"{kb(figures['bytes_per_further_query_max'])}"),
