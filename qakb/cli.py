@@ -119,9 +119,16 @@ def cmd_serve(args, settings) -> int:
 
 
 def _watch(settings, stop) -> None:
+    import threading
+
     from qakb.build import BuildError, build
+    from qakb.embed import load_model
     from qakb.search import SearchIndexError
     from qakb.watch import watch_and_build
+
+    # Loaded while the first build (most often one with nothing to embed) runs: the first edit
+    # then waits for nothing.
+    threading.Thread(target=load_model, daemon=True).start()
 
     def build_once(current) -> None:
         result = build(current, log=_log)

