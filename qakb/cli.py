@@ -106,7 +106,8 @@ def cmd_serve(args, settings) -> int:
     stop = threading.Event()
     try:
         if args.watch:
-            _watch(settings, stop)
+            server.build = 0
+            _watch(settings, stop, server)
         else:
             serving.join()
     except KeyboardInterrupt:
@@ -118,7 +119,7 @@ def cmd_serve(args, settings) -> int:
     return 0
 
 
-def _watch(settings, stop) -> None:
+def _watch(settings, stop, server) -> None:
     import threading
 
     from qakb.build import BuildError, build
@@ -132,8 +133,9 @@ def _watch(settings, stop) -> None:
 
     def build_once(current) -> None:
         result = build(current, log=_log)
+        server.build += 1  # open pages reload themselves
         _log(f"built {result.questions} questions in {result.topics} topics in {result.seconds:.1f} s; "
-             "reload the page to see them; watching for changes")
+             "open pages reload; watching for changes")
 
     _log(f"watching {_shown_path(settings.content_dir, Path.cwd())}/, {_shown_path(settings.docs_dir, Path.cwd())}/ "
          f"and {settings.mkdocs_file.name}: a change rebuilds the site")

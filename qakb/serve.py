@@ -4,6 +4,10 @@ Files the build precompressed (NAME.br, NAME.gz beside NAME; qakb.plugin.compres
 sent in place of NAME, with Content-Encoding and `Vary: Accept-Encoding`, when the
 request accepts that encoding, as static hosts with precompressed serving do: the bytes
 a browser downloads from `qakb serve` are the bytes such a host would send.
+
+Under `qakb serve --watch` (server.build set) every page is sent with a small script that
+asks RELOAD_PATH for the build number each second and reloads the page when it changes, as
+`mkdocs serve` does; pages are then sent uncompressed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ from urllib.parse import urlsplit
 # Preferred first.
 PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
 _LOC = re.compile(r"<loc>(.*?)</loc>", re.DOTALL)
+# `qakb serve --watch`: pages ask this address for the build they show, and reload when it changes.
+RELOAD_PATH = "/__qakb_build"
+RELOAD_SCRIPT = (
+    "<script>(() => { if (window.__qakbReload) return; window.__qakbReload = true; let shown = null;"
+    f" setInterval(() => fetch('{RELOAD_PATH}', {{cache: 'no-store'}}).then((r) => r.ok ? r.text() : null)"
+    ".then((build) => { if (build === null) return; if (shown === null) shown = build;"
+    " else if (build !== shown) location.reload(); }).catch(() => {}), 1000); })();</script>"
+).encode("utf-8")
 
 
 def accepted_encodings(header: str | None) -> set[str]:
@@ -59,6 +71,8 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
         self.content_encoding, self.plain_path = None, None
         if not os.path.isfile(plain):
             return super().translate_path(path)
+        if self._live_page(plain):  # sent as it is on disk plus the reload script: never precompressed
+            return plain
         accepted = accepted_encodings(self.headers.get("Accept-Encoding"))
         for encoding, suffix in PRECOMPRESSED:
             # A copy older than its file is stale (the file was changed after the build): never sent.
@@ -83,8 +97,27 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
         if (getattr(self.server, "site_path", None) and urlsplit(self.path).path == "/sitemap.xml"
                 and os.path.isfile(os.path.join(self.directory, "sitemap.xml"))):
             self.send_sitemap()
+        elif self.server.build is not None and urlsplit(self.path).path == RELOAD_PATH:
+            self.send_text(str(self.server.build).encode("utf-8"), "text/plain")
+        elif self._live_page(self.translate_path(self.path)):
+            with open(self.translate_path(self.path), "rb") as file:
+                page = file.read()
+            at = page.rfind(b"</body>")
+            self.send_text(page[:at] + RELOAD_SCRIPT + page[at:] if at >= 0 else page + RELOAD_SCRIPT,
+                           "text/html; charset=utf-8")
         else:
             super().do_GET()
+
+    def _live_page(self, path: str) -> bool:
+        return self.server.build is not None and path.endswith(".html") and os.path.isfile(path)
+
+    def send_text(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.wfile.write(body)
 
     def send_sitemap(self) -> None:
         """sitemap.xml with every address moved to where this server serves the site.
@@ -104,13 +137,7 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
             return f"<loc>{html.escape(origin + path)}</loc>"
 
         with open(os.path.join(self.directory, "sitemap.xml"), encoding="utf-8") as file:
-            body = _LOC.sub(served, file.read()).encode("utf-8")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        self.wfile.write(body)
+            self.send_text(_LOC.sub(served, file.read()).encode("utf-8"), "application/xml")
 
     def log_message(self, format, *args):  # noqa: A002 - signature set by the base class
         if not getattr(self.server, "quiet", False):
@@ -129,4 +156,7 @@ def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, quiet
     server.site_path = None if site_url is None else urlsplit(site_url).path.rstrip("/") + "/"
     server.quiet = quiet
     server.daemon_threads = True
+    # Set by `qakb serve --watch` (a number that changes with each build): pages then reload
+    # themselves after a rebuild. None: pages are sent as they are.
+    server.build = None
     return server

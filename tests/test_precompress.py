@@ -160,3 +160,33 @@ def test_qakb_serve_moves_the_sitemap_to_its_own_address(tmp_path, site_url, loc
         assert get(plain.url, "/sitemap.xml", None)[1].decode().count(loc) == 1
     finally:
         plain.stop()
+
+
+def test_a_watching_server_adds_the_reload_script_to_pages_and_says_which_build_it_serves(site):
+    import urllib.error
+    import urllib.request
+
+    from qakb.serve import RELOAD_PATH, RELOAD_SCRIPT
+
+    (site / "index.html").write_bytes(b"<!doctype html><title>t</title><body>" + b"<p>hello</p>" * 300 + b"</body>")
+    compress.precompress_site(site, site.parent / "cache")
+    served = serve(site)
+    try:
+        def get(path: str) -> tuple[bytes, dict]:
+            request = urllib.request.Request(served.url.rstrip("/") + path, headers={"Accept-Encoding": "br, gzip"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.read(), dict(response.headers)
+
+        page, headers = get("/")
+        assert headers.get("Content-Encoding") == "br" and RELOAD_SCRIPT not in brotli.decompress(page)
+        with pytest.raises(urllib.error.HTTPError):
+            get(RELOAD_PATH)
+        served.server.build = 3  # what `qakb serve --watch` sets
+        page, headers = get("/")
+        assert page == b"<!doctype html><title>t</title><body>" + b"<p>hello</p>" * 300 + RELOAD_SCRIPT + b"</body>"
+        assert "Content-Encoding" not in headers and int(headers["Content-Length"]) == len(page)
+        assert get(RELOAD_PATH)[0] == b"3"
+        script, headers = get("/assets/app.js")
+        assert headers.get("Content-Encoding") == "br" and RELOAD_SCRIPT not in brotli.decompress(script)
+    finally:
+        served.stop()

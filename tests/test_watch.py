@@ -138,7 +138,8 @@ def get(url: str) -> str:
 
 
 @pytest.mark.slow
-def test_serve_watch_rebuilds_after_an_edit_and_keeps_serving_through_a_broken_save(tmp_path):
+@pytest.mark.browser
+def test_serve_watch_rebuilds_after_an_edit_and_keeps_serving_through_a_broken_save(tmp_path, open_page):
     project = make_project(tmp_path / "p")
     bank = project / "content" / SEED.name
     topics = project / "content" / "topics.yml"
@@ -152,6 +153,9 @@ def test_serve_watch_rebuilds_after_an_edit_and_keeps_serving_through_a_broken_s
         wait_for_line(lines, "watching for changes", 600)
         page_url = f"http://127.0.0.1:{port}/topics/activation-functions/"
         assert "keeping the value of the output" in get(page_url)
+        build = get(f"http://127.0.0.1:{port}/__qakb_build")
+        reader = open_page().page  # a reader who keeps the page open while the bank is edited
+        reader.goto(page_url)
 
         text = bank.read_text(encoding="utf-8")
         # Words no earlier run wrote (the cache is shared): the edited answer is rendered and embedded.
@@ -162,6 +166,9 @@ def test_serve_watch_rebuilds_after_an_edit_and_keeps_serving_through_a_broken_s
         assert any("(1 new," in line for line in rebuilt), "one edited answer, one text embedded"
         page = get(page_url)
         assert edited in page and "keeping the value of the output" not in page
+        assert get(f"http://127.0.0.1:{port}/__qakb_build") != build
+        # The open page reloads itself (the watching server's script), with no reload by the reader.
+        reader.wait_for_function("text => document.body.innerText.includes(text)", arg=edited, timeout=20_000)
 
         good_topics = topics.read_text(encoding="utf-8")
         topics.write_text("topics:\n  - [unclosed\n", encoding="utf-8")
