@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from mkdocs.config import config_options as c
@@ -132,7 +133,7 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         if hasattr(search_plugin, "search_index"):  # Material's, configured before this plugin
             self.page_cache.cache_search_entries(search_plugin)
             if "shards" in self.search.manifest:
-                keyword_entries_without_answers(search_plugin.search_index, self.pages_dir)
+                keyword_entries_without_answers(search_plugin.search_index, self.page_cache.generated)
         return config
 
     def on_files(self, files: Files, *, config) -> Files:
@@ -176,7 +177,7 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         return server
 
 
-def keyword_entries_without_answers(search_index, pages_dir: Path) -> None:
+def keyword_entries_without_answers(search_index, generated: Callable[[File], bool]) -> None:
     """Material's keyword index keeps each generated question's title and address, not its answer.
 
     Material's search fetches its whole index on every first visit: with the answers, 1.4 MB
@@ -189,7 +190,7 @@ def keyword_entries_without_answers(search_index, pages_dir: Path) -> None:
     def add_entry_without_answers(page):
         first = len(search_index.entries)
         add_entry(page)
-        if Path(page.file.abs_src_path or "").is_relative_to(pages_dir):
+        if generated(page.file):
             for entry in search_index.entries[first:]:
                 if "#" in entry["location"]:
                     entry["text"] = ""

@@ -97,7 +97,7 @@ class PageCache:
     def wrap_render(self, page) -> None:
         """Before mkdocs reads a generated page: make its render put back what an earlier render made
         of the same inputs, or render and keep the result."""
-        if not self._generated(page.file):  # hand-written: always rendered
+        if not self.generated(page.file):  # hand-written: always rendered
             return
         self.used["page"] += 1
         render = page.render
@@ -119,13 +119,14 @@ class PageCache:
 
         page.render = render_or_restore
 
-    def _generated(self, file) -> bool:
+    def generated(self, file) -> bool:
+        """Whether `file` is one the build generated into the pages folder (not a hand-written one)."""
         return file.abs_src_path is not None and Path(file.abs_src_path).resolve().is_relative_to(self.pages_dir)
 
     def _link_target(self, file) -> bool:
         """Whether a generated page may link to `file`: any page, or a file generated with the pages
         (images, the deck). Not the index's shards or the runtime, whose names change with the bank."""
-        return file.is_documentation_page() or self._generated(file)
+        return file.is_documentation_page() or self.generated(file)
 
     def cache_search_entries(self, search_plugin) -> None:
         """Make Material's search take a page's entries from the store when its inputs are the same."""
