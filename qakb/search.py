@@ -660,31 +660,32 @@ class Shards:
             if expected is None or hashlib.sha256(data).hexdigest()[:len(expected)] != expected:
                 raise _index_error(self.index_dir, f"{name} does not match its checksum")
             try:
-                if not vectors and name.startswith("list-"):
-                    self._read_list(engine, int(name.split(".")[0].split("-")[1]), data, vectors=False)
-                    continue
-                self._read(engine, name, data)
+                complete = self._read(engine, name, data, vectors)
             except (KeyError, TypeError, ValueError, struct.error) as error:
                 raise _index_error(self.index_dir, f"{name} is unreadable ({error})") from None
-            self.loaded.add(name)
+            if complete:
+                self.loaded.add(name)
         if missing:
             raise ShardsMissing(missing)
 
-    def _read(self, engine: Engine, name: str, data: bytes) -> None:
+    def _read(self, engine: Engine, name: str, data: bytes, vectors: bool = True) -> bool:
+        """Read one checked file into `engine`; False when only part of it was read (a list's header)."""
         kind, number = name.split(".")[0].split("-")[:2]
         if kind == "terms":
             engine.bm25.add_postings(json.loads(data))
-            return
+            return True
         number = int(number)
         if kind == "table":
             engine.encoder.fill(number * self.table_rows, data)
         elif kind == "list":
-            self._read_list(engine, number, data)
+            self._read_list(engine, number, data, vectors)
+            return vectors
         else:
             texts = json.loads(data)
             first = self.offsets[number] + int(name.split(".")[0].split("-")[2]) * self.text_rows
             for row, (item, passages) in enumerate(zip(texts["metadata"], texts["passages"]), start=first):
                 engine.metadata[row], engine.passages[row] = item, passages
+        return True
 
     def _read_list(self, engine: Engine, number: int, data: bytes, vectors: bool = True) -> None:
         """A list: header length, JSON header, then int8 rows with float32 scales (items, then passages)."""
