@@ -99,8 +99,8 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
             self.send_sitemap()
         elif self.server.build is not None and urlsplit(self.path).path == RELOAD_PATH:
             self.send_text(str(self.server.build).encode("utf-8"), "text/plain")
-        elif self._live_page(self.translate_path(self.path)):
-            with open(self.translate_path(self.path), "rb") as file:
+        elif self._live_page(path := self.translate_path(self.path)):
+            with open(path, "rb") as file:
                 page = file.read()
             at = page.rfind(b"</body>")
             self.send_text(page[:at] + RELOAD_SCRIPT + page[at:] if at >= 0 else page + RELOAD_SCRIPT,
