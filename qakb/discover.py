@@ -230,8 +230,9 @@ class _Terms:
         for phrase in self.phrases[index]:
             run: list[str] = []
             for word in (*phrase, None):
-                if word is not None and self._useful(key(word)):
-                    run.append(key(word))
+                word_key = None if word is None else key(word)
+                if word_key is not None and self._useful(word_key):
+                    run.append(word_key)
                     continue
                 terms += run
                 for length in range(2, min(MAX_TERM_WORDS, len(run)) + 1):
