@@ -122,18 +122,23 @@ def timed_build(project: Path) -> BuildRun:
         raise RuntimeError(f"qakb build failed in {project}:\n{result.stderr[-3000:]}")
     peak = PEAK.search(result.stderr)
     run = BuildRun(seconds=seconds, peak_mb=int(peak[1]) / 1024 if peak else float("nan"))
+    read_steps(run, result.stderr.splitlines())
+    return run
+
+
+def read_steps(run: BuildRun, lines: list[str]) -> None:
+    """Add the build's `[  12.3s] ...` lines to run.log and each step's time to run.steps."""
     previous = 0.0
-    for line in result.stderr.splitlines():
-        match = STEP.match(line)
+    for line in lines:
+        match = STEP.match(line.rstrip("\n"))
         if not match:
             continue
-        run.log.append(line)
+        run.log.append(line.rstrip("\n"))
         at = float(match[1])
         for name, start in STEPS:
             if match[2].startswith(start):
                 run.steps[name] = round(at - previous, 1)
         previous = at
-    return run
 
 
 def edit_one_answer(project: Path, sentence: str = "An edited line, added for the one-answer rebuild.") -> None:
@@ -199,15 +204,7 @@ def watched_rebuilds(project: Path, rounds: int) -> list[BuildRun]:
                 started = time.perf_counter()
                 edit()
                 run = BuildRun(seconds=0.0, peak_mb=float("nan"), log=[kind])
-                previous = 0.0
-                for line in until_built():
-                    match = STEP.match(line.rstrip("\n"))
-                    if match:
-                        run.log.append(line.rstrip("\n"))
-                        for name, start in STEPS:
-                            if match[2].startswith(start):
-                                run.steps[name] = round(float(match[1]) - previous, 1)
-                        previous = float(match[1])
+                read_steps(run, until_built())
                 run.seconds = time.perf_counter() - started
                 runs.append(run)
                 print(f"watched {kind}: {run.seconds:.1f} s {run.steps}", file=sys.stderr, flush=True)
