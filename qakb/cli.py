@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -91,8 +92,6 @@ def marked_text(text: str, marks: list[list[int]], styled: bool) -> str:
 
 
 def cmd_serve(args, settings) -> int:
-    import threading
-
     from qakb.serve import make_server
 
     if not args.watch and not (settings.site_dir / "index.html").is_file():
@@ -120,8 +119,6 @@ def cmd_serve(args, settings) -> int:
 
 
 def _watch(settings, stop, server) -> None:
-    import threading
-
     from qakb.build import BuildError, build
     from qakb.embed import load_model
     from qakb.search import SearchIndexError
