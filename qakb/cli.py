@@ -53,10 +53,10 @@ def _open_engine(settings):
 def cmd_ask(args, settings) -> int:
     engine = _open_engine(settings)
     if args.exact:
-        from qakb.embed import load_model
+        from qakb.embed import encode_texts
         from qakb.index import search_transformer
 
-        vector = load_model().encode([args.query], normalize_embeddings=True)
+        vector = encode_texts([args.query])
         rows = search_transformer(settings.index_dir, vector, args.k)[0]
         # metadata.json has transformer.faiss's row order (a sharded engine orders rows by list).
         metadata = json.loads((settings.index_dir / "metadata.json").read_text(encoding="utf-8"))

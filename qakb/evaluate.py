@@ -105,12 +105,12 @@ def run_evaluation(index_dir: Path, queries_file: Path, transformer: bool = True
 
 
 def _transformer_rankings(index_dir: Path, queries: list[EvalQuery], numbers: list[int]):
-    from qakb.embed import load_model
+    from qakb.embed import encode_texts, load_model
     from qakb.index import search_transformer
 
-    model = load_model()
+    load_model()
     started = time.perf_counter()
-    vectors = model.encode([q.query for q in queries], normalize_embeddings=True, convert_to_numpy=True)
+    vectors = encode_texts([q.query for q in queries])
     found = search_transformer(index_dir, vectors, DEPTH)
     elapsed = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
     return [[numbers[row] for row, _ in hits] for hits in found], elapsed

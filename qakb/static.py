@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qakb.embed import vectors_key
 from qakb.result_store import ResultStore
 from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncoder, word_terms
 
@@ -243,8 +244,8 @@ def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[
     different, counted against the texts the table was fitted to. Editing an answer changes a
     few of a big bank's 6,000 training texts; refitting for them would change every vector, so
     every shard of the index, for a table no better than the one kept."""
-    inputs = hashlib.sha256()  # all but the texts (MODEL_NAME, the targets' model, is in this file)
-    for part in (Path(__file__).read_bytes(), Path(__file__).with_name("search.py").read_bytes(),
+    inputs = hashlib.sha256()  # all but the texts; vectors_key() names what made the targets
+    for part in (vectors_key().encode(), Path(__file__).read_bytes(), Path(__file__).with_name("search.py").read_bytes(),
                  json.dumps(asdict(settings), sort_keys=True).encode(), model.embeddings.tobytes()):
         inputs.update(hashlib.sha256(part).digest())
     text_hashes = np.array(sorted({hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts}), dtype="S64")
