@@ -151,7 +151,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     from qakb.index import answer_passages, page_parts, page_url, write_index
     from qakb.build_cache import BuildCache
     from qakb.markup import MEDIA_DIR
-    from qakb.related import related_questions
+    from qakb.related import RELATED_CACHE, related_questions
     from qakb.render import LINKS_FILE, render_pages
     from qakb.topics import place_questions
 
@@ -192,7 +192,8 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         related_of = {
             question.anchor: [questions[j] for j in neighbours]
             for question, neighbours in zip(
-                questions, related_questions(vectors, settings.related_min, settings.related_max))
+                questions, related_questions(vectors, settings.related_min, settings.related_max,
+                                             kept=settings.cache_dir / RELATED_CACHE))
         }
         part_of = page_parts(questions, topic_of, settings.page_size)
         url_of = {question.anchor: page_url(topic_of[question.anchor].slug, question.anchor, part_of[question.anchor])

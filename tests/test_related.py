@@ -47,3 +47,44 @@ def test_the_clustered_path_finds_nearly_the_same_neighbours(monkeypatch):
     overlap = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(clustered, exact)])
     assert overlap >= 0.9
     assert all(row not in found for row, found in enumerate(clustered))
+
+
+def test_a_rebuild_updates_the_kept_neighbours_to_what_comparing_every_pair_gives(monkeypatch, tmp_path):
+    """Edits, insertions and deletions: the kept lists brought up to date equal a fresh comparison.
+    Small whole numbers make every dot product exact, so ties (many) must be broken the same way."""
+    monkeypatch.setattr(related, "ROWS_PER_CHUNK", 64)
+    kept = tmp_path / "related.npz"
+    rng = np.random.default_rng(5)
+    vectors = rng.integers(-2, 3, (300, 8)).astype(np.float32)
+    compared = []
+    real_rows = related._rows_neighbours
+    monkeypatch.setattr(related, "_rows_neighbours",
+                        lambda v, rows, count: compared.append(len(rows)) or real_rows(v, rows, count))
+    assert related_questions(vectors, 3, 6, kept=kept) == reference(vectors, 3, 6)
+    assert compared == [300]
+    for step in range(6):
+        compared.clear()
+        edited = vectors.copy()
+        edited[rng.integers(0, 300, 2)] = rng.integers(-2, 3, (2, 8))  # two answers edited
+        if step % 3 == 1:
+            edited = np.insert(edited, 150, rng.integers(-2, 3, 8), axis=0)  # a question added
+        if step % 3 == 2:
+            edited = np.delete(edited, 40, axis=0)  # one removed
+        while len(np.unique(edited, axis=0)) < len(edited):  # no duplicate rows (they force a full pass)
+            edited[rng.integers(0, len(edited))] = rng.integers(-2, 3, 8)
+        vectors = edited
+        assert related_questions(vectors, 3, 6, kept=kept) == reference(vectors, 3, 6), step
+        assert sum(compared) < 60, "only the changed rows and the rows that lost a neighbour"
+
+
+def test_the_kept_neighbours_are_not_used_where_they_cannot_be(tmp_path):
+    kept = tmp_path / "related.npz"
+    vectors = unit_rows(200, 16, seed=7)
+    related_questions(vectors, 3, 5, kept=kept)
+    for changed in (vectors[::-1].copy(),  # rows reordered: ties would break another way
+                    unit_rows(200, 16, seed=8),  # everything changed
+                    np.concatenate([vectors[:100], vectors[:100]])):  # duplicates
+        assert related_questions(changed, 3, 5, kept=kept) == reference(changed, 3, 5)
+    assert related_questions(vectors, 2, 4, kept=kept) == reference(vectors, 2, 4)  # another count
+    kept.write_bytes(b"not a kept file")
+    assert related_questions(vectors, 3, 5, kept=kept) == reference(vectors, 3, 5)
