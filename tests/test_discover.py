@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 from dataclasses import replace
 
@@ -183,3 +184,39 @@ def test_topics_command_on_a_site_without_topics_file(tmp_path):
 
     refused = qakb(project, "topics", "--write")
     assert refused.returncode == 1 and "--force" in refused.stderr
+
+
+def test_terms_counted_again_after_edits_equal_terms_counted_afresh(monkeypatch):
+    """`qakb serve --watch` keeps the corpus and changes only the texts an edit changed: the result,
+    and every count behind it, must be what a fresh count gives, through edits that add a word,
+    remove one, fold a plural differently (mutex/mutexes, error/errors), move a text to another topic, and repeat one."""
+    from qakb import discover
+
+    rng = random.Random(11)
+    words = ["gradient", "descent", "Adam", "ReLU", "ReLUs", "kernel", "thread", "lock", "locks", "cache",
+             "index", "query", "join", "table", "tables", "network", "layer", "batch", "norm", "error"]
+    texts = [f"What is {rng.choice(words)} {rng.choice(words)}? " +
+             " ".join(rng.choice(words) for _ in range(12)) + "." for _ in range(60)]
+    labels = [index % 4 for index in range(60)]
+    edits = [
+        lambda: texts.__setitem__(3, texts[3] + " A brand new phrase about mutexes."),
+        lambda: texts.__setitem__(11, texts[11] + " One mutex."),  # "mutexes" (above) now folds into "mutex"
+        lambda: texts.__setitem__(5, "What is a lock? Locks and threads."),
+        lambda: texts.__setitem__(7, texts[7] + " Many errors."),  # "errors" now folds into "error"
+        lambda: labels.__setitem__(9, (labels[9] + 1) % 4),
+        lambda: (texts.append(texts[0]), labels.append(labels[0])),  # the same text twice
+        lambda: (texts.pop(20), labels.pop(20)),
+        lambda: texts.__setitem__(7, texts[7].replace(" Many errors.", "")),
+    ]
+    discover._kept_corpus.clear()
+    characteristic_terms(texts, labels)
+    for edit in edits:
+        edit()
+        kept = characteristic_terms(texts, labels)
+        kept_corpus = discover._kept_corpus[0]
+        discover._kept_corpus.clear()
+        assert characteristic_terms(texts, labels) == kept
+        fresh = discover._kept_corpus[0]
+        for counts in ("entries", "lowered", "texts_with", "totals", "by_label", "spellings", "initial_spellings"):
+            assert getattr(kept_corpus, counts) == getattr(fresh, counts), counts
+        discover._kept_corpus[:] = [kept_corpus]
