@@ -14,7 +14,9 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
+import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,9 @@ from typing import Callable
 
 from qakb.config import PLUGIN_NAME, Settings
 from qakb.parse import Bank, Question, bank_files, content_hash, parse_content, shown_path
+
+
+TRASH_DIR = "discarded"  # beside the staging folder: the last build's folders, being deleted
 
 
 class BuildError(Exception):
@@ -64,14 +69,52 @@ def recover_interrupted_swap(paths: list[Path]) -> None:
             os.rename(previous, path)
 
 
-def swap_in(new: Path, dest: Path) -> None:
+def swap_in(new: Path, dest: Path, trash: Path) -> None:
+    """Put `new` in `dest`'s place; the old `dest` goes to `discard` (into `trash`)."""
     previous = _previous(dest)
     if previous.exists():
         shutil.rmtree(previous)
     if dest.exists():
         os.rename(dest, previous)
     os.rename(new, dest)
-    shutil.rmtree(previous, ignore_errors=True)
+    if previous.exists():
+        discard(previous, trash)
+
+
+_discarding: set[Path] = set()  # folders this process is deleting in the background
+_discarding_lock = threading.Lock()
+
+
+def discard(folder: Path, trash: Path) -> None:
+    """Delete `folder` in the background: it is moved into `trash` at once and removed by a thread,
+    so a rebuild does not wait for the ~8,000 files of a 10,000-question site to be unlinked
+    (`qakb serve --watch` goes back to serving; a one-shot build's process exits when the thread ends)."""
+    trash.mkdir(parents=True, exist_ok=True)
+    target = trash / f"{folder.name}-{uuid.uuid4().hex}"
+    try:
+        os.rename(folder, target)
+    except OSError:  # the trash on another file system: delete it here and now
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    with _discarding_lock:
+        _discarding.add(target)
+
+    def remove() -> None:
+        shutil.rmtree(target, ignore_errors=True)
+        with _discarding_lock:
+            _discarding.discard(target)
+
+    threading.Thread(target=remove, name="qakb-discard").start()
+
+
+def empty_trash(trash: Path) -> None:
+    """Remove what an earlier process left in `trash` (it was stopped while deleting)."""
+    with _discarding_lock:
+        busy = set(_discarding)
+    if trash.is_dir():
+        for left in trash.iterdir():
+            if left not in busy:
+                shutil.rmtree(left, ignore_errors=True)
 
 
 # An id attribute in the HTML mkdocs writes (attributes quoted; `id="` inside text or code is
@@ -98,7 +141,9 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
         if not page.is_file():
             raise BuildError(f"nothing-lost check: the topic page {page_url} was not built ({page})")
         ids_by_page[page_url] = Counter(element_ids(page.read_text(encoding="utf-8")))
-    everywhere = sum(ids_by_page.values(), Counter())
+    everywhere: Counter = Counter()
+    for ids in ids_by_page.values():
+        everywhere.update(ids)  # in place: sum() would copy the growing total once a page
     problems = []
     for question in questions:
         page_url = page_of[question.anchor]
@@ -162,6 +207,8 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
 
     with build_lock(settings), ExitStack() as stack:
         recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
+        trash = settings.staging_dir.parent / TRASH_DIR
+        empty_trash(trash)
         bank: Bank = parse_content(settings.content_dir)
         questions = list(bank.questions)
         for warning in bank.warnings:
@@ -239,7 +286,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         for new, dest in ((index_dir, settings.index_dir), (pages_dir, settings.pages_dir),
                           (site_dir, settings.site_dir)):
             dest.parent.mkdir(parents=True, exist_ok=True)
-            swap_in(new, dest)
+            swap_in(new, dest, trash)
         shutil.rmtree(staging, ignore_errors=True)
         if write_record(record_path, anchors.record):
             step(f"updated {shown_path(record_path)}: commit it with the bank, it keeps links "

@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -487,3 +488,35 @@ def test_element_ids_reads_every_id_attribute_and_no_text():
     page = ('<h3 id="what-is-x">What is <code>id="x"</code>?</h3><p>id=&quot;y&quot; in text</p>'
             "<a class='headerlink' id='z&amp;w' href='#z'>¶</a><div data-id=\"not-this\"></div>")
     assert element_ids(page) == ["what-is-x", "z&w"]
+
+
+def test_the_replaced_folder_is_moved_aside_at_once_and_deleted_in_the_background(tmp_path, monkeypatch):
+    from qakb import build
+
+    trash = tmp_path / "build" / build.TRASH_DIR
+    dest, new = tmp_path / "site", tmp_path / "build" / "staging-site"
+    for folder, text in ((dest, "old"), (new, "new")):
+        (folder / "page").mkdir(parents=True)
+        (folder / "page" / "index.html").write_text(text)
+    release = threading.Event()
+    real_rmtree = shutil.rmtree
+
+    def slow_rmtree(path, *args, **kwargs):  # the background deletion waits until released
+        if Path(path).parent == trash:
+            release.wait(10)
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(build.shutil, "rmtree", slow_rmtree)
+    build.swap_in(new, dest, trash)
+    assert (dest / "page" / "index.html").read_text() == "new" and not new.exists()
+    assert not (tmp_path / "site.previous").exists()
+    [moved] = list(trash.iterdir())  # out of the way, not deleted yet
+    build.empty_trash(trash)  # a rebuild starting now leaves what this process is deleting alone
+    assert moved.exists()
+    release.set()
+    for thread in [t for t in threading.enumerate() if t.name == "qakb-discard"]:
+        thread.join(10)
+    assert list(trash.iterdir()) == []
+    (trash / "site-left-by-a-killed-build" / "x").mkdir(parents=True)
+    build.empty_trash(trash)
+    assert list(trash.iterdir()) == []
