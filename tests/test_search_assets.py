@@ -87,3 +87,27 @@ def test_the_browser_fetches_every_index_file_but_the_transformer_index():
     }
     with pytest.raises(PluginError, match="`qakb build`"):
         search_assets.engine_index_files({"files": {}})  # an index written before the manifest listed them
+
+
+def test_index_and_runtime_files_are_linked_into_the_site_or_copied_where_links_fail(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    source = tmp_path / "search_index" / "list-0001.bin"
+    source.parent.mkdir()
+    source.write_bytes(b"\x01\x02vectors")
+    config = SimpleNamespace(site_dir=str(tmp_path / "site"), use_directory_urls=True,
+                             plugins=SimpleNamespace(_current_plugin="qakb"))
+    linked = search_assets.LinkedFile.generated(config, "search_index/list-0001.bin", abs_src_path=str(source))
+    linked.copy_file()
+    target = tmp_path / "site" / "search_index" / "list-0001.bin"
+    assert target.read_bytes() == source.read_bytes() and target.stat().st_ino == source.stat().st_ino
+    linked.copy_file()  # again over it (a site built in place): still the source's bytes
+    assert target.stat().st_ino == source.stat().st_ino
+
+    def no_links(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(search_assets.os, "link", no_links)
+    target.unlink()
+    linked.copy_file()
+    assert target.read_bytes() == source.read_bytes() and target.stat().st_ino != source.stat().st_ino
