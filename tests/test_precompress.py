@@ -41,19 +41,23 @@ def test_compressed_copies_are_written_beside_the_files_they_shrink(site, tmp_pa
 
 
 def test_runtime_files_get_the_best_brotli_and_large_site_files_a_faster_one(tmp_path):
-    # Text brotli q11 compresses measurably better than q9, just over the 1 MB line.
+    # Text that brotli q11, q10 and q9 compress to different bytes, just over the 1 MB line.
     data = " ".join(f"word{i * 7919 % 5003} item{i % 977}" for i in range(90_000)).encode()
-    assert len(data) > compress.SITE_MAX_QUALITY_BYTES
+    assert len(data) > compress.SITE_QUALITY_10_BYTES
+    sizes = {"assets/pyodide/runtime.js": len(data), "search_index/metadata.json": len(data),
+             "topics/page.html": 300_000, "small.json": 100_000}
+    assert sizes["small.json"] <= compress.SITE_MAX_QUALITY_BYTES < sizes["topics/page.html"]
     site = tmp_path / "site"
-    for relative in ("assets/pyodide/runtime.js", "search_index/metadata.json", "small.json"):
+    for relative, size in sizes.items():
         (site / relative).parent.mkdir(parents=True, exist_ok=True)
-        (site / relative).write_bytes(data if relative != "small.json" else data[:200_000])
+        (site / relative).write_bytes(data[:size])
     compress.precompress_site(site, tmp_path / "cache", lasting=lambda path: path.startswith("assets/pyodide/"))
     assert (site / "assets/pyodide/runtime.js.br").read_bytes() == brotli.compress(data, quality=11)
     assert (site / "search_index/metadata.json.br").read_bytes() == brotli.compress(data, quality=9)
-    assert (site / "small.json.br").read_bytes() == brotli.compress(data[:200_000], quality=11)
-    # The same bytes under both rules: each copy is cached under its own quality.
-    assert len({path.name for path in (tmp_path / "cache" / compress.CACHE).glob("*.br")}) == 3
+    assert (site / "topics/page.html.br").read_bytes() == brotli.compress(data[:300_000], quality=10)
+    assert (site / "small.json.br").read_bytes() == brotli.compress(data[:100_000], quality=11)
+    # The same bytes under two rules: each copy is cached under its own quality.
+    assert len({path.name for path in (tmp_path / "cache" / compress.CACHE).glob("*.br")}) == 4
 
 
 def test_compression_is_deterministic_and_cached(site, tmp_path):
