@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -96,6 +97,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     table_hashes = [hashlib.sha256(chunk).hexdigest()[:16] for chunk in table_chunks]
     ids = [row["id"] for row in metadata]
     last = _previous_build(previous)
+    kept_shards = last["path"] if last else None  # a shard the same as the last build's is linked, not written
     centroids, list_of, trained_fit = _lists(faiss, vectors, settings, _previous_partition(last, settings, table_hashes),
                                              ids)
     order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
@@ -114,7 +116,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
         text_hashes = []
         for part, start in enumerate(range(0, len(rows), settings.text_rows)):
             chunk = rows[start:start + settings.text_rows]
-            text_hashes.append(_write(index_dir / Shards.text_file(number, part), json.dumps(
+            text_hashes.append(_write(index_dir / Shards.text_file(number, part), kept_shards, json.dumps(
                 {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]},
                 ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
         list_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in rows]
@@ -122,11 +124,11 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
                             separators=(",", ":")).encode("utf-8")
         header += b" " * ((-(4 + len(header))) % 4)
         scales, values = _int8_rows(np.concatenate([vectors[rows].reshape(-1, dim), *list_passages]))
-        list_hashes.append(_write(index_dir / Shards.list_file(number), struct.pack("<I", len(header)) + header
+        list_hashes.append(_write(index_dir / Shards.list_file(number), kept_shards, struct.pack("<I", len(header)) + header
                                   + scales.astype("<f4").tobytes() + values.tobytes()))
 
     for number, chunk in enumerate(table_chunks):
-        _write(index_dir / Shards.table_file(number), chunk)
+        _write(index_dir / Shards.table_file(number), kept_shards, chunk)
 
     numbers = max(number_of, default=-1) + 1
     row_bytes = 2 if numbers < 0xFFFF and count < 0xFFFF else 4
@@ -135,7 +137,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     lengths = np.minimum([bm25["doc_lengths"][old] for old in order], MAX_LENGTH).astype("<u2")
     (index_dir / ITEMS_FILE).write_bytes(row_of_number.tobytes() + lengths.tobytes())
     number_of_old = {old: number_of[new] for old, new in new_row.items()}
-    term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], number_of_old, settings)
+    term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], number_of_old, settings, kept_shards)
     max_idf = max((math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5)) for p in bm25["postings"].values()),
                   default=1.0)
     for name in WHOLE_FILES:
@@ -262,7 +264,7 @@ def _int8_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_of: dict[int, int],
-                       settings: ShardSettings) -> tuple[list[str], list[str]]:
+                       settings: ShardSettings, previous: Path | None = None) -> tuple[list[str], list[str]]:
     """Postings {term: [item number, tf, ...]} in sorted term ranges; the first term of each range
     (the first range starts at "", so every term has one).
 
@@ -281,7 +283,7 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
     firsts, hashes, shard, size = [""], [], {}, 0
 
     def close():
-        hashes.append(_write(index_dir / Shards.terms_file(firsts[len(hashes)]), json.dumps(
+        hashes.append(_write(index_dir / Shards.terms_file(firsts[len(hashes)]), previous, json.dumps(
             shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
 
     for term, pairs in entries.items():
@@ -299,6 +301,16 @@ def _term_hash(term: str) -> int:
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def _write(path: Path, data: bytes) -> str:
+def _write(path: Path, previous: Path | None, data: bytes) -> str:
+    """Write `data` to `path`, or hard-link the last build's file of that name (in `previous`) where
+    it holds the same bytes: an edit changes a few of a 10,000-question index's ~2,000 shards, and
+    a link writes no data. Returns the short checksum the manifest keeps."""
+    kept = previous / path.name if previous is not None else None
+    try:
+        if kept is not None and kept.stat().st_size == len(data) and kept.read_bytes() == data:
+            os.link(kept, path)
+            return hashlib.sha256(data).hexdigest()[:16]
+    except OSError:  # gone, or on another file system: written below
+        pass
     path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()[:16]
