@@ -282,9 +282,15 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
     spacing = 2 ** max(0, round(math.log2(max(1.0, settings.term_shard_bytes / max(mean_size, 1.0)))))
     firsts, hashes, shard, size = [""], [], {}, 0
 
+    encoded: dict[str, tuple[dict, bytes]] = {}
+
     def close():
-        hashes.append(_write(index_dir / Shards.terms_file(firsts[len(hashes)]), previous, json.dumps(
-            shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
+        first = firsts[len(hashes)]
+        last = _term_shards_last_build.get(first)
+        data = last[1] if last is not None and last[0] == shard else json.dumps(
+            shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        encoded[first] = (shard, data)
+        hashes.append(_write(index_dir / Shards.terms_file(first), previous, data))
 
     for term, pairs in entries.items():
         if shard and (_term_hash(term) % spacing == 0 or size >= 4 * settings.term_shard_bytes):
@@ -294,7 +300,14 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
         shard[term] = pairs
         size += sizes[term]
     close()
+    _term_shards_last_build.clear()
+    _term_shards_last_build.update(encoded)
     return firsts, hashes
+
+
+# The last build's term ranges and their bytes, for the process: `qakb serve --watch` writes the
+# ~290 ranges of a 10,000-question index after every edit, which changes a few of them.
+_term_shards_last_build: dict[str, tuple[dict, bytes]] = {}
 
 
 def _term_hash(term: str) -> int:
