@@ -14,10 +14,14 @@ import json
 import logging
 import os
 import re
+import multiprocessing
 import shutil
+import signal
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,16 +210,93 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
         raise BuildError(f"mkdocs build --strict failed: {error}") from None
 
 
+PARALLEL_PAGES_FROM = 1000  # questions; below it, starting a process costs more than it saves
+
+
+@dataclass(frozen=True)
+class PagesJob:
+    """What the pages and the Anki deck are made of: everything `write_pages` needs, picklable."""
+    bank: Bank
+    answers: dict
+    topics: tuple
+    topic_of: dict
+    related_of: dict
+    part_of: dict
+    record: object
+    deck_file: str
+    pages_dir: Path
+    links: str  # links.json's text
+    deck_timestamp: int
+    site_name: str
+    site_description: str
+    site_url: str
+
+
+def write_pages(job: PagesJob) -> int:
+    """Write the generated pages, their images, links.json and the Anki deck into job.pages_dir;
+    returns how many images were copied."""
+    from qakb.anki import write_deck
+    from qakb.markup import MEDIA_DIR
+    from qakb.render import LINKS_FILE, render_pages
+
+    pages = render_pages(job.bank, job.answers, job.topics, job.topic_of, job.related_of, job.site_name,
+                         job.site_description, deck_file=job.deck_file, part_of=job.part_of)
+    pages[LINKS_FILE] = job.links
+    for relative, text in pages.items():
+        target = job.pages_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    media = {item.name: item.source for answer in job.answers.values() for item in answer.media}
+    for name, source in sorted(media.items()):
+        target = job.pages_dir / MEDIA_DIR / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    write_deck(job.pages_dir / job.deck_file, list(job.bank.questions), job.answers, job.topic_of, job.record,
+               job.site_name, job.deck_timestamp, job.site_url, job.site_description)
+    return len(media)
+
+
+_page_writers: list[ProcessPoolExecutor] = []  # one worker process, kept for the process's next builds
+
+
+def submit_pages(job: PagesJob, in_parallel: bool) -> Future:
+    """`write_pages(job)`, in a worker process if `in_parallel`, else here and now; its future."""
+    if not in_parallel:
+        done: Future = Future()
+        done.set_result(write_pages(job))
+        return done
+    if not _page_writers:
+        _page_writers.append(ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_ignore_interrupts))
+    try:
+        return _page_writers[0].submit(write_pages, job)
+    except BrokenProcessPool:  # the worker died (killed, out of memory): a new one for this build
+        _page_writers.clear()
+        return submit_pages(job, in_parallel)
+
+
+def pages_result(written: Future) -> int:
+    try:
+        return written.result()
+    except BrokenProcessPool:
+        _page_writers.clear()
+        raise BuildError("the process writing the pages stopped before it was done (out of memory?); "
+                         "run the build again") from None
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl+C stops `qakb serve --watch` or `qakb build`, which end the worker; it does not stop the worker first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     """Run the whole pipeline; on success the new index, pages and site are in place."""
     from qakb.anchors import RECORD_FILE, links_map, read_record, update_record, write_record
-    from qakb.anki import deck_file_name, deck_timestamp, write_deck
+    from qakb.anki import deck_file_name, deck_timestamp
     from qakb.embed import Embedder
     from qakb.index import answer_passages, page_parts, page_url, write_index
     from qakb.build_cache import BuildCache
-    from qakb.markup import MEDIA_DIR
     from qakb.related import RELATED_CACHE, related_questions
-    from qakb.render import LINKS_FILE, render_pages
     from qakb.topics import place_questions
 
     started = time.perf_counter()
@@ -270,31 +351,32 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         index_dir, pages_dir, site_dir = staging / "search_index", staging / "pages", staging / "site"
+        deck_file = deck_file_name(settings.site_name)
+        pages_job = PagesJob(
+            bank=bank, answers=answers, topics=placement.topics, topic_of=topic_of, related_of=related_of,
+            part_of=part_of, record=anchors.record, deck_file=deck_file, pages_dir=pages_dir,
+            links=json.dumps(links_map(anchors.record, url_of), ensure_ascii=False, indent=0) + "\n",
+            deck_timestamp=deck_timestamp(bank_files(settings.content_dir)), site_name=settings.site_name,
+            site_description=settings.site_description, site_url=settings.site_url)
+        # Pages and deck need neither the index nor the model: for a big bank another process
+        # writes them while this one writes the index (2 s of the 10k rebuild's ~4 s index step).
+        pages_written = submit_pages(pages_job, in_parallel=len(questions) >= PARALLEL_PAGES_FROM)
         embedded_before = embedder.encoded_count
         step("training the static query encoder (the first build also distils the model: ~30 s)")
         passages = [answer_passages(answers[question.anchor].text) for question in questions]
-        write_index(index_dir, questions, documents, passages, topic_of, vectors, project_hash(settings),
-                    settings.cache_dir, embed=embedder.encode, part_of=part_of, shard_above=settings.shard_above,
-                    shard_list_size=settings.shard_list_size, previous=settings.index_dir)
+        try:
+            write_index(index_dir, questions, documents, passages, topic_of, vectors, project_hash(settings),
+                        settings.cache_dir, embed=embedder.encode, part_of=part_of,
+                        shard_above=settings.shard_above, shard_list_size=settings.shard_list_size,
+                        previous=settings.index_dir)
+        except BaseException:
+            wait([pages_written])  # nothing may still write into the staging folder the next build clears
+            raise
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 
-        deck_file = deck_file_name(settings.site_name)
-        pages = render_pages(bank, answers, placement.topics, topic_of, related_of,
-                             settings.site_name, settings.site_description, deck_file=deck_file, part_of=part_of)
-        pages[LINKS_FILE] = json.dumps(links_map(anchors.record, url_of), ensure_ascii=False, indent=0) + "\n"
-        for relative, text in pages.items():
-            target = pages_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        media = {item.name: item.source for answer in answers.values() for item in answer.media}
-        for name, source in sorted(media.items()):
-            target = pages_dir / MEDIA_DIR / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-        step(f"rendered the topic pages ({len(media)} image(s) copied)")
-        write_deck(pages_dir / deck_file, questions, answers, topic_of, anchors.record, settings.site_name,
-                   deck_timestamp(bank_files(settings.content_dir)), settings.site_url, settings.site_description)
+        media_count = pages_result(pages_written)
+        step(f"rendered the topic pages ({media_count} image(s) copied)")
         step(f"wrote the Anki deck {deck_file}")
 
         run_mkdocs(settings, pages_dir, index_dir, site_dir)

@@ -520,3 +520,24 @@ def test_the_replaced_folder_is_moved_aside_at_once_and_deleted_in_the_backgroun
     (trash / "site-left-by-a-killed-build" / "x").mkdir(parents=True)
     build.empty_trash(trash)
     assert list(trash.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_pages_written_by_the_worker_process_are_the_pages_written_in_process(built, tmp_path, monkeypatch):
+    """A big bank's pages and deck are written by another process while the index is written;
+    the seed, built with that process too, gives the same pages, links and deck byte for byte."""
+    from qakb import build
+    from qakb.config import load_settings
+
+    project, _ = built
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("site", "build"))
+    monkeypatch.setenv("QAKB_CACHE_DIR", str(ROOT / ".cache"))
+    monkeypatch.setattr(build, "PARALLEL_PAGES_FROM", 0)
+    submitted = []
+    real_submit = build.submit_pages
+    monkeypatch.setattr(build, "submit_pages", lambda job, in_parallel: submitted.append(in_parallel)
+                        or real_submit(job, in_parallel))
+    build.build(load_settings(copy), log=lambda line: None)
+    assert submitted == [True]
+    assert tree_bytes(copy / "build" / "pages") == tree_bytes(project / "build" / "pages")
