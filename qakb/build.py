@@ -14,14 +14,14 @@ import json
 import logging
 import os
 import re
-import multiprocessing
+import pickle
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,37 +256,48 @@ def write_pages(job: PagesJob) -> int:
     return len(media)
 
 
-_page_writers: list[ProcessPoolExecutor] = []  # one worker process, kept for the process's next builds
+class PagesWriting:
+    """`write_pages(job)` under way: in a child process (`python -m qakb.build JOB`, which reads the
+    pickled job from the file JOB and writes its result beside it), or already done here."""
+
+    def __init__(self, job: PagesJob, in_parallel: bool):
+        self.process = None
+        if not in_parallel:
+            self.media_count = write_pages(job)
+            return
+        self.job_file = job.pages_dir.parent / "pages-job.pickle"
+        self.job_file.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        self.process = subprocess.Popen([sys.executable, "-m", "qakb.build", str(self.job_file)],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def wait(self) -> None:
+        if self.process is not None:
+            self.process.communicate()
+
+    def result(self) -> int:
+        """The number of images copied; the child's error, raised here, if it failed."""
+        if self.process is None:
+            return self.media_count
+        _, errors = self.process.communicate()
+        result_file = self.job_file.with_suffix(".result")
+        if not result_file.is_file():
+            raise BuildError("the process writing the pages stopped before it was done (exit status "
+                             f"{self.process.returncode}): {errors.decode(errors='replace')[-2000:]}")
+        failed, value = pickle.loads(result_file.read_bytes())
+        if failed:
+            raise value
+        return value
 
 
-def submit_pages(job: PagesJob, in_parallel: bool) -> Future:
-    """`write_pages(job)`, in a worker process if `in_parallel`, else here and now; its future."""
-    if not in_parallel:
-        done: Future = Future()
-        done.set_result(write_pages(job))
-        return done
-    if not _page_writers:
-        _page_writers.append(ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_ignore_interrupts))
-    try:
-        return _page_writers[0].submit(write_pages, job)
-    except BrokenProcessPool:  # the worker died (killed, out of memory): a new one for this build
-        _page_writers.clear()
-        return submit_pages(job, in_parallel)
-
-
-def pages_result(written: Future) -> int:
-    try:
-        return written.result()
-    except BrokenProcessPool:
-        _page_writers.clear()
-        raise BuildError("the process writing the pages stopped before it was done (out of memory?); "
-                         "run the build again") from None
-
-
-def _ignore_interrupts() -> None:
-    """Ctrl+C stops `qakb serve --watch` or `qakb build`, which end the worker; it does not stop the worker first."""
+def _write_pages_in_child(job_file: Path) -> None:
+    """The child's side of PagesWriting: Ctrl+C is the parent's to handle (it waits for this)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    job = pickle.loads(job_file.read_bytes())
+    try:
+        outcome = (False, write_pages(job))
+    except Exception as error:  # raised again in the build
+        outcome = (True, error)
+    job_file.with_suffix(".result").write_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
@@ -360,7 +371,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             site_description=settings.site_description, site_url=settings.site_url)
         # Pages and deck need neither the index nor the model: for a big bank another process
         # writes them while this one writes the index (2 s of the 10k rebuild's ~4 s index step).
-        pages_written = submit_pages(pages_job, in_parallel=len(questions) >= PARALLEL_PAGES_FROM)
+        pages_written = PagesWriting(pages_job, in_parallel=len(questions) >= PARALLEL_PAGES_FROM)
         embedded_before = embedder.encoded_count
         step("training the static query encoder (the first build also distils the model: ~30 s)")
         passages = [answer_passages(answers[question.anchor].text) for question in questions]
@@ -370,12 +381,12 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
                         shard_above=settings.shard_above, shard_list_size=settings.shard_list_size,
                         previous=settings.index_dir)
         except BaseException:
-            wait([pages_written])  # nothing may still write into the staging folder the next build clears
+            pages_written.wait()  # nothing may still write into the staging folder the next build clears
             raise
         step(f"trained the static query encoder ({embedder.encoded_count - embedded_before} new bank passages "
              f"embedded) and wrote the search index ({sum(p.stat().st_size for p in index_dir.iterdir()) / 1e6:.2f} MB)")
 
-        media_count = pages_result(pages_written)
+        media_count = pages_written.result()
         step(f"rendered the topic pages ({media_count} image(s) copied)")
         step(f"wrote the Anki deck {deck_file}")
 
@@ -395,3 +406,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
              f"{settings.index_dir.relative_to(settings.root)}/ are up to date")
     return BuildResult(questions=len(questions), topics=len(set(placement.topic_of.values())),
                        seconds=time.perf_counter() - started)
+
+
+if __name__ == "__main__":  # the child process of PagesWriting
+    _write_pages_in_child(Path(sys.argv[1]))

@@ -534,10 +534,25 @@ def test_pages_written_by_the_worker_process_are_the_pages_written_in_process(bu
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns("site", "build"))
     monkeypatch.setenv("QAKB_CACHE_DIR", str(ROOT / ".cache"))
     monkeypatch.setattr(build, "PARALLEL_PAGES_FROM", 0)
-    submitted = []
-    real_submit = build.submit_pages
-    monkeypatch.setattr(build, "submit_pages", lambda job, in_parallel: submitted.append(in_parallel)
-                        or real_submit(job, in_parallel))
+    children = []
+    real_popen = build.subprocess.Popen
+    monkeypatch.setattr(build.subprocess, "Popen", lambda *args, **kwargs: children.append(args[0])
+                        or real_popen(*args, **kwargs))
     build.build(load_settings(copy), log=lambda line: None)
-    assert submitted == [True]
+    assert [command[1:3] for command in children] == [["-m", "qakb.build"]]
     assert tree_bytes(copy / "build" / "pages") == tree_bytes(project / "build" / "pages")
+
+
+def test_an_error_in_the_pages_process_is_raised_by_the_build(tmp_path):
+    from qakb import build
+
+    pages_dir = tmp_path / "staging" / "pages"
+    pages_dir.mkdir(parents=True)
+    broken = build.PagesJob(bank=None, answers={}, topics=(), topic_of={}, related_of={}, part_of={}, record=None,
+                            deck_file="deck.apkg", pages_dir=pages_dir, links="{}", deck_timestamp=0,
+                            site_name="Site", site_description="", site_url="")
+    writing = build.PagesWriting(broken, in_parallel=True)
+    with pytest.raises(AttributeError, match="NoneType"):
+        writing.result()
+    with pytest.raises(AttributeError, match="NoneType"):
+        build.PagesWriting(broken, in_parallel=False)
