@@ -34,6 +34,7 @@ transformer.faiss (build time only) stay too, and are not fetched by the search.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -44,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qakb.index import LastEncoded
 from qakb.search import FORMAT_VERSION, Shards, read_items
 
 CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE = "centroids.bin", "words.json", "items.bin"
@@ -98,6 +100,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     ids = [row["id"] for row in metadata]
     last = _previous_build(previous)
     kept_shards = last["path"] if last else None  # a shard the same as the last build's is linked, not written
+    _encoded.start()
     centroids, list_of, trained_fit = _lists(faiss, vectors, settings, _previous_partition(last, settings, table_hashes),
                                              ids)
     order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
@@ -116,9 +119,9 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
         text_hashes = []
         for part, start in enumerate(range(0, len(rows), settings.text_rows)):
             chunk = rows[start:start + settings.text_rows]
-            text_hashes.append(_write(index_dir / Shards.text_file(number, part), kept_shards, json.dumps(
-                {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]},
-                ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")))
+            text_file = index_dir / Shards.text_file(number, part)
+            text = {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]}
+            text_hashes.append(_write(text_file, kept_shards, _encoded.encode(text_file.name, text, _compact_json)))
         list_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in rows]
         header = json.dumps({"passages": [len(passages[row]) for row in rows], "texts": text_hashes},
                             separators=(",", ":")).encode("utf-8")
@@ -142,6 +145,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
                   default=1.0)
     for name in WHOLE_FILES:
         (index_dir / name).unlink()
+    _encoded.finish()
 
     encoder = manifest["encoder"]
     sharded = {key: value for key, value in manifest.items() if key not in ("passages",)}
@@ -272,25 +276,29 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
     range of `term_shard_bytes` holds on average: ranges average about that size, and where they end
     depends on the terms alone, so adding or removing a term changes one range, not every range after
     it. A range that reaches four times the size ends anyway."""
-    entries = {}
+    # A term whose postings and whose items' numbers are the last build's keeps its entry (the
+    # process's last build: `qakb serve --watch` renumbers ~1 M postings at 10k otherwise).
+    last = _renumbered["terms"] if _renumbered["number_of"] == number_of else {}
+    renumbered: dict[str, tuple[list[int], list[int], int]] = {}
+    entries, sizes = {}, {}
     for term in sorted(postings):
         pairs = postings[term]
-        entries[term] = [value for pair in sorted((number_of[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2]))
-                         for value in pair]
-    sizes = {term: len(term) + 4 + sum(len(str(value)) + 1 for value in pairs) for term, pairs in entries.items()}
+        kept = last.get(term)
+        if kept is not None and kept[0] == pairs:
+            entry, entry_size = kept[1], kept[2]
+        else:
+            entry = [value for pair in sorted((number_of[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2]))
+                     for value in pair]
+            entry_size = len(term) + 4 + sum(len(str(value)) + 1 for value in entry)
+        entries[term], sizes[term] = entry, entry_size
+        renumbered[term] = (pairs, entry, entry_size)
     mean_size = sum(sizes.values()) / max(1, len(sizes))
     spacing = 2 ** max(0, round(math.log2(max(1.0, settings.term_shard_bytes / max(mean_size, 1.0)))))
     firsts, hashes, shard, size = [""], [], {}, 0
 
-    encoded: dict[str, tuple[dict, bytes]] = {}
-
     def close():
-        first = firsts[len(hashes)]
-        last = _term_shards_last_build.get(first)
-        data = last[1] if last is not None and last[0] == shard else json.dumps(
-            shard, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        encoded[first] = (shard, data)
-        hashes.append(_write(index_dir / Shards.terms_file(first), previous, data))
+        path = index_dir / Shards.terms_file(firsts[len(hashes)])
+        hashes.append(_write(path, previous, _encoded.encode(path.name, shard, _compact_json)))
 
     for term, pairs in entries.items():
         if shard and (_term_hash(term) % spacing == 0 or size >= 4 * settings.term_shard_bytes):
@@ -300,16 +308,21 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
         shard[term] = pairs
         size += sizes[term]
     close()
-    _term_shards_last_build.clear()
-    _term_shards_last_build.update(encoded)
+    _renumbered.update(number_of=number_of, terms=renumbered)
     return firsts, hashes
 
 
-# The last build's term ranges and their bytes, for the process: `qakb serve --watch` writes the
-# ~290 ranges of a 10,000-question index after every edit, which changes a few of them.
-_term_shards_last_build: dict[str, tuple[dict, bytes]] = {}
+_renumbered: dict = {"number_of": None, "terms": {}}  # the process's last build's renumbered postings
 
 
+def _compact_json(data) -> bytes:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+_encoded = LastEncoded()  # the term ranges and text shards of the process's last build
+
+
+@functools.lru_cache(maxsize=1 << 18)
 def _term_hash(term: str) -> int:
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "big")
 

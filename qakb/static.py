@@ -207,13 +207,17 @@ def training_texts(documents: list[str], settings: StaticSettings) -> list[str]:
     """
     sentences = {sentence for document in documents for line in document.split("\n")
                  for sentence in re.split(r"(?<=[.?!])\s+", line.strip(" -*")) if len(sentence) > 15}
-    words = [document.split() for document in documents if document.split()]
+    # Only the documents a window is drawn from are split into words (a 10,000-question bank's
+    # windows come from a fifth of them); the draw is the one over every document's words.
+    with_words = [document for document in documents if document and not document.isspace()]
+    words_of: dict[int, list[str]] = {}
     rng = random.Random(settings.seed)
     windows: set[str] = set()
-    for _ in range(settings.window_count * 3 if words else 0):
+    for _ in range(settings.window_count * 3 if with_words else 0):
         if len(windows) >= settings.window_count:
             break
-        chosen = rng.choice(words)
+        drawn = rng.randrange(len(with_words))
+        chosen = words_of.get(drawn) or words_of.setdefault(drawn, with_words[drawn].split())
         length = rng.randint(2, 10)
         start = rng.randrange(max(1, len(chosen) - length))
         windows.add(" ".join(chosen[start:start + length]))

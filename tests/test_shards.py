@@ -362,3 +362,22 @@ def test_above_the_threshold_material_keyword_index_keeps_the_questions_not_the_
     assert about and any(entry["text"] for entry in about), "hand-written pages keep their text"
     small = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
     assert any(entry["text"] for entry in small if entry["location"].startswith("topics/") and "#" in entry["location"])
+
+
+def test_what_the_process_kept_from_its_last_builds_never_changes_the_bytes_written(indexes, tmp_path):
+    """`qakb serve --watch` keeps the last build's encoded shards and renumbered postings: whatever it
+    kept (the same bank, another bank, nothing), each shard is what a fresh process writes."""
+    from qakb import shards
+
+    def written(folder: Path) -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+    data_science, ml = indexes["data-science"][0], indexes["ml-dl"][0]
+    first = written(shard_copy(data_science, tmp_path / "first"))
+    again = written(shard_copy(data_science, tmp_path / "again", previous=tmp_path / "first"))  # all kept
+    shard_copy(ml, tmp_path / "other-bank")  # the process now keeps another bank's shards
+    after_other = written(shard_copy(data_science, tmp_path / "after-other"))
+    shards._encoded.last.clear()
+    shards._renumbered.update(number_of=None, terms={})
+    fresh = written(shard_copy(data_science, tmp_path / "fresh"))
+    assert first == again == after_other == fresh
