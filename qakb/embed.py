@@ -112,10 +112,13 @@ class Embedder:
         )
         self.key = vectors_key()
         self.encoded_count = 0
+        self._kept = _last_build_vectors if _last_build_vectors.get(None) == (cache_file, self.key) else {}
+        self._used: dict[str | None, object] = {None: (cache_file, self.key)}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
-        cached = self._lookup(set(keys))
+        cached = {key: self._kept[key] for key in keys if key in self._kept}
+        cached.update(self._lookup({key for key in keys if key not in cached}))
         # Shortest first: each batch holds texts of about one length, so little of it is padding.
         missing = sorted({key: text for key, text in zip(keys, texts) if key not in cached}.items(),
                          key=lambda item: (len(item[1]), item[0]))
@@ -133,6 +136,7 @@ class Embedder:
                     cached.update({key: vector for (key, _), vector in zip(chunk, vectors)})
                     self.encoded_count += len(chunk)
                     bar.update(len(chunk))
+        self._used.update(cached)
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         return np.stack([cached[key] for key in keys])
@@ -143,6 +147,8 @@ class Embedder:
 
     def _lookup(self, keys: set[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
+        if not keys:
+            return found
         ordered = sorted(keys)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start:start + 500]
@@ -154,4 +160,13 @@ class Embedder:
         return found
 
     def close(self) -> None:
+        """Close the cache; the vectors this build used stay in the process for the next build's Embedder."""
         self._db.close()
+        _last_build_vectors.clear()
+        _last_build_vectors.update(self._used)
+
+
+# The vectors the process's last build used, by text hash (and, under None, the cache file and
+# vectors key they came from): `qakb serve --watch` looks up the same ~60,000 vectors of a
+# 10,000-question bank after every edit.
+_last_build_vectors: dict[str | None, object] = {}
