@@ -20,7 +20,7 @@ from qakb.anchors import answer_signature
 from qakb.markup import Answer, AnswerRenderer, document_text
 from qakb.parse import Question
 from qakb.progress import progress_bar
-from qakb.result_store import ResultStore
+from qakb.result_store import LastBuild, ResultStore
 
 # The libraries whose versions change a rendered answer's bytes.
 RENDERING_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "nh3")
@@ -48,7 +48,7 @@ class BuildCache:
         code = _code_version("markup.py")
         keys = [hashlib.sha256(json.dumps([code, q.anchor, q.source, list(q.answer_lines)]).encode()).hexdigest()
                 for q in questions]
-        in_process = _last_build["answer"]
+        in_process = _answers_kept.kept(self._store, keys)
         cached = self._store.lookup("answer", [key for key in keys if key not in in_process])
         renderer = None
         answers: dict[str, Answer] = {}
@@ -74,23 +74,23 @@ class BuildCache:
                     kept[key] = answer
                 bar.update()
         self._store.store("answer", new)
-        _last_build["answer"] = kept
+        _answers_kept.replace(self._store, kept)
         return answers, [document_text(question, answers[question.anchor]) for question in questions]
 
     def signatures(self, questions: list[Question]) -> dict[str, str]:
         """Each question's answer signature (`qakb.anchors.answer_signature`) by anchor."""
         code = _code_version("anchors.py")
         keys = [hashlib.sha256(f"{code}\n{question.answer}".encode()).hexdigest() for question in questions]
-        in_process = _last_build["signature"]
+        in_process = _signatures_kept.kept(self._store, keys)
         cached = self._store.lookup("signature", [key for key in keys if key not in in_process])
         new = {key: answer_signature(question.answer) for question, key in zip(questions, keys)
                if key not in cached and key not in in_process}
         self._store.store("signature", new)
         found = {key: in_process.get(key) or cached.get(key) or new[key] for key in keys}
-        _last_build["signature"] = found
+        _signatures_kept.replace(self._store, found)
         return {question.anchor: found[key] for question, key in zip(questions, keys)}
 
 
-# What the process's last build found, by key: `qakb serve --watch` looks up the same 10,000
-# answers and signatures after every edit (0.3 s from the store; an edit changes one of them).
-_last_build: dict[str, dict] = {"answer": {}, "signature": {}}
+# What the process's last build found (`qakb serve --watch` looks up the same 10,000 answers
+# and signatures after every edit: 0.3 s from the store; an edit changes one of them).
+_answers_kept, _signatures_kept = LastBuild("answer"), LastBuild("signature")

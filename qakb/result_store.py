@@ -20,7 +20,8 @@ class ResultStore:
     def __init__(self, cache_dir: Path):
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Two connections may be open at once (the build's and its mkdocs plugin's): wait, do not fail.
-        self._db = sqlite3.connect(cache_dir / STORE_FILE, timeout=60)
+        self.path = (cache_dir / STORE_FILE).resolve()
+        self._db = sqlite3.connect(self.path, timeout=60)
         # A cache: a commit need not wait for the disk (WAL keeps the file whole if the machine stops).
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -45,6 +46,12 @@ class ResultStore:
                                      [(time.time_ns(), kind, key) for key in sorted(found)])
         return found
 
+    def touch(self, kind: str, keys: list[str]) -> None:
+        """Count those `keys` as used now, as `lookup` would, without reading their values."""
+        with self._db:
+            self._db.executemany("UPDATE entries SET used = ? WHERE kind = ? AND key = ?",
+                                 [(time.time_ns(), kind, key) for key in sorted(set(keys))])
+
     def store(self, kind: str, values: dict[str, str]) -> None:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
@@ -56,3 +63,26 @@ class ResultStore:
             self._db.execute("DELETE FROM entries WHERE kind = ? AND key NOT IN "
                              "(SELECT key FROM entries WHERE kind = ? ORDER BY used DESC LIMIT ?)",
                              (kind, kind, count))
+
+
+class LastBuild:
+    """One kind of result the process's last build used from one store, kept in memory (parsed):
+    `qakb serve --watch` looks up the same thousands of rows after every edit, which changes a few.
+    Used only with the same store (another project's store would not get its rows), and its rows
+    are touched there, so they stay among the most recently used."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.store_path: Path | None = None
+        self.values: dict = {}
+
+    def kept(self, store: ResultStore, keys) -> dict:
+        """The kept values of `keys` (touched in `store`), if the last build used `store`."""
+        if self.store_path != store.path:
+            return {}
+        found = {key: self.values[key] for key in keys if key in self.values}
+        store.touch(self.kind, list(found))
+        return found
+
+    def replace(self, store: ResultStore, values: dict) -> None:
+        self.store_path, self.values = store.path, values

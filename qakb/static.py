@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from qakb.embed import vectors_key
-from qakb.result_store import ResultStore
+from qakb.result_store import LastBuild, ResultStore
 from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncoder, word_terms
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -432,7 +432,7 @@ def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStor
     tokenizer = hashlib.sha256(Path(__file__).with_name("search.py").read_bytes()
                                + json.dumps(chars.ranges, sort_keys=True).encode()).hexdigest()
     keys = [hashlib.sha256(f"{tokenizer}\n{document}".encode("utf-8")).hexdigest() for document in documents]
-    in_process = _tokenized_last_build
+    in_process = _tokenized_kept.kept(store, keys)
     kept = store.lookup(TERMS_KIND, [key for key in keys if key not in in_process])
     new = {key: tokenized(document) for key, document in zip(keys, documents)
            if key not in kept and key not in in_process}
@@ -440,11 +440,10 @@ def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStor
     store.keep_recent(TERMS_KIND, 2 * len(documents))
     found = [new[key] if key in new else in_process[key] if key in in_process else tuple(json.loads(kept[key]))
              for key in keys]
-    in_process.clear()
-    in_process.update(zip(keys, found))
+    _tokenized_kept.replace(store, dict(zip(keys, found)))
     return found
 
 
 # The last build's tokenized documents, for the process: `qakb serve --watch` tokenizes the same
 # bank after every edit (reading 10,000 documents' tokens back from the store takes ~0.3 s).
-_tokenized_last_build: dict[str, tuple[list[str], list[str]]] = {}
+_tokenized_kept = LastBuild(TERMS_KIND)
