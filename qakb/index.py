@@ -171,13 +171,13 @@ def write_index(
     partition a sharded index keeps while it still fits.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    metadata = metadata_rows(questions, topic_of, part_of or {})
     _metadata_encoded.start()
-    (out_dir / METADATA).write_bytes(_metadata_encoded.encode(METADATA, metadata_rows(questions, topic_of, part_of or {}),
-                                                              _pretty_json))
+    (out_dir / METADATA).write_bytes(_metadata_encoded.encode(METADATA, metadata, _pretty_json))
     _metadata_encoded.finish()
     write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
-    static_part = static.build_static_search(documents, passages, out_dir,
-                                              cache_dir=cache_dir, embed=embed)
+    search = static.static_search(documents, passages, out_dir, cache_dir=cache_dir, embed=embed)
+    static_part = search.fragment
     manifest = {
         "format": "qakb-search-index",
         "format_version": FORMAT_VERSION,
@@ -191,9 +191,14 @@ def write_index(
         },
     }
     if shard_above and len(questions) >= shard_above:
-        from qakb.shards import ShardSettings, shard_index
+        from qakb.shards import ShardInputs, ShardSettings, shard_index
 
-        manifest = shard_index(out_dir, manifest, ShardSettings(items_per_list=shard_list_size), previous)
+        # Cut from the build's data: the unsharded files are never written (nor read back).
+        inputs = ShardInputs(vectors=search.vectors, passage_vectors=search.passage_vectors, passages=passages,
+                             metadata=metadata, bm25=search.bm25, table=search.table)
+        manifest = shard_index(out_dir, manifest, ShardSettings(items_per_list=shard_list_size), previous, inputs)
+    else:
+        static.write_whole_files(out_dir, search)
     # A sharded index lists its shards' checksums in "shards": the manifest stays small.
     manifest["files"] = {path.name: file_entry(path) for path in sorted(out_dir.iterdir())
                          if path.name != MANIFEST and not _is_shard(path.name, manifest)}

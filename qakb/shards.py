@@ -76,23 +76,47 @@ class ShardSettings:
     free_numbers: float = 0.25
 
 
+@dataclass(frozen=True)
+class ShardInputs:
+    """What the shards are cut from: the unsharded layout's files' contents (`read_whole_files`), or
+    the build's own data, never written whole (`qakb.index.write_index`)."""
+    vectors: np.ndarray
+    passage_vectors: np.ndarray
+    passages: list[list[str]]
+    metadata: list[dict]
+    bm25: dict
+    table: bytes
+
+
+def read_whole_files(index_dir: Path) -> ShardInputs:
+    """The inputs of `shard_index` from an unsharded index (as qakb.static writes it)."""
+    import faiss
+
+    return ShardInputs(
+        vectors=_flat_vectors(faiss, index_dir / "static.faiss"),
+        passage_vectors=_flat_vectors(faiss, index_dir / "passages.faiss"),
+        passages=json.loads((index_dir / "passages.json").read_text(encoding="utf-8")),
+        metadata=json.loads((index_dir / "metadata.json").read_text(encoding="utf-8")),
+        bm25=json.loads((index_dir / "bm25.json").read_text(encoding="utf-8")),
+        table=(index_dir / "static_table.bin").read_bytes())
+
+
 def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = ShardSettings(),
-                previous: Path | None = None) -> dict:
-    """Write the shards of the index in `index_dir` (as written by qakb.static), delete the files they
-    replace, and return the manifest with a "shards" entry; its "files" are left to the caller.
+                previous: Path | None = None, inputs: ShardInputs | None = None) -> dict:
+    """Write the shards of the index in `index_dir` from `inputs` (default: the unsharded files in
+    `index_dir`, `read_whole_files`), delete the unsharded files, and return the manifest with a
+    "shards" entry; its "files" are left to the caller.
 
     `previous`: the last build's index folder, whose centroids are kept if they still fit."""
     import faiss
 
     index_dir = Path(index_dir)
-    vectors = _flat_vectors(faiss, index_dir / "static.faiss")
-    passage_vectors = _flat_vectors(faiss, index_dir / "passages.faiss")
-    passages = json.loads((index_dir / "passages.json").read_text(encoding="utf-8"))
-    metadata = json.loads((index_dir / "metadata.json").read_text(encoding="utf-8"))
-    bm25 = json.loads((index_dir / "bm25.json").read_text(encoding="utf-8"))
+    inputs = inputs or read_whole_files(index_dir)
+    vectors, passage_vectors, passages = inputs.vectors, inputs.passage_vectors, inputs.passages
+    metadata, bm25 = inputs.metadata, inputs.bm25
     count, dim = vectors.shape
 
-    rows_count, table = manifest["encoder"]["rows"], (index_dir / "static_table.bin").read_bytes()
+    rows_count, table = manifest["encoder"]["rows"], inputs.table
     table_chunks = [table[4 * first:4 * last] + table[4 * rows_count + first * dim:4 * rows_count + last * dim]
                     for first, last in ((first, min(rows_count, first + settings.table_rows))
                                         for first in range(0, rows_count, settings.table_rows))]
@@ -144,7 +168,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     max_idf = max((math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5)) for p in bm25["postings"].values()),
                   default=1.0)
     for name in WHOLE_FILES:
-        (index_dir / name).unlink()
+        (index_dir / name).unlink(missing_ok=True)
     _encoded.finish()
 
     encoder = manifest["encoder"]

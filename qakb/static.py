@@ -88,15 +88,35 @@ class StaticTable:
     basis: np.ndarray  # 384 x dims: transformer space -> static space
 
 
+@dataclass(frozen=True)
+class StaticSearch:
+    """The browser search's build-time half, in memory: the manifest fragment and what the index
+    files hold (written whole by `write_whole_files`, or cut into shards by `qakb.shards`)."""
+    fragment: dict
+    vectors: np.ndarray  # the items' static vectors, row-aligned with the documents
+    passage_vectors: np.ndarray  # every passage's, in order
+    passages: list[list[str]]
+    bm25: dict
+    table: bytes  # TABLE_FILE's bytes: scales, then int8 rows
+
+
 def build_static_search(documents: list[str], passages: list[list[str]], out_dir: Path, cache_dir: Path,
                         embed: Callable[[list[str]], np.ndarray] | None = None,
                         settings: StaticSettings = StaticSettings()) -> dict:
-    """Write static.faiss, passages.faiss/.json, the encoder and the BM25 data into out_dir; return the manifest fragment.
+    """Write static.faiss, passages.faiss/.json, the encoder and the BM25 data into out_dir; return the manifest fragment."""
+    search = static_search(documents, passages, out_dir, cache_dir, embed, settings)
+    write_whole_files(out_dir, search)
+    return search.fragment
+
+
+def static_search(documents: list[str], passages: list[list[str]], out_dir: Path, cache_dir: Path,
+                  embed: Callable[[list[str]], np.ndarray] | None = None,
+                  settings: StaticSettings = StaticSettings()) -> StaticSearch:
+    """The encoder (its vocabulary and character classes written into out_dir), the static vectors of
+    the documents and passages, and the BM25 data.
 
     `embed` maps texts to normalised transformer vectors (default: qakb.embed's cached Embedder).
     """
-    import faiss
-
     out_dir, cache_dir = Path(out_dir), Path(cache_dir)
     if embed is None:
         from qakb.embed import Embedder
@@ -108,21 +128,15 @@ def build_static_search(documents: list[str], passages: list[list[str]], out_dir
     (out_dir / VOCAB_FILE).write_bytes("\n".join(table.vocab).encode("utf-8"))
     (out_dir / CHARS_FILE).write_text(json.dumps(model.char_ranges, sort_keys=True, separators=(",", ":")),
                                       encoding="utf-8")
-    (out_dir / TABLE_FILE).write_bytes(table.scales.astype("<f4").tobytes() + table.rows.tobytes())
-    for name, texts in ((INDEX_FILE, documents), (PASSAGES_INDEX_FILE, [p for item in passages for p in item])):
-        vectors = project_documents(embed(texts), table.basis) if texts else np.zeros((0, dims), np.float32)
-        index = faiss.IndexFlatIP(dims)
-        index.add(vectors)
-        faiss.write_index(index, str(out_dir / name))
-    (out_dir / PASSAGES_FILE).write_text(json.dumps(passages, ensure_ascii=False, separators=(",", ":")),
-                                         encoding="utf-8")
+    vectors, passage_vectors = (
+        project_documents(embed(texts), table.basis) if texts else np.zeros((0, dims), np.float32)
+        for texts in (documents, [passage for item in passages for passage in item]))
     store = ResultStore(cache_dir)
     try:
         bm25 = bm25_data(documents, model.chars, store)
     finally:
         store.close()
-    (out_dir / BM25_FILE).write_text(json.dumps(bm25, sort_keys=True, separators=(",", ":")), encoding="utf-8")
-    return {
+    fragment = {
         "indexes": {"static": {"file": INDEX_FILE, "dim": dims, "metric": "inner_product"},
                     "passages": {"file": PASSAGES_INDEX_FILE, "dim": dims, "metric": "inner_product"}},
         "passages": {"file": PASSAGES_FILE},
@@ -130,6 +144,22 @@ def build_static_search(documents: list[str], passages: list[list[str]], out_dir
                     "dim": dims, **ENCODER_SPEC, "source_model": MODEL_NAME, "settings": asdict(settings)},
         "bm25": {"file": BM25_FILE, **BM25_DEFAULTS, "tokens": "words", "fusion": dict(FUSION_DEFAULTS)},
     }
+    return StaticSearch(fragment=fragment, vectors=vectors, passage_vectors=passage_vectors, passages=passages,
+                        bm25=bm25, table=table.scales.astype("<f4").tobytes() + table.rows.tobytes())
+
+
+def write_whole_files(out_dir: Path, search: StaticSearch) -> None:
+    """The unsharded layout's files: the encoder's table, both flat indexes, the passages and BM25."""
+    import faiss
+
+    (out_dir / TABLE_FILE).write_bytes(search.table)
+    for name, vectors in ((INDEX_FILE, search.vectors), (PASSAGES_INDEX_FILE, search.passage_vectors)):
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        faiss.write_index(index, str(out_dir / name))
+    (out_dir / PASSAGES_FILE).write_text(json.dumps(search.passages, ensure_ascii=False, separators=(",", ":")),
+                                         encoding="utf-8")
+    (out_dir / BM25_FILE).write_text(json.dumps(search.bm25, sort_keys=True, separators=(",", ":")), encoding="utf-8")
 
 
 def distilled_model(cache_dir: Path) -> DistilledModel:

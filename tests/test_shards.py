@@ -19,7 +19,7 @@ from qakb import index as index_module
 from qakb.evaluate import index_for_content
 from qakb.plugin.search_assets import engine_index_files
 from qakb.search import Engine, SearchIndexError, Shards, ShardsMissing
-from qakb.shards import ShardSettings, shard_index
+from qakb.shards import WHOLE_FILES, ShardSettings, shard_index
 
 DATA = ROOT / "tests" / "data"
 BANKS = {"ml-dl": (ROOT / "content", [DATA / "queries.yml", DATA / "queries-holdout.yml"]),
@@ -381,3 +381,30 @@ def test_what_the_process_kept_from_its_last_builds_never_changes_the_bytes_writ
     shards._renumbered.update(number_of=None, terms={})
     fresh = written(shard_copy(data_science, tmp_path / "fresh"))
     assert first == again == after_other == fresh
+
+
+def test_a_build_cuts_the_shards_from_its_own_data_as_from_the_unsharded_files(tmp_path):
+    """`write_index` shards a big bank from memory (the unsharded files are never written); the
+    result is what cutting the unsharded index's files gives, byte for byte."""
+    from qakb.embed import Embedder
+    from qakb.index import answer_passages, write_index
+    from qakb.markup import answers_and_documents
+    from qakb.parse import parse_content
+    from qakb.topics import Topic
+
+    content = BANKS["data-science"][0]
+    questions = list(parse_content(content).questions)
+    answers, documents = answers_and_documents(questions, content)
+    passages = [answer_passages(answers[question.anchor].text) for question in questions]
+    topic_of = {question.anchor: Topic(slug="all", title="All questions", description="") for question in questions}
+    embedder = Embedder(ROOT / ".cache" / "embeddings.sqlite")
+    try:
+        arguments = (questions, documents, passages, topic_of, embedder.encode(documents), "hash", ROOT / ".cache")
+        write_index(tmp_path / "whole", *arguments, embed=embedder.encode)
+        write_index(tmp_path / "sharded", *arguments, embed=embedder.encode, shard_above=1, shard_list_size=8)
+    finally:
+        embedder.close()
+    cut = shard_copy(tmp_path / "whole", tmp_path / "cut", ShardSettings(items_per_list=8))
+    built = {path.name: path.read_bytes() for path in sorted((tmp_path / "sharded").iterdir())}
+    assert built == {path.name: path.read_bytes() for path in sorted(cut.iterdir())}
+    assert not set(built) & set(WHOLE_FILES)
