@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import itertools
 import json
 import os
 import sqlite3
@@ -157,17 +156,10 @@ def write_deck(
         collection = Path(scratch) / "collection.anki2"
         connection = sqlite3.connect(collection)
         try:
-            cursor = connection.cursor()
-            # Small temporary ids first, replaced by the stable ones below (they never meet).
-            genanki.Package(deck).write_to_db(cursor, timestamp, itertools.count(1))
-            # notes.guid has no index: read the temporary ids once and update by primary key,
-            # not one guid lookup (a table scan) per note, which is quadratic in the bank's size.
-            temporary = dict(cursor.execute("SELECT guid, id FROM notes"))
-            for question in questions:
-                old_id = temporary[note_guid(namespace, item_of[question.anchor])]
-                stable = ids[item_of[question.anchor]]
-                cursor.execute("UPDATE cards SET id = ?, nid = ? WHERE nid = ?", (stable, stable, old_id))
-                cursor.execute("UPDATE notes SET id = ? WHERE id = ?", (stable, old_id))
+            # genanki takes a note's id, then its card's, from this iterator, note by note in the
+            # deck's order: both get the note's stable id (the model has one template, so one card).
+            stable_ids = (ids[item_of[question.anchor]] for question in questions for _ in ("note", "card"))
+            genanki.Package(deck).write_to_db(connection.cursor(), timestamp, stable_ids)
             connection.commit()
         finally:
             connection.close()
