@@ -76,12 +76,14 @@ class LastBuild:
         self.store_path: Path | None = None
         self.values: dict = {}
 
-    def kept(self, store: ResultStore, keys) -> dict:
-        """The kept values of `keys` (touched in `store`), if the last build used `store`."""
+    def kept(self, store: ResultStore, keys, touch: bool = True) -> dict:
+        """The kept values of `keys`, if the last build used `store`; touched there unless `touch` is
+        False (the caller then touches them, all at once)."""
         if self.store_path != store.path:
             return {}
         found = {key: self.values[key] for key in keys if key in self.values}
-        store.touch(self.kind, list(found))
+        if touch:
+            store.touch(self.kind, list(found))
         return found
 
     def replace(self, store: ResultStore, values: dict) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+from pathlib import Path
 import http.client
 import os
 
@@ -194,3 +196,20 @@ def test_a_watching_server_adds_the_reload_script_to_pages_and_says_which_build_
         assert headers.get("Content-Encoding") == "br" and RELOAD_SCRIPT not in brotli.decompress(script)
     finally:
         served.stop()
+
+
+def test_a_file_seen_before_is_not_read_again_and_a_changed_one_is(site, tmp_path, monkeypatch):
+    """A watching process compresses and lists the same hard-linked index files after every build:
+    known by inode, size and time, they are not read again; a file written anew is."""
+    compress.precompress_site(site, tmp_path / "cache")
+    read = []
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path.name) or real_read(path))
+    compress.precompress_site(site, tmp_path / "cache")
+    assert read == []
+    script = site / "assets" / "app.js"
+    script.write_bytes(SCRIPT + b"\n// changed")
+    compress.precompress_site(site, tmp_path / "cache")
+    assert "app.js" in read
+    assert gzip.decompress((site / "assets" / "app.js.gz").read_bytes()) == SCRIPT + b"\n// changed"
+    assert compress.file_sha256(script) == (hashlib.sha256(SCRIPT + b"\n// changed").hexdigest(), len(SCRIPT) + 11)

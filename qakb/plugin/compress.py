@@ -91,30 +91,73 @@ def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], b
     # Brotli and zlib release the GIL: one thread a core compresses the files a build changed in
     # a fraction of the time (the ~300 term ranges one edit can change at 10k: 12 s on one core).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting), paths))
+        results = list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting), paths))
+    present = {_identity(path) for path in paths}
+    for identity in set(_known_files) - present:  # only this site's files are kept
+        del _known_files[identity]
+    return results
 
 
 def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool]) -> Compressed:
-    data = path.read_bytes()
     relative = path.relative_to(site_dir).as_posix()
-    if not _worth_trying(data):
+    digest, size, worth_trying = _known(path)
+    data = None
+    if digest is None:
+        data = path.read_bytes()
+        digest, size, worth_trying = hashlib.sha256(data).hexdigest(), len(data), _worth_trying(data)
+        _remember(path, digest, worth_trying)
+    if not worth_trying:
         for suffix in ENCODINGS:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-        return Compressed(relative, len(data), {})
-    quality = brotli_quality(len(data), lasting(relative))
-    digest = hashlib.sha256(data).hexdigest()
+        return Compressed(relative, size, {})
+    quality = brotli_quality(size, lasting(relative))
     sizes = {}
     for suffix, compress in ENCODINGS.items():
         # The brotli quality is part of the key: the same bytes may be either kind of file.
         key = digest + (f"-q{quality}" if suffix == ".br" and quality != 11 else "")
-        cached = _cached(cache_dir / CACHE / f"{key}{suffix}", compress, data, quality)
+        cached = cache_dir / CACHE / f"{key}{suffix}"
+        if not cached.is_file():
+            data = data if data is not None else path.read_bytes()
+            _cached(cached, compress, data, quality)
         target = path.with_name(path.name + suffix)
         target.unlink(missing_ok=True)
         packed_size = cached.stat().st_size
-        if packed_size <= len(data) * (1 - MIN_SAVING):
+        if packed_size <= size * (1 - MIN_SAVING):
             _place(cached, target)
             sizes[suffix] = packed_size
-    return Compressed(relative, len(data), sizes)
+    return Compressed(relative, size, sizes)
+
+
+# What the process learned of a file's bytes, by its inode, size and modification time: the
+# index and runtime files are hard links that keep their inode from build to build, so `qakb
+# serve --watch` reads and hashes only what a build wrote anew (pages, changed shards).
+_known_files: dict[tuple[int, int, int, int], tuple[str, bool]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _known(path: Path) -> tuple[str | None, int, bool]:
+    """The file's sha256, size and whether it is worth compressing, if this process saw it before."""
+    identity = _identity(path)
+    digest, worth_trying = _known_files.get(identity, (None, True))
+    return digest, identity[2], worth_trying
+
+
+def _remember(path: Path, digest: str, worth_trying: bool) -> None:
+    _known_files[_identity(path)] = (digest, worth_trying)
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """The file's sha256 and size, from what this process learned of it before where it can."""
+    digest, size, _ = _known(path)
+    if digest is None:
+        data = path.read_bytes()
+        digest, size = hashlib.sha256(data).hexdigest(), len(data)
+        _remember(path, digest, _worth_trying(data))
+    return digest, size
 
 
 PROBE_ABOVE = 256 * 1024

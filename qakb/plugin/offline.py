@@ -23,6 +23,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from qakb.plugin.compress import file_sha256
+
 SERVICE_WORKER = "sw.js"
 SUMMARY = "offline.json"
 TEMPLATE = Path(__file__).with_name("offline_sw.js")
@@ -75,8 +77,8 @@ def saved_files(site_dir: Path, index_dir: str, cli_only: set[str]) -> list[Save
             continue
         if relative.startswith(index_prefix) and relative[len(index_prefix):] in cli_only:
             continue
-        data = path.read_bytes()
-        files.append(SavedFile(page_url(relative), len(data), hashlib.sha256(data).hexdigest()))
+        digest, size = file_sha256(path)
+        files.append(SavedFile(page_url(relative), size, digest))
     return files
 
 

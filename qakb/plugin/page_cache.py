@@ -94,12 +94,13 @@ class PageCache:
         for kind, count in self.used.items():
             self.store.keep_recent(kind, BUILDS_KEPT * max(count, 1))
         for kind, values in self.kept_now.items():
+            self.store.touch(kind, list(values))  # one transaction, not one a page
             _last_build[kind].replace(self.store, values)
         self.close()
 
     def _lookup(self, kind: str, key: str):
         """The kept result of `key` (parsed JSON), from the process's last build or the store; None if neither has it."""
-        kept = _last_build[kind].kept(self.store, [key]).get(key)
+        kept = _last_build[kind].kept(self.store, [key], touch=False).get(key)
         if kept is None:
             stored = self.store.lookup(kind, [key]).get(key)
             kept = json.loads(stored) if stored is not None else None
@@ -157,7 +158,7 @@ class PageCache:
                           json.loads(json.dumps(page.meta, default=str)))
             kept = self._lookup("search", key)
             if kept is not None:
-                index.entries.extend(json.loads(json.dumps(kept)))  # entries are changed later (the keyword trim)
+                index.entries.extend(dict(entry) for entry in kept)  # copies: the keyword trim changes an entry's text
                 return
             first = len(index.entries)
             add_entry(page)
