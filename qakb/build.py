@@ -13,8 +13,8 @@ import html
 import json
 import logging
 import os
-import re
 import pickle
+import re
 import shutil
 import signal
 import subprocess
