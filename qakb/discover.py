@@ -216,9 +216,12 @@ class _Corpus:
         self.initial_spellings: defaultdict[str, Counter] = defaultdict(Counter)
 
     def update(self, entries: Counter) -> bool:
-        """Make the corpus hold exactly `entries` ((text, label) -> count); False where that needs
-        a fresh corpus (a plural would fold differently), which the caller then makes."""
+        """Make the corpus hold exactly `entries` ((text, label) -> count); False where a fresh corpus
+        is needed (a plural would fold differently) or quicker (most entries changed), which the
+        caller then makes."""
         gone, new = self.entries - entries, entries - self.entries
+        if len(gone) + len(new) > len(entries):  # another bank, nearly: counting afresh is quicker
+            return False
         lowered_before = set(self.lowered)
         for (text, _), count in gone.items():
             self._count_words(text, -count)
