@@ -59,7 +59,7 @@ def build_lock(settings: Settings):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BuildError("another `qakb build` is running in this project; wait for it to finish") from None
-        yield
+        yield lock
 
 
 def _previous(path: Path) -> Path:
@@ -260,7 +260,9 @@ class PagesWriting:
     """`write_pages(job)` under way: in a child process (`python -m qakb.build JOB`, which reads the
     pickled job from the file JOB and writes its result beside it), or already done here."""
 
-    def __init__(self, job: PagesJob, in_parallel: bool):
+    def __init__(self, job: PagesJob, in_parallel: bool, lock=None):
+        """`lock`: the build's lock file, which the child holds too: if the build is killed, no other
+        build starts (and clears the staging folder) until the child has stopped writing into it."""
         self.process = None
         if not in_parallel:
             self.media_count = write_pages(job)
@@ -268,7 +270,8 @@ class PagesWriting:
         self.job_file = job.pages_dir.parent / "pages-job.pickle"
         self.job_file.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
         self.process = subprocess.Popen([sys.executable, "-m", "qakb.build", str(self.job_file)],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        pass_fds=(lock.fileno(),) if lock is not None else ())
 
     def wait(self) -> None:
         if self.process is not None:
@@ -315,7 +318,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     def step(message: str) -> None:
         log(f"[{time.perf_counter() - started:6.1f}s] {message}")
 
-    with build_lock(settings), ExitStack() as stack:
+    with build_lock(settings) as lock, ExitStack() as stack:
         recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
         trash = settings.staging_dir.parent / TRASH_DIR
         empty_trash(trash)
@@ -371,7 +374,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             site_description=settings.site_description, site_url=settings.site_url)
         # Pages and deck need neither the index nor the model: for a big bank another process
         # writes them while this one writes the index (2 s of the 10k rebuild's ~4 s index step).
-        pages_written = PagesWriting(pages_job, in_parallel=len(questions) >= PARALLEL_PAGES_FROM)
+        pages_written = PagesWriting(pages_job, in_parallel=len(questions) >= PARALLEL_PAGES_FROM, lock=lock)
         embedded_before = embedder.encoded_count
         step("training the static query encoder (the first build also distils the model: ~30 s)")
         passages = [answer_passages(answers[question.anchor].text) for question in questions]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -330,7 +331,7 @@ def test_killed_build_leaves_previous_site_and_index_serving(built):
     bank.write_text(good.replace("What is a CNN?", "What is a convolutional network (CNN)?"), encoding="utf-8")
     try:
         process = subprocess.Popen([*QAKB, "--project", str(project), "build"], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env={**__import__("os").environ,
+                                   stderr=subprocess.DEVNULL, env={**os.environ,
                                                                    "QAKB_CACHE_DIR": str(ROOT / ".cache")})
         staging_site = project / "build" / "staging" / "site"
         deadline = time.monotonic() + 300
@@ -556,3 +557,31 @@ def test_an_error_in_the_pages_process_is_raised_by_the_build(tmp_path):
         writing.result()
     with pytest.raises(AttributeError, match="NoneType"):
         build.PagesWriting(broken, in_parallel=False)
+
+
+def test_the_pages_process_holds_the_build_lock_while_it_writes(tmp_path):
+    """If a build is killed while its child writes the pages, a new build must not start and clear
+    the staging folder under it: the child holds the build's lock until it ends."""
+    from qakb import build
+    from qakb.config import load_settings
+
+    project = make_project(tmp_path / "project")
+    settings = load_settings(project)
+    pages_dir = settings.staging_dir / "pages"
+    pages_dir.mkdir(parents=True)
+    slow = build.PagesJob(bank=None, answers={}, topics=(), topic_of={}, related_of={}, part_of={}, record=None,
+                          deck_file="deck.apkg", pages_dir=pages_dir, links="{}", deck_timestamp=0,
+                          site_name="Site", site_description="", site_url="")
+    with build.build_lock(settings) as lock:
+        writing = build.PagesWriting(slow, in_parallel=True, lock=lock)
+        os.kill(writing.process.pid, signal.SIGSTOP)  # still starting Python: hold it there
+    try:
+        # The build's own hold has ended (its process "was killed"); the child's has not.
+        with pytest.raises(build.BuildError, match="another `qakb build` is running"):
+            with build.build_lock(settings):
+                pass
+    finally:
+        os.kill(writing.process.pid, signal.SIGCONT)
+    writing.wait()
+    with build.build_lock(settings):
+        pass
