@@ -534,14 +534,17 @@ def test_pages_written_by_the_worker_process_are_the_pages_written_in_process(bu
     copy = tmp_path / "project"
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns("site", "build"))
     monkeypatch.setenv("QAKB_CACHE_DIR", str(ROOT / ".cache"))
-    monkeypatch.setattr(build, "PARALLEL_PAGES_FROM", 0)
     children = []
     real_popen = build.subprocess.Popen
     monkeypatch.setattr(build.subprocess, "Popen", lambda *args, **kwargs: children.append(args[0])
                         or real_popen(*args, **kwargs))
+    build.build(load_settings(copy), log=lambda line: None)  # 40 questions: written here
+    assert children == []
+    in_process = tree_bytes(copy / "build" / "pages")
+    monkeypatch.setattr(build, "PARALLEL_PAGES_FROM", 0)
     build.build(load_settings(copy), log=lambda line: None)
     assert [command[1:3] for command in children] == [["-m", "qakb.build"]]
-    assert tree_bytes(copy / "build" / "pages") == tree_bytes(project / "build" / "pages")
+    assert tree_bytes(copy / "build" / "pages") == in_process
 
 
 def test_an_error_in_the_pages_process_is_raised_by_the_build(tmp_path):
