@@ -57,13 +57,12 @@ class BuildCache:
         with progress_bar(sum(key not in cached and key not in in_process for key in keys),
                           "rendering answers", "answers") as bar:
             for question, key in zip(questions, keys):
-                if key in in_process or key in cached:
-                    if key in in_process:
-                        answer = in_process[key]
-                    else:
-                        html, text = json.loads(cached[key])
-                        answer = Answer(html=html, text=text, media=())
-                    answers[question.anchor] = kept[key] = answer
+                if key in in_process:
+                    answers[question.anchor] = kept[key] = in_process[key]
+                    continue
+                if key in cached:
+                    html, text = json.loads(cached[key])
+                    answers[question.anchor] = kept[key] = Answer(html=html, text=text, media=())
                     continue
                 renderer = renderer or AnswerRenderer(content_dir)
                 answer = renderer.render(question)

@@ -8,7 +8,7 @@ unchanged text always gets back the very same bytes, so builds are repeatable.
 Where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX: AMD Zen 4 and newer,
 Intel Sapphire Rapids and newer), the model runs under bfloat16 autocast: 1.9x faster on
 2 cores, vectors within cosine 0.99998 of float32 and the same evaluation figures (README,
-"Embedding precision"). Elsewhere it runs in float32. The precision is part of the cache
+"Scale"). Elsewhere it runs in float32. The precision is part of the cache
 key, so vectors of the two kinds never mix; QAKB_EMBED_PRECISION=fp32 (or bf16) chooses.
 """
 
@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -112,8 +113,9 @@ class Embedder:
         )
         self.key = vectors_key()
         self.encoded_count = 0
-        self._kept = _last_build_vectors if _last_build_vectors.get(None) == (cache_file, self.key) else {}
-        self._used: dict[str | None, object] = {None: (cache_file, self.key)}
+        self._source = (cache_file, self.key)
+        self._kept = _last_build.vectors if _last_build.source == self._source else {}
+        self._used: dict[str, np.ndarray] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
@@ -162,11 +164,10 @@ class Embedder:
     def close(self) -> None:
         """Close the cache; the vectors this build used stay in the process for the next build's Embedder."""
         self._db.close()
-        _last_build_vectors.clear()
-        _last_build_vectors.update(self._used)
+        _last_build.source, _last_build.vectors = self._source, self._used
 
 
-# The vectors the process's last build used, by text hash (and, under None, the cache file and
-# vectors key they came from): `qakb serve --watch` looks up the same ~60,000 vectors of a
-# 10,000-question bank after every edit.
-_last_build_vectors: dict[str | None, object] = {}
+# The vectors the process's last build used, by text hash, and the cache file and vectors key they
+# came from: `qakb serve --watch` looks up the same ~60,000 vectors of a 10,000-question bank
+# after every edit.
+_last_build = SimpleNamespace(source=None, vectors={})

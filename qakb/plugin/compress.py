@@ -91,25 +91,23 @@ def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], b
     # Brotli and zlib release the GIL: one thread a core compresses the files a build changed in
     # a fraction of the time (the ~300 term ranges one edit can change at 10k: 12 s on one core).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting), paths))
-    present = {_identity(path) for path in paths}
+        done = list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting), paths))
+    present = {identity for _, identity in done}
     for identity in set(_known_files) - present:  # only this site's files are kept
         del _known_files[identity]
-    return results
+    return [result for result, _ in done]
 
 
-def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool]) -> Compressed:
+def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool],
+                      ) -> tuple[Compressed, tuple]:
+    """The file's compressed copies, and its identity (`_learned`)."""
     relative = path.relative_to(site_dir).as_posix()
-    digest, size, worth_trying = _known(path)
-    data = None
-    if digest is None:
-        data = path.read_bytes()
-        digest, size, worth_trying = hashlib.sha256(data).hexdigest(), len(data), _worth_trying(data)
-        _remember(path, digest, worth_trying)
+    identity, digest, worth_trying, data = _learned(path)
+    size = identity[2]
     if not worth_trying:
         for suffix in ENCODINGS:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-        return Compressed(relative, size, {})
+        return Compressed(relative, size, {}), identity
     quality = brotli_quality(size, lasting(relative))
     sizes = {}
     for suffix, compress in ENCODINGS.items():
@@ -125,7 +123,7 @@ def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Call
         if packed_size <= size * (1 - MIN_SAVING):
             _place(cached, target)
             sizes[suffix] = packed_size
-    return Compressed(relative, size, sizes)
+    return Compressed(relative, size, sizes), identity
 
 
 # What the process learned of a file's bytes, by its inode, size and modification time: the
@@ -134,30 +132,23 @@ def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Call
 _known_files: dict[tuple[int, int, int, int], tuple[str, bool]] = {}
 
 
-def _identity(path: Path) -> tuple[int, int, int, int]:
+def _learned(path: Path) -> tuple[tuple[int, int, int, int], str, bool, bytes | None]:
+    """The file's identity (device, inode, size, modification time), sha256 and whether it is worth
+    compressing, from what the process learned before; its bytes too when they had to be read."""
     status = path.stat()
-    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
-
-
-def _known(path: Path) -> tuple[str | None, int, bool]:
-    """The file's sha256, size and whether it is worth compressing, if this process saw it before."""
-    identity = _identity(path)
-    digest, worth_trying = _known_files.get(identity, (None, True))
-    return digest, identity[2], worth_trying
-
-
-def _remember(path: Path, digest: str, worth_trying: bool) -> None:
-    _known_files[_identity(path)] = (digest, worth_trying)
+    identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    known = _known_files.get(identity)
+    if known is not None:
+        return identity, known[0], known[1], None
+    data = path.read_bytes()
+    _known_files[identity] = (hashlib.sha256(data).hexdigest(), _worth_trying(data))
+    return identity, *_known_files[identity], data
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
     """The file's sha256 and size, from what this process learned of it before where it can."""
-    digest, size, _ = _known(path)
-    if digest is None:
-        data = path.read_bytes()
-        digest, size = hashlib.sha256(data).hexdigest(), len(data)
-        _remember(path, digest, _worth_trying(data))
-    return digest, size
+    identity, digest, _, _ = _learned(path)
+    return digest, identity[2]
 
 
 PROBE_ABOVE = 256 * 1024

@@ -109,8 +109,9 @@ class PageCache:
         return kept
 
     def _keep(self, kind: str, key: str, value) -> None:
-        self.store.store(kind, {key: json.dumps(value, ensure_ascii=False, default=str)})
-        self.kept_now[kind][key] = json.loads(json.dumps(value, default=str))  # as the store gives it back
+        encoded = json.dumps(value, ensure_ascii=False, default=str)
+        self.store.store(kind, {key: encoded})
+        self.kept_now[kind][key] = json.loads(encoded)  # as the store gives it back
 
     def wrap_render(self, page) -> None:
         """Before mkdocs reads a generated page: make its render put back what an earlier render made
