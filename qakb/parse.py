@@ -1,344 +1,57 @@
-"""Parse Q&A bank files into questions.
+"""A content folder's banks, read into one `Bank` with a site-wide anchor for every question.
 
-The source format (one file per bank, any number of files in ``content/``)::
-
-    # Title of the bank
-    > https://first.source.example/page
-    > https://second.source.example/
-
-    ## A section
-
-    1. `What are activation functions?` 👶
-    The answer, in Markdown, until the next item or section.
-    1. a numbered line inside an answer is an ordered-list line
-
-    2. ??? `A question that needs review?` [hard]
-    ...
-
-    ## Another section
-
-    3. `...`
-
-An item starts only with ``N. `` followed by the question in backticks
-(``???`` before it marks the question "needs review"; a difficulty may follow it:
-👶 / ⭐️ / 🚀 or ``[easy]`` / ``[medium]`` / ``[hard]``). The first heading
-before any item is the bank's title; every other ``#`` or ``##`` heading
-outside an answer's code starts a section. Lines inside fenced code (``` or ~~~) are never structure.
-Every problem is reported as ``file:line: what is wrong`` through `ParseError`;
-likely slips (an item whose backticks were forgotten) become warnings.
-
-Standard library only: the CLI checks the content hash with it without
-importing any build-time dependency.
+Each file is read in its own format (`qakb.formats`); this module gathers the
+files of a content folder, gives every question its anchor (a slug of its text,
+stable under reordering, unique in the site) and hashes what a build is made of.
+The records themselves (`Question`, `SourceFile`, `Bank`, `ParseError`) are in
+`qakb.bank`, and re-exported here for the modules and tests that read banks.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
-ANSWER_FIELD_SEPARATOR = "\n"
+from qakb.bank import (  # noqa: F401  (re-exported)
+    DIFFICULTIES, DIFFICULTY_MARKS, MAX_ANCHOR_CHARS, MAX_FILE_BYTES, Bank, ParseError, Question, SourceFile,
+    read_text, shown_path, slugify,
+)
+from qakb.formats import BANK_SUFFIXES, ReadOptions, read_bank_file
+from qakb.formats.items import parse_text  # noqa: F401  (re-exported: the project's own format)
+
 # Ids the rendered pages use for their own headings; a question never takes them.
 RESERVED_ANCHORS = frozenset({"sources", "top", "__skip", "qakb-sources"})
-MAX_ANCHOR_CHARS = 80
-
-_NUMBERED_LINE = re.compile(r"^(\d+)\.(?:\s+|$)(.*)$")
-_ITEM_QUESTION = re.compile(
-    r"^(?P<review>\?\?\?\s*)?`(?P<question>.*)`\s*(?P<difficulty>👶|⭐\ufe0f?|🚀|\[(?:easy|medium|hard)\])?$",
-    re.IGNORECASE,
-)
-DIFFICULTY_MARKS = {"👶": "easy", "⭐": "medium", "⭐\ufe0f": "medium", "🚀": "hard"}
-DIFFICULTIES = ("easy", "medium", "hard")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_SECTION_LEVELS = (1, 2)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_SOURCE = re.compile(r"^>\s*(.*?)\s*$")
-_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
-_QUESTION_WORDS = frozenset(
-    "what why how when where which who whom whose is are can could do does did should would will "
-    "explain describe define compare name list give tell".split()
-)
-
-
-class ParseError(Exception):
-    """A problem in a bank file, located at a line."""
-
-    def __init__(self, path: str | Path, line: int, message: str):
-        # Line 0: the problem is the file or folder as a whole.
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
-        self.path = str(path)
-        self.line = line
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Question:
-    number: int
-    question: str
-    answer_lines: tuple[str, ...]
-    needs_review: bool
-    source: str
-    line: int
-    anchor: str = ""
-    section: str = ""
-    difficulty: str = ""
-
-    @property
-    def answer(self) -> str:
-        """The answer as written: Markdown."""
-        return ANSWER_FIELD_SEPARATOR.join(self.answer_lines)
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    name: str
-    title: str
-    urls: tuple[str, ...]
-    questions: tuple[Question, ...]
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Bank:
-    files: tuple[SourceFile, ...]
-    warnings: tuple[str, ...]
-
-    @property
-    def questions(self) -> tuple[Question, ...]:
-        return tuple(question for source in self.files for question in source.questions)
-
-
-def read_text(path: Path) -> str:
-    """Read a bank file as UTF-8, reporting the line of the first bad byte."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ParseError(
-            shown_path(path), 1,
-            f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for one bank file; "
-            "split it into several files in the content folder",
-        )
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise ParseError(
-            shown_path(path), line,
-            f"not valid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8",
-        ) from None
-    return text.removeprefix("\ufeff")
-
-
-@dataclass
-class _Item:
-    """An item while its answer lines are being read."""
-    number: int
-    question: str
-    needs_review: bool
-    difficulty: str
-    section: str
-    line: int
-    lines: list[str]
-
-
-class _Fence:
-    """Tracks fenced code blocks, inside which no line is structure."""
-
-    def __init__(self):
-        self.marker = ""
-        self.line = 0
-
-    def feed(self, line: str, line_number: int) -> bool:
-        """Take one line; True if it belongs to a fenced block (fence lines included)."""
-        match = _FENCE.match(line)
-        if self.marker:
-            if match and match.group(1)[0] == self.marker[0] and len(match.group(1)) >= len(self.marker) \
-                    and not line.strip()[len(match.group(1)):].strip():
-                self.marker = ""
-            return True
-        if match:
-            self.marker, self.line = match.group(1), line_number
-            return True
-        return False
-
-
-def parse_text(text: str, name: str) -> SourceFile:
-    """Parse one bank file's text; `name` is used in messages and as the source name."""
-    title: str | None = None
-    section = ""
-    urls: list[str] = []
-    questions: list[Question] = []
-    warnings: list[str] = []
-    first_line_of_number: dict[int, int] = {}
-    current: _Item | None = None
-    fence = _Fence()
-
-    def finish(item: _Item | None) -> None:
-        if item is None:
-            return
-        if fence.marker:
-            raise ParseError(name, fence.line, f"the code fence {fence.marker} opened here in item {item.number} "
-                             f"is never closed; end the code block with a line {fence.marker}")
-        lines = item.lines
-        while lines and not lines[-1].strip():
-            lines.pop()
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        if not lines:
-            raise ParseError(name, item.line, f"item {item.number} has an empty answer")
-        questions.append(Question(
-            number=item.number, question=item.question, answer_lines=tuple(lines),
-            needs_review=item.needs_review, source=name, line=item.line,
-            section=item.section, difficulty=item.difficulty,
-        ))
-
-    for line_number, raw_line in enumerate(text.splitlines(), start=1):
-        line = raw_line.rstrip()
-        if "\x00" in line:
-            raise ParseError(name, line_number, "contains a NUL character; the file is probably not text")
-        if current is not None and fence.feed(line, line_number):
-            current.lines.append(line)
-            continue
-        numbered = _NUMBERED_LINE.match(line)
-        item_question = _ITEM_QUESTION.match(numbered.group(2).strip()) if numbered else None
-        if item_question:
-            number = int(numbered.group(1))
-            finish(current)
-            if number in first_line_of_number:
-                raise ParseError(
-                    name, line_number,
-                    f"item number {number} is used twice (first at line {first_line_of_number[number]})",
-                )
-            first_line_of_number[number] = line_number
-            current = _Item(
-                number=number, question=_question_text(item_question.group("question"), name, line_number, number),
-                needs_review=bool(item_question.group("review")),
-                difficulty=_difficulty(item_question.group("difficulty")),
-                section=section, line=line_number, lines=[],
-            )
-            continue
-        heading = _HEADING.match(line)
-        before_items = current is None and not first_line_of_number
-        if heading and ((title is None and before_items) or len(heading.group(1)) in _SECTION_LEVELS) \
-                and heading.group(2):
-            if title is None and before_items:
-                title = heading.group(2)
-            else:
-                finish(current)
-                current = None
-                section = heading.group(2)
-            continue
-        if current is not None:
-            if numbered and _forgotten_backticks(current, int(numbered.group(1)), numbered.group(2)):
-                warnings.append(
-                    f"{name}:{line_number}: '{line[:60]}' reads like the question of a new item {numbered.group(1)} "
-                    f"but has no backticks, so it is read as a numbered line of item {current.number}'s answer; "
-                    f"if it is a question, write it as {numbered.group(1)}. `{numbered.group(2).strip()}`"
-                )
-            current.lines.append(line)
-        elif numbered:
-            raise ParseError(
-                name, line_number,
-                f"item {numbered.group(1)} has no question in backticks; write it as "
-                f"{numbered.group(1)}. `Your question?`",
-            )
-        else:
-            _header_line(line, name, line_number, urls)
-    finish(current)
-    if not questions:
-        raise ParseError(name, 1, "no items found; an item is a line like 1. `The question?` followed by its answer")
-    return SourceFile(name=name, title=title or "", urls=tuple(urls), questions=tuple(questions),
-                      warnings=tuple(warnings))
-
-
-def _question_text(text: str, name: str, line_number: int, number: int) -> str:
-    question = " ".join(text.split())
-    if not question:
-        raise ParseError(name, line_number, f"item {number} has an empty question")
-    return question
-
-
-def _difficulty(mark: str | None) -> str:
-    if not mark:
-        return ""
-    return DIFFICULTY_MARKS.get(mark) or mark.strip("[]").lower()
-
-
-def _forgotten_backticks(item: _Item, number: int, text: str) -> bool:
-    """A numbered answer line that continues the item numbering and reads as a question."""
-    if number != item.number + 1:
-        return False
-    if any(_NUMBERED_LINE.match(line) and int(_NUMBERED_LINE.match(line).group(1)) == number - 1
-           for line in item.lines):
-        return False  # it continues an ordered list of the answer
-    words = text.strip().split()
-    return bool(words) and (text.rstrip().endswith("?") or words[0].lower().strip("*_") in _QUESTION_WORDS)
-
-
-def _header_line(line: str, name: str, line_number: int, urls: list[str]) -> None:
-    """Check a line before the first item: blank, or a '> URL' source line."""
-    stripped = line.strip()
-    if not stripped:
-        return
-    source = _SOURCE.match(stripped)
-    if source:
-        url = source.group(1)
-        if not _URL.match(url):
-            raise ParseError(name, line_number, f"source line must hold one http(s) URL, got {url!r}")
-        urls.append(url)
-        return
-    raise ParseError(
-        name, line_number,
-        "text before the first item; the header holds only a '#' title, '> URL' source lines and '## Section' headings",
-    )
+# Files of a content folder that the build itself reads or writes, never banks.
+NOT_BANKS = frozenset({"anchors.json", "topics.yml", "topics.yaml"})
 
 
 def bank_files(content_dir: Path) -> list[Path]:
-    return sorted(path for path in content_dir.glob("*.md") if path.is_file())
+    """The bank files of a content folder: Markdown, CSV, TSV, JSON, YAML and Anki decks, by name."""
+    return sorted(path for path in content_dir.iterdir()
+                  if path.is_file() and path.suffix.lower() in BANK_SUFFIXES and path.name not in NOT_BANKS
+                  and not path.name.startswith(".")) if content_dir.is_dir() else []
 
 
-def parse_content(content_dir: Path) -> Bank:
-    """Parse every ``*.md`` bank in `content_dir` and give each question a site-wide anchor."""
+def parse_content(content_dir: Path, options: ReadOptions = ReadOptions()) -> Bank:
+    """Read every bank file in `content_dir` and give each question a site-wide anchor."""
     paths = bank_files(content_dir)
     if not paths:
-        raise ParseError(shown_path(content_dir), 0, "no bank files (*.md) in the content folder; add one in the seed format")
-    files = []
-    for path in paths:
-        try:
-            files.append(parse_text(read_text(path), path.name))
-        except ParseError as error:
-            raise ParseError(shown_path(path), error.line, error.message) from None
+        raise ParseError(shown_path(content_dir), 0,
+                         "no bank files in the content folder (looked for "
+                         f"{', '.join('*' + suffix for suffix in BANK_SUFFIXES)}); add one (the README lists the formats)")
+    files = [read_bank_file(path, options=options) for path in paths]
+    return anchored_bank(files)
+
+
+def anchored_bank(files: list[SourceFile]) -> Bank:
+    """The files as one bank, each question with its site-wide anchor."""
     anchored, anchor_warnings = assign_anchors([q for source in files for q in source.questions])
     warnings = [warning for source in files for warning in source.warnings] + anchor_warnings
     by_key = {(q.source, q.number): q for q in anchored}
     files = [replace(source, questions=tuple(by_key[(q.source, q.number)] for q in source.questions))
              for source in files]
     return Bank(files=tuple(files), warnings=tuple(warnings))
-
-
-def shown_path(path: Path) -> str:
-    """The path as the user would type it: relative to the current folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def slugify(text: str) -> str:
-    """A URL fragment made from a question's text: lowercase words joined by '-'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    without_marks = "".join(c for c in decomposed if not unicodedata.combining(c))
-    words = re.findall(r"[^\W_]+", without_marks)
-    slug = ""
-    for word in words:
-        candidate = f"{slug}-{word}" if slug else word
-        if len(candidate) > MAX_ANCHOR_CHARS:
-            break
-        slug = candidate
-    return slug or (words[0][:MAX_ANCHOR_CHARS] if words else "question")
 
 
 def assign_anchors(questions: list[Question]) -> tuple[list[Question], list[str]]:

@@ -258,7 +258,7 @@ def test_bad_input_keeps_previous_site_and_index(built, problem):
 
 @pytest.mark.parametrize("setup, message", [
     ("pin", "names unknown topic 'gans'"),
-    ("empty content", "no bank files (*.md) in the content folder"),
+    ("empty content", "no bank files in the content folder (looked for *.md"),
     ("huge file", "over the 8 MiB limit"),
 ])
 def test_bad_project_input_keeps_previous_site_and_index(built, tmp_path, setup, message):

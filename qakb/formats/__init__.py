@@ -1,0 +1,101 @@
+"""Bank formats: each reader turns one bank file, as its author publishes it, into a `SourceFile`.
+
+A file's format is detected from its name and structure (`detect`), or named
+(`qakb new --bank FILE --format NAME`, the plugin's ``formats`` option). The
+Markdown formats are told apart by parsing the file with a CommonMark parser
+(markdown-it-py) and counting the items each way of marking a question finds
+(`qakb.formats.markdown`); the project's own ``N. `Question``` format keeps its
+strict reader (`qakb.formats.items`); records come from CSV, TSV, JSON, YAML
+(`qakb.formats.records`) and Anki decks (`qakb.formats.apkg`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from qakb.bank import ParseError, SourceFile, decode_text, read_bytes, shown_path
+
+# Section names that say a difficulty (matched as a word of the section's title, any case);
+# the plugin's `difficulty_sections` option adds to and overrides these.
+SECTION_DIFFICULTIES = MappingProxyType({
+    "junior": "easy", "beginner": "easy", "basic": "easy", "basics": "easy", "easy": "easy",
+    "middle": "medium", "mid": "medium", "intermediate": "medium", "medium": "medium",
+    "senior": "hard", "advanced": "hard", "expert": "hard", "hard": "hard",
+})
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a content folder's files are read: a format per file name (else detected), section difficulties."""
+    formats: Mapping[str, str] = field(default_factory=dict)
+    difficulty_sections: Mapping[str, str] = field(default_factory=lambda: SECTION_DIFFICULTIES)
+
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+RECORD_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".apkg": "apkg"}
+BANK_SUFFIXES = (*MARKDOWN_SUFFIXES, *RECORD_SUFFIXES)
+
+
+def _text_readers() -> dict[str, Callable[[str, str, ReadOptions], SourceFile]]:
+    from qakb.formats import items, markdown, records
+
+    readers: dict[str, Callable[[str, str, ReadOptions], SourceFile]] = {
+        items.FORMAT: lambda text, name, options: items.parse_text(text, name),
+        **{kind: (lambda kind: lambda text, name, options: markdown.parse_markdown(text, name, options, kind))(kind)
+           for kind in markdown.KINDS},
+        **{kind: (lambda kind: lambda text, name, options: records.parse_records(text, name, kind, options))(kind)
+           for kind in records.KINDS},
+    }
+    return readers
+
+
+def format_names() -> tuple[str, ...]:
+    """Every format a bank may be named as, in the order the README lists them."""
+    return (*_text_readers(), "apkg")
+
+
+def detect(name: str, text: str) -> str:
+    """The format of a text bank file: records by its suffix; the project's own format where its
+    ``N. `Question``` lines are at least as many as the items any other Markdown reading finds;
+    else the Markdown reading that finds items (`qakb.formats.markdown`)."""
+    suffix = Path(name).suffix.lower()
+    if suffix in RECORD_SUFFIXES:
+        return RECORD_SUFFIXES[suffix]
+    from qakb.formats import items, markdown
+
+    own = items.item_lines(text)
+    if own and own >= markdown.most_items(text):
+        return items.FORMAT
+    return markdown.AUTO
+
+
+def parse_bank_text(text: str, name: str, format: str | None = None,
+                    options: ReadOptions = ReadOptions()) -> SourceFile:
+    """Read a text bank (Markdown, CSV, TSV, JSON, YAML) in `format`, or in the format detected."""
+    readers = _text_readers()
+    chosen = format or detect(name, text)
+    if chosen not in readers:
+        known = ", ".join(format_names())
+        raise ParseError(name, 0, f"unknown format {chosen!r}; the formats are: {known}")
+    return readers[chosen](text, name, options)
+
+
+def read_bank_file(path: Path, format: str | None = None, options: ReadOptions = ReadOptions()) -> SourceFile:
+    """Read one bank file where it is; errors name the file as the user would type it."""
+    shown = shown_path(path)
+    chosen = format or options.formats.get(path.name)
+    try:
+        data = read_bytes(path)
+        if chosen == "apkg" or (chosen is None and path.suffix.lower() == ".apkg"):
+            from qakb.formats import apkg
+
+            return apkg.parse_apkg(data, path.name)
+        return parse_bank_text(decode_text(data, path.name), path.name, chosen, options)
+    except ParseError as error:
+        raise ParseError(shown, error.line, error.message) from None
+    except RecursionError:
+        raise ParseError(shown, 0, "its structure is nested too deeply to read (lists or quotes hundreds of "
+                         "levels deep); flatten it") from None
