@@ -46,12 +46,53 @@ def parse_content(content_dir: Path, options: ReadOptions = ReadOptions()) -> Ba
 
 def anchored_bank(files: list[SourceFile]) -> Bank:
     """The files as one bank, each question with its site-wide anchor."""
-    anchored, anchor_warnings = assign_anchors([q for source in files for q in source.questions])
+    anchored, anchor_warnings = assign_anchors(told_apart([q for source in files for q in source.questions]))
     warnings = [warning for source in files for warning in source.warnings] + anchor_warnings
     by_key = {(q.source, q.number): q for q in anchored}
     files = [replace(source, questions=tuple(by_key[(q.source, q.number)] for q in source.questions))
              for source in files]
     return Bank(files=tuple(files), warnings=tuple(warnings))
+
+
+def told_apart(questions: list[Question]) -> list[Question]:
+    """Questions with the same text and a body of their own ("What's the output?" over different code)
+    named by the first line of that body, so headings, anchors, search results and cards tell them apart."""
+    by_text: dict[str, list[int]] = {}
+    for index, question in enumerate(questions):
+        by_text.setdefault(question.question.casefold(), []).append(index)
+    renamed = list(questions)
+    for indexes in by_text.values():
+        if len(indexes) < 2:
+            continue
+        used: set[str] = set()
+        for index in indexes:
+            question = questions[index]
+            gist = _gist(question.prompt_lines)
+            if not gist:
+                continue
+            name = f"{question.question} ({gist})"
+            suffix = 1
+            while name.casefold() in used:
+                suffix += 1
+                name = f"{question.question} ({gist}, {suffix})"
+            used.add(name.casefold())
+            renamed[index] = replace(question, question=name)
+    return renamed
+
+
+GIST_CHARS = 60
+
+
+def _gist(lines: tuple[str, ...]) -> str:
+    """The first line of a question's body that says something: code before options, no fences or markup."""
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            continue
+        text = " ".join(line.strip().lstrip("-*+>#").split()).strip("`")
+        if not text or set(text) <= set("-*_=|: "):
+            continue
+        return text if len(text) <= GIST_CHARS else text[:GIST_CHARS - 1].rstrip() + "…"
+    return ""
 
 
 def assign_anchors(questions: list[Question]) -> tuple[list[Question], list[str]]:

@@ -21,7 +21,7 @@ from qakb.bank import ParseError, SourceFile, decode_text, read_bytes, shown_pat
 # Section names that say a difficulty (matched as a word of the section's title, any case);
 # the plugin's `difficulty_sections` option adds to and overrides these.
 SECTION_DIFFICULTIES = MappingProxyType({
-    "junior": "easy", "beginner": "easy", "basic": "easy", "basics": "easy", "easy": "easy",
+    "junior": "easy", "beginner": "easy", "easy": "easy",
     "middle": "medium", "mid": "medium", "intermediate": "medium", "medium": "medium",
     "senior": "hard", "advanced": "hard", "expert": "hard", "hard": "hard",
 })

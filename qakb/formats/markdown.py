@@ -146,8 +146,8 @@ def _read(text: str, name: str) -> _Document:
     lines = text.splitlines()
     tokens = _parser().parse(text)
     document = _Document(name=name, lines=lines, tokens=tokens)
-    _collect_blocks(document)
     document.details = list(_collect_details(document))
+    _collect_blocks(document)
     return document
 
 
@@ -179,6 +179,8 @@ def _collect_blocks(document: _Document) -> None:
             container_end = items[-1].map[1]
             indent = _content_indent(lines[items[-1].map[0]])
         start, end = token.map
+        if _in_details(document, start):
+            continue  # "#### Answer: B" inside a multiple-choice answer is that answer's text
         block = _Block(start, end, _plain(inline), int(token.tag[1]) if token.tag[0] == "h" else 0,
                        container_end, indent, inside=bool(items) and not first_in_item)
         if token.type == "heading_open":
@@ -187,6 +189,10 @@ def _collect_blocks(document: _Document) -> None:
             document.bold.append(block)
         elif first_in_item and _single_block_item(tokens, index) and _ends_like_question(block.text):
             document.list_questions.append(block)
+
+
+def _in_details(document: _Document, line: int) -> bool:
+    return any(details.open_line < line < details.close_line for details in document.details)
 
 
 def _single_block_item(tokens: list[Token], paragraph: int) -> bool:
@@ -369,20 +375,24 @@ def parse_markdown(text: str, name: str, options, kind: str = AUTO) -> SourceFil
     starts.sort(key=lambda start: start.line)
     title, title_line = _title(document, starts, boundaries)
     sections = [block for block in boundaries if block.line != title_line and not _is_start(block, starts)]
-    urls, skipped = _preamble(document, starts[0].line, title_line)
+    urls, skipped = _preamble(document, starts[0].line, {title_line, *(block.line for block in sections)})
     questions: list[Question] = []
     warnings: list[str] = []
-    covered_until = starts[0].line
+    held: set[int] = set()  # lines some item holds
     bounds = sorted({block.line for block in boundaries} | {start.line for start in starts} | {len(document.lines)})
     for number, start in enumerate(starts, start=1):
-        if start.line < covered_until:
+        if start.line in held:
             continue  # inside the previous item (a <details> item within another's answer)
         end = start.fixed_end if start.fixed_end is not None else _next_bound(bounds, start.line)
-        answer, covered_until = _answer_lines(document, start, end)
+        held.update(range(start.line, end))
+        answer = _answer_lines(document, start, end)
         section = _section_of(sections, start.line)
         questions.append(_question(document, start, answer, section, number, options, warnings))
-    questions = _with_unanswered_lists(document, questions, starts, sections, options)
-    warnings += _orphan_warnings(document, questions, starts, sections, title_line)
+    unanswered = _unanswered_lists(document, held, starts[0].line, sections, options)
+    held.update(question.line - 1 for question in unanswered)
+    questions = sorted([*questions, *unanswered], key=lambda question: question.line)
+    held.update(line for block in sections for line in range(block.line, block.end))
+    warnings += _orphan_warnings(document, held, starts[0].line)
     numbered = tuple(replace(question, number=index) for index, question in enumerate(questions, start=1))
     return SourceFile(name=name, title=title, urls=tuple(urls), questions=numbered, warnings=tuple(warnings),
                       format=chosen, skipped=tuple(skipped))
@@ -399,16 +409,16 @@ def _next_bound(bounds: list[int], line: int) -> int:
     return bounds[-1]
 
 
-def _answer_lines(document: _Document, start: _Start, end: int) -> tuple[list[str], int]:
-    """The item's answer as source lines, dedented out of its list item; and the line after it."""
+def _answer_lines(document: _Document, start: _Start, end: int) -> list[str]:
+    """The item's answer as source lines, dedented out of its list item."""
     if start.body is not None:
-        return list(start.body), end
+        return list(start.body)
     inside_end = min(end, start.container_end)
     lines = [_dedent(line, start.indent) for line in document.lines[start.body_start:inside_end]]
     # Lines after the list item and before the next item or section still belong to this item
     # (an under-indented continuation); they keep their own indentation.
     lines += document.lines[inside_end:end]
-    return lines, end
+    return lines
 
 
 def _dedent(line: str, columns: int) -> str:
@@ -449,12 +459,12 @@ def _section_of(sections: list[_Block], line: int) -> str:
     return current
 
 
-def _preamble(document: _Document, first_item: int, title_line: int) -> tuple[list[str], list[Skipped]]:
-    """Source URLs and skipped lines before the first item."""
+def _preamble(document: _Document, first_item: int, headings: set[int]) -> tuple[list[str], list[Skipped]]:
+    """Source URLs and skipped lines before the first item (the title and section headings are not skipped)."""
     urls: list[str] = []
     skipped: list[Skipped] = []
     for number, line in enumerate(document.lines[:first_item]):
-        if number == title_line or not line.strip():
+        if number in headings or not line.strip():
             continue
         bare = _BARE_URL_LINE.match(line)
         if bare:
@@ -611,57 +621,35 @@ def _trimmed(lines: list[str]) -> list[str]:
     return [line.rstrip() for line in lines[start:end]]
 
 
-def _with_unanswered_lists(document: _Document, questions: list[Question], starts: list[_Start],
-                           sections: list[_Block], options) -> list[Question]:
+def _unanswered_lists(document: _Document, held: set[int], first_item: int, sections: list[_Block],
+                      options) -> list[Question]:
     """Lists of questions outside every item (a section of questions nobody answered yet), as unanswered items."""
-    covered = _covered_lines(questions, starts, document)
-    extra = []
+    found = []
     for block in document.list_questions:
-        if block.line in covered or block.line < starts[0].line:
+        if block.line in held or block.line < first_item:
             continue
         text, difficulty, review, urls = _clean_question(block.text)
         if not text:
             continue
         section = _section_of(sections, block.line)
-        extra.append(Question(number=0, question=text, answer_lines=(), needs_review=review, source=document.name,
+        found.append(Question(number=0, question=text, answer_lines=(), needs_review=review, source=document.name,
                               line=block.line + 1, section=section,
                               difficulty=difficulty or _section_difficulty(section, options), urls=tuple(urls)))
-    return sorted([*questions, *extra], key=lambda question: question.line)
+    return found
 
 
-def _covered_lines(questions: list[Question], starts: list[_Start], document: _Document) -> set[int]:
-    """0-based lines inside some item (from its start to the next item's)."""
-    lines = sorted(start.line for start in starts)
-    covered: set[int] = set()
-    for index, line in enumerate(lines):
-        end = lines[index + 1] if index + 1 < len(lines) else len(document.lines)
-        covered.update(range(line, end))
-    return covered
-
-
-def _orphan_warnings(document: _Document, questions: list[Question], starts: list[_Start],
-                     sections: list[_Block], title_line: int) -> list[str]:
+def _orphan_warnings(document: _Document, held: set[int], first_item: int) -> list[str]:
     """Text after the first item that no item holds (a section's introduction, a closing disclaimer)."""
-    held = set()
-    item_lines = sorted(question.line - 1 for question in questions)
-    boundaries = sorted({block.line for block in sections} | set(item_lines) | {len(document.lines)})
-    for question in questions:
-        start = question.line - 1
-        end = next(bound for bound in boundaries if bound > start)
-        held.update(range(start, end))
-    held.update(line for block in sections for line in range(block.line, block.end))
     warnings = []
     run: list[int] = []
-    for number in range(item_lines[0] if item_lines else 0, len(document.lines)):
-        line = document.lines[number]
+    for number in range(first_item, len(document.lines) + 1):
+        line = document.lines[number] if number < len(document.lines) else ""
         if number in held or not line.strip() or _SEPARATOR_LINE.match(line) or _BACK_TO_TOP.match(line):
             if run:
                 warnings.append(_orphan_warning(document, run))
                 run = []
             continue
         run.append(number)
-    if run:
-        warnings.append(_orphan_warning(document, run))
     return warnings
 
 
