@@ -8,6 +8,8 @@
   MathJax reads), the topic, the difficulty and, when mkdocs.yml sets ``site_url``,
   a link to the answer on the site;
 - tags: ``topic::<slug>``, ``difficulty::<level>``, ``needs-review``;
+- a question with no answer yet gets no note; a bank with multiple-choice questions gets a
+  sixth field, ``Prompt`` (the question's code and options), shown on the front;
 - ids that survive rebuilds, reordering and rewording: the note guid and note id come
   from the anchor record's namespace and the item's id (`qakb.anchors`), the deck and
   note-type ids from the namespace alone, so importing a newer deck updates the notes
@@ -48,6 +50,9 @@ _NOTE_ID_BASE = 1_000_000_000_000
 _NOTE_ID_SPAN = 400_000_000_000
 FRONT = """<div class="qakb-card-meta">{{Topic}}{{#Difficulty}} · {{Difficulty}}{{/Difficulty}}</div>
 <div class="qakb-card-question">{{Question}}</div>"""
+PROMPT_FIELD = "Prompt"
+FRONT_WITH_PROMPT = FRONT + """
+{{#Prompt}}<div class="qakb-answer qakb-card-prompt">{{Prompt}}</div>{{/Prompt}}"""
 BACK = """{{FrontSide}}
 <hr id="answer">
 <div class="qakb-answer">{{Answer}}</div>
@@ -101,9 +106,9 @@ def card_css() -> str:
     return CSS + HtmlFormatter(style="default").get_style_defs(".qakb-answer .highlight")
 
 
-def anki_answer_html(answer: Answer) -> str:
-    """The site's answer HTML with images named as Anki's media (by file name)."""
-    return answer.html.replace(f'src="{MEDIA_URL_PREFIX}', 'src="')
+def anki_answer_html(answer: Answer, prompt: bool = False) -> str:
+    """The site's answer (or prompt) HTML with images named as Anki's media (by file name)."""
+    return (answer.prompt_html if prompt else answer.html).replace(f'src="{MEDIA_URL_PREFIX}', 'src="')
 
 
 def note_ids(namespace: str, item_ids: list[str]) -> dict[str, int]:
@@ -123,15 +128,17 @@ def write_deck(
     path: Path, questions: list[Question], answers: dict[str, Answer], topic_of: dict[str, Topic],
     record: AnchorRecord, deck_name: str, timestamp: int, site_url: str = "", description: str = "",
 ) -> int:
-    """Write the deck of `questions` to `path`; return how many notes it holds."""
+    """Write the deck of the answered `questions` to `path`; return how many notes it holds."""
     import genanki
 
+    questions = [question for question in questions if question.answered]
     namespace = record.namespace
     item_of = record.id_of()
+    prompted = any(answers[question.anchor].prompt_html for question in questions)
     note_type = genanki.Model(
         note_type_id(namespace), f"{deck_name} (qakb)",
-        fields=[{"name": name} for name in FIELDS],
-        templates=[{"name": "Question → answer", "qfmt": FRONT, "afmt": BACK}],
+        fields=[{"name": name} for name in (*FIELDS, PROMPT_FIELD) if prompted or name != PROMPT_FIELD],
+        templates=[{"name": "Question → answer", "qfmt": FRONT_WITH_PROMPT if prompted else FRONT, "afmt": BACK}],
         css=card_css(),
     )
     deck = genanki.Deck(deck_id(namespace), deck_name, description=html.escape(description))
@@ -146,7 +153,8 @@ def write_deck(
         deck.add_note(genanki.Note(
             model=note_type,
             fields=[html.escape(question.question), anki_answer_html(answers[question.anchor]),
-                    html.escape(topic.title), question.difficulty, html.escape(link)],
+                    html.escape(topic.title), question.difficulty, html.escape(link),
+                    *([anki_answer_html(answers[question.anchor], prompt=True)] if prompted else [])],
             tags=tags, guid=note_guid(namespace, item_of[question.anchor]), due=position,
         ))
     media = sorted({item.name: item.source for question in questions

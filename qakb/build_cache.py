@@ -46,7 +46,8 @@ class BuildCache:
     def answers(self, questions: list[Question], content_dir: Path) -> tuple[dict[str, Answer], list[str]]:
         """`qakb.markup.answers_and_documents`, rendering only the answers not rendered before."""
         code = _code_version("markup.py")
-        keys = [hashlib.sha256(json.dumps([code, q.anchor, q.source, list(q.answer_lines)]).encode()).hexdigest()
+        keys = [hashlib.sha256(json.dumps([code, q.anchor, q.source, list(q.answer_lines)]
+                                          + ([list(q.prompt_lines)] if q.prompt_lines else [])).encode()).hexdigest()
                 for q in questions]
         in_process = _answers_kept.kept(self._store, keys)
         cached = self._store.lookup("answer", [key for key in keys if key not in in_process])
@@ -61,15 +62,17 @@ class BuildCache:
                     answers[question.anchor] = kept[key] = in_process[key]
                     continue
                 if key in cached:
-                    html, text = json.loads(cached[key])
-                    answers[question.anchor] = kept[key] = Answer(html=html, text=text, media=())
+                    html, text, *prompt = json.loads(cached[key])
+                    answers[question.anchor] = kept[key] = Answer(html=html, text=text, media=(),
+                                                                  prompt_html=prompt[0] if prompt else "")
                     continue
                 renderer = renderer or AnswerRenderer(content_dir)
                 answer = renderer.render(question)
                 answers[question.anchor] = answer
                 self.rendered_count += 1
                 if not answer.media:
-                    new[key] = json.dumps([answer.html, answer.text], ensure_ascii=False)
+                    new[key] = json.dumps([answer.html, answer.text] + ([answer.prompt_html] if answer.prompt_html else []),
+                                          ensure_ascii=False)
                     kept[key] = answer
                 bar.update()
         self._store.store("answer", new)

@@ -110,9 +110,13 @@ class Media:
 
 @dataclass(frozen=True)
 class Answer:
+    """A question's rendered answer, and its prompt (a multiple-choice question's code and options) if it has one.
+
+    `text` is what search reads: the prompt's text, then the answer's."""
     html: str
     text: str
     media: tuple[Media, ...]
+    prompt_html: str = ""
 
 
 def document_text(question: Question, answer: Answer) -> str:
@@ -348,15 +352,21 @@ class AnswerRenderer:
         self.markdown = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
 
     def render(self, question: Question) -> Answer:
-        self.markdown.reset()
-        raw = self.markdown.convert(markdown_source(question.answer_lines))
-        prefix = f"{question.anchor}--"
-        local_ids = set(_ID_ATTRIBUTE.findall(raw))
-        safe = sanitize(raw, id_prefix=prefix, local_ids=local_ids)
         media: list[Media] = []
-        safe = _IMG_SRC.sub(lambda match: match.group(1) + self._media_url(question, match.group(2), media)
+        prompt = self._html(question, question.prompt_lines, f"{question.anchor}--q-", media) \
+            if question.prompt_lines else ""
+        safe = self._html(question, question.answer_lines, f"{question.anchor}--", media)
+        text = "\n".join(part for part in (html_text(prompt), html_text(safe)) if part)
+        return Answer(html=safe, text=text, media=tuple(media), prompt_html=prompt)
+
+    def _html(self, question: Question, lines: tuple[str, ...], id_prefix: str, media: list[Media]) -> str:
+        """Sanitised HTML of some of a question's Markdown, its images added to `media`."""
+        self.markdown.reset()
+        raw = self.markdown.convert(markdown_source(lines))
+        local_ids = set(_ID_ATTRIBUTE.findall(raw))
+        safe = sanitize(raw, id_prefix=id_prefix, local_ids=local_ids)
+        return _IMG_SRC.sub(lambda match: match.group(1) + self._media_url(question, match.group(2), media)
                             + match.group(3), safe)
-        return Answer(html=safe, text=html_text(safe), media=tuple(media))
 
     def _media_url(self, question: Question, src: str, media: list[Media]) -> str:
         """Copy a relative image into the site; leave absolute and data: URLs as they are."""
@@ -381,7 +391,7 @@ class AnswerRenderer:
 
 def _line_of(question: Question, text: str) -> int:
     """The bank line of an answer that mentions `text` (the item's line if none does)."""
-    for offset, line in enumerate(question.answer_lines, start=1):
+    for offset, line in enumerate((*question.prompt_lines, *question.answer_lines), start=1):
         if text in line:
             return question.line + offset
     return question.line

@@ -16,6 +16,7 @@ import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from qakb.index import page_path
 from qakb.markup import Answer
@@ -34,6 +35,7 @@ PRACTICE_TOPICS = "practice/topics.json"
 PRACTICE_TOPICS_FORMAT = "qakb-practice-topics"
 REVIEW_PAGE = "review.md"
 REVIEW_MEANING = "The bank marks this answer for review: check it against the sources before relying on it."
+NO_ANSWER = "No answer yet"
 LINKS_FILE = "links.json"
 # Python-Markdown's backslash escapes, plus '|' (tables) and '$' (math). Not '(' and ')': an
 # escaped "\(" is what pymdownx.arithmatex reads as inline math ("(CNNs)" became math), and
@@ -77,6 +79,24 @@ def markdown_text(text: str) -> str:
 
 def answer_html(answer: Answer) -> str:
     return f'<div class="qakb-answer">\n{answer.html.strip()}\n</div>'
+
+
+def prompt_html(answer: Answer) -> str:
+    """What belongs to the question (a multiple-choice question's code and options), shown above its answer."""
+    return f'<div class="qakb-prompt">\n{answer.prompt_html.strip()}\n</div>' if answer.prompt_html else ""
+
+
+def no_answer_html() -> str:
+    """Where an unanswered question's answer would be: it is shown and searchable, never practised."""
+    return f'<p class="qakb-no-answer">{NO_ANSWER}</p>'
+
+
+def item_sources_html(urls: tuple[str, ...]) -> str:
+    """The item's own sources (a bank's per-item ``Source`` lines), as links."""
+    if not urls:
+        return ""
+    links = ", ".join(f'<a href="{html.escape(url)}">{html.escape(urlsplit(url).netloc or url)}</a>' for url in urls)
+    return f'<p class="qakb-item-sources">Source{"s" if len(urls) > 1 else ""}: {links}</p>'
 
 
 def link_between(from_page: str, to_page: str, anchor: str) -> str:
@@ -133,9 +153,11 @@ def question_section(
         "",
         f'<p class="qakb-meta">{meta}</p>',
         "",
-        answer_html(answer),
-        "",
     ]
+    for part in (prompt_html(answer), answer_html(answer) if question.answered else no_answer_html(),
+                 item_sources_html(question.urls)):
+        if part:
+            lines += [part, ""]
     if related:
         lines += ['<p class="qakb-related-title">Related questions</p>', ""]
         for other in related:
@@ -267,9 +289,13 @@ def home_extras(pages: list[TopicPage], deck_file: str) -> list[str]:
     """The answers flagged for review, and the Anki deck, when there are any."""
     lines = []
     flagged = sum(question.needs_review for page in pages for question in page.questions)
+    unanswered = sum(not question.answered for page in pages for question in page.questions)
     if flagged:
         lines += [f"{_count(flagged, 'answer')} {'is' if flagged == 1 else 'are'} marked for review in the bank: "
                   f"[see the list]({REVIEW_PAGE}).", ""]
+    if unanswered:
+        lines += [f"{_count(unanswered, 'question')} {'has' if unanswered == 1 else 'have'} no answer yet: "
+                  f"[see the list]({REVIEW_PAGE}#{NO_ANSWER.lower().replace(' ', '-')}).", ""]
     if deck_file:
         rated = any(question.difficulty for page in pages for question in page.questions)
         lines += [f"Study with flashcards: [download the Anki deck]({deck_file}) (one note per question, "
@@ -279,22 +305,41 @@ def home_extras(pages: list[TopicPage], deck_file: str) -> list[str]:
 
 
 def review_page(pages: list[TopicPage], page_of: dict[str, str]) -> str | None:
-    """The questions the bank flags `???`, grouped by topic; None if there are none."""
-    flagged = [(page, [question for question in page.questions if question.needs_review]) for page in pages]
-    flagged = [(page, questions) for page, questions in flagged if questions]
-    if not flagged:
+    """The questions the bank flags `???` and those with no answer yet, grouped by topic; None if there are none."""
+    flagged = _by_topic(pages, lambda question: question.needs_review)
+    unanswered = _by_topic(pages, lambda question: not question.answered)
+    if not flagged and not unanswered:
         return None
     total = sum(len(questions) for _, questions in flagged)
-    lines = [front_matter("Needs review", f"{_count(total, 'answer')} the bank marks for review."),
-             "# Needs review", "",
-             f"The bank marks {'this answer' if total == 1 else f'these {total} answers'} for review (`???` "
-             "before the question): check them against the sources before relying on them.", ""]
-    for page, questions in flagged:
-        lines += [f"## {markdown_text(page.topic.title)}", ""]
+    missing = sum(len(questions) for _, questions in unanswered)
+    summary = ", ".join(part for part in (total and f"{_count(total, 'answer')} the bank marks for review",
+                                          missing and f"{_count(missing, 'question')} with no answer yet") if part)
+    lines = [front_matter("Needs review", summary + "."), "# Needs review", ""]
+    if flagged:
+        lines += [f"The bank marks {'this answer' if total == 1 else f'these {total} answers'} for review (`???` "
+                  "or the bank's own mark): check them against the sources before relying on them.", ""]
+        lines += _review_list(flagged, page_of, "##")
+    if unanswered:
+        lines += [f"## {NO_ANSWER}", "",
+                  f"{'This question has' if missing == 1 else f'These {missing} questions have'} no answer in the "
+                  "bank: they are shown and found by search, but left out of practice and the Anki deck.", ""]
+        lines += _review_list(unanswered, page_of, "###")
+    return "\n".join(lines)
+
+
+def _by_topic(pages: list[TopicPage], chosen) -> list[tuple[TopicPage, list[Question]]]:
+    grouped = [(page, [question for question in page.questions if chosen(question)]) for page in pages]
+    return [(page, questions) for page, questions in grouped if questions]
+
+
+def _review_list(grouped: list[tuple[TopicPage, list[Question]]], page_of: dict[str, str], level: str) -> list[str]:
+    lines = []
+    for page, questions in grouped:
+        lines += [f"{level} {markdown_text(page.topic.title)}", ""]
         lines += [f"- [{markdown_text(question.question)}]({page_of[question.anchor]}#{question.anchor}) "
                   f"· Q{question.number}" for question in questions]
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def practice_page(site_name: str) -> str:
@@ -315,7 +360,12 @@ def practice_answers(bank: Bank, answers: dict[str, Answer]) -> str:
     """Every answer's sanitised HTML by question id, for the practice page: one file fetched
     once makes a session work offline and reveal at once, at hundreds of questions too."""
     data = {"format": PRACTICE_ANSWERS_FORMAT, "version": 1,
-            "answers": {question.anchor: answers[question.anchor].html.strip() for question in bank.questions}}
+            "answers": {question.anchor: answers[question.anchor].html.strip()
+                        for question in bank.questions if question.answered}}
+    prompts = {question.anchor: answers[question.anchor].prompt_html.strip()
+               for question in bank.questions if question.answered and answers[question.anchor].prompt_html}
+    if prompts:
+        data["prompts"] = prompts
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 

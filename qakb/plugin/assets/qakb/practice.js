@@ -42,14 +42,17 @@
     if (!data || data.format !== ANSWERS_FORMAT) {
       throw new Error("practice/answers.json is not the practice answers file: run `qakb build` again");
     }
-    return data.answers;
+    return { answers: data.answers, prompts: data.prompts || {} };
   }
 
   async function start(container) {
     session?.stop();
     let rows, answers, fsrs, state;
     try {
-      [rows, answers, fsrs] = await Promise.all([store.questions(), loadAnswers(), import(SCHEDULER_URL.href)]);
+      let all;
+      [all, answers, fsrs] = await Promise.all([store.questions(), loadAnswers(), import(SCHEDULER_URL.href)]);
+      // A question the bank has no answer for yet is not practised (the answers file leaves it out).
+      rows = all.filter((row) => Object.hasOwn(answers.answers, row.id));
       state = await store.currentState(rows.map((row) => row.id));
     } catch (error) {
       container.replaceChildren(element("p", { className: "qakb-practice__error", role: "alert" },
@@ -102,7 +105,7 @@
 
   // The answer's sanitised HTML, parsed inert first so that bank images point at the site's
   // media folder before anything loads.
-  function answerNode(html) {
+  function answerNode(html, className = "qakb-answer") {
     const template = document.createElement("template");
     template.innerHTML = html;
     for (const attribute of ["src", "href"]) {
@@ -111,7 +114,7 @@
         node.setAttribute(attribute, new URL(`media/${name}`, SITE_ROOT).href);
       }
     }
-    return element("div", { className: "qakb-answer" }, template.content);
+    return element("div", { className }, template.content);
   }
 
   // ---- the session --------------------------------------------------------------------------
@@ -121,7 +124,8 @@
       this.container = container;
       this.siteName = container.dataset.qakbSite || document.title;
       this.rows = rows;
-      this.answers = answers;
+      this.answers = answers.answers;
+      this.prompts = answers.prompts;
       this.fsrs = fsrs;
       this.scheduler = fsrs.fsrs(fsrs.generatorParameters({ enable_fuzz: true }));
       this.topics = [];
@@ -392,7 +396,8 @@
       this.ratings = element("div", { className: "qakb-card__ratings", role: "group", "aria-labelledby": "qakb-rate-title", hidden: "" },
         element("p", { className: "qakb-card__ratings-title", id: "qakb-rate-title" }, "How well did you remember it?"),
         element("div", { className: "qakb-card__rating-buttons" }, ...this.ratingButtons(card, now)));
-      this.card.replaceChildren(meta, this.question,
+      const prompt = this.prompts[row.id] ? answerNode(this.prompts[row.id], "qakb-prompt") : "";
+      this.card.replaceChildren(meta, this.question, prompt,
         element("div", { className: "qakb-card__reveal-row" }, this.revealButton,
           element("span", { className: "qakb-card__keys", "aria-hidden": "true" }, element("kbd", {}, "Space"))),
         this.answer, this.ratings);
