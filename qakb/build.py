@@ -308,6 +308,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     from qakb.anchors import RECORD_FILE, links_map, read_record, update_record, write_record
     from qakb.anki import deck_file_name, deck_timestamp
     from qakb.embed import Embedder
+    from qakb.formats import describe
     from qakb.index import answer_passages, page_parts, page_url, write_index
     from qakb.build_cache import BuildCache
     from qakb.related import RELATED_CACHE, related_questions
@@ -322,8 +323,11 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
         trash = settings.staging_dir.parent / TRASH_DIR
         empty_trash(trash)
-        bank: Bank = parse_content(settings.content_dir)
+        bank: Bank = parse_content(settings.content_dir, settings.read_options)
         questions = list(bank.questions)
+        for source in bank.files:
+            for line in describe(source, shown_path(settings.content_dir / source.name)):
+                log(line)
         for warning in bank.warnings:
             log(f"warning: {warning}")
         step(f"parsed {len(questions)} questions from {len(bank.files)} file(s)")

@@ -24,7 +24,12 @@ def _log(message: str) -> None:
 def cmd_new(args, settings) -> int:
     from qakb.scaffold import new_site
 
-    site = new_site(args.folder, args.bank, title=args.title)
+    from qakb.formats import describe
+
+    site = new_site(args.folder, args.bank, title=args.title, format=args.format)
+    for path, source in site.sources:
+        for line in describe(source, str(path)):
+            _log(line)
     for warning in site.warnings:
         _log(f"warning: {warning}")
     images = f" and {len(site.images)} image(s)" if site.images else ""
@@ -149,7 +154,7 @@ def cmd_export(args, settings) -> int:
 
     # The topics are the built index's: exporting places no question and loads no model.
     engine = _open_engine(settings)
-    bank = parse_content(settings.content_dir)
+    bank = parse_content(settings.content_dir, settings.read_options)
     questions = list(bank.questions)
     record = read_record(settings.content_dir / RECORD_FILE)
     if record is None or set(record.id_of()) != {question.anchor for question in questions}:
@@ -193,7 +198,7 @@ def cmd_topics(args, settings) -> int:
         _log(f"error: {shown_file} exists and decides the topics; `qakb topics --write --force` replaces it "
              "with topics made from the bank's sections (or discovered in its questions)")
         return EXIT_ERROR
-    bank = parse_content(settings.content_dir)
+    bank = parse_content(settings.content_dir, settings.read_options)
     questions = list(bank.questions)
     _, documents = answers_and_documents(questions, settings.content_dir)
     embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
@@ -231,6 +236,12 @@ def _shown_path(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
+def _format_names() -> tuple[str, ...]:
+    from qakb.formats import format_names
+
+    return format_names()
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="qakb", description="Build and search a static-site Q&A knowledge base.",
@@ -245,8 +256,13 @@ def parser() -> argparse.ArgumentParser:
                                      "the bank's title, content/ with the bank(s) and the images they show, "
                                      "docs/about.md, a README. Then run `qakb build` inside it.")
     new_parser.add_argument("folder", type=Path, metavar="DIR")
-    new_parser.add_argument("--bank", type=Path, action="append", default=[], metavar="FILE.md",
-                            help="a bank file to publish (repeat for several; default: a small example bank)")
+    new_parser.add_argument("--bank", type=Path, action="append", default=[], metavar="FILE",
+                            help="a bank file as its author publishes it (Markdown, CSV, TSV, JSON, YAML or an "
+                            "Anki .apkg), or a folder of them (one topic per file); repeat for several "
+                            "(default: a small example bank)")
+    new_parser.add_argument("--format", choices=_format_names(), metavar="NAME",
+                            help="the banks' format, where detection guesses wrong: "
+                            + ", ".join(_format_names()) + " (default: detected from each file's structure)")
     new_parser.add_argument("--title", help="the site's name (default: the first bank's title)")
     new_parser.set_defaults(handler=cmd_new, needs_project=False)
 

@@ -49,10 +49,16 @@ DEFAULTS = {
     # fetches as queries need them, instead of whole before the first result (0: never).
     "shard_above": 3000,
     "shard_list_size": 64,  # questions per shard list (a query fetches ~8 lists and their neighbours' texts)
+    # A bank file's format by file name ({"bank.md": "bold"}), where detection guesses wrong
+    # (`qakb new --format` writes it); the formats are listed by `qakb new --help`.
+    "formats": {},
+    # Section names that mean a difficulty ({"Junior": "easy", "Senior": "hard"}), added to the
+    # built-in ones (junior/middle/senior, beginner/intermediate/advanced, easy/medium/hard).
+    "difficulty_sections": {},
 }
 SEARCH_STARTS = ("idle", "focus")
 MKDOCS_SITE_DIR, MKDOCS_DOCS_DIR = "site", "docs"  # mkdocs' own defaults for site_dir and docs_dir
-_KINDS = {str: "a path", int: "a whole number", bool: "true or false"}
+_KINDS = {str: "a path", int: "a whole number", bool: "true or false", dict: "a mapping"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,17 @@ class Settings:
     shard_above: int = DEFAULTS["shard_above"]
     shard_list_size: int = DEFAULTS["shard_list_size"]
     site_url: str = ""
+    formats: tuple[tuple[str, str], ...] = ()
+    difficulty_sections: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def read_options(self):
+        """How the content folder's banks are read (`qakb.formats.ReadOptions`)."""
+        from qakb.formats import SECTION_DIFFICULTIES, ReadOptions
+
+        return ReadOptions(formats=dict(self.formats),
+                           difficulty_sections={**SECTION_DIFFICULTIES,
+                                                **{name.lower(): level for name, level in self.difficulty_sections}})
 
     @property
     def mkdocs_file(self) -> Path:
@@ -169,6 +186,7 @@ def load_settings(root: Path) -> Settings:
     if values["search_start"] not in SEARCH_STARTS:
         raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option search_start must be one of "
                          f"{', '.join(SEARCH_STARTS)}, not {values['search_start']!r}")
+    _check_mappings(path, values)
     if not isinstance(mkdocs.get("site_name"), str) or not mkdocs["site_name"].strip():
         raise ValueError(f"{path}: site_name is missing; mkdocs needs it (the site's title)")
     return Settings(
@@ -189,4 +207,18 @@ def load_settings(root: Path) -> Settings:
         shard_above=values["shard_above"],
         shard_list_size=values["shard_list_size"],
         site_url=str(mkdocs.get("site_url") or ""),
+        formats=tuple(sorted(values["formats"].items())),
+        difficulty_sections=tuple(sorted(values["difficulty_sections"].items())),
     )
+
+
+def _check_mappings(path: Path, values: dict) -> None:
+    """The `formats` and `difficulty_sections` options name known formats and difficulties."""
+    from qakb.bank import DIFFICULTIES
+    from qakb.formats import format_names
+
+    for name, allowed in (("formats", format_names()), ("difficulty_sections", DIFFICULTIES)):
+        for key, value in values[name].items():
+            if not isinstance(key, str) or value not in allowed:
+                raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option {name} maps {key!r} to {value!r}; "
+                                 f"each value must be one of {', '.join(allowed)}")

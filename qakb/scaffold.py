@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from qakb.parse import ParseError, SourceFile, parse_text, read_text
+from qakb.formats import format_names, read_bank_file
+from qakb.parse import ParseError, SourceFile, bank_files
 
 TEMPLATE_DIR = Path(__file__).with_name("site_template")
 EXAMPLE_BANK = "example-bank.md"
@@ -48,6 +49,7 @@ class NewSite:
     images: tuple[str, ...]
     questions: int
     warnings: tuple[str, ...]
+    sources: tuple[tuple[Path, SourceFile], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,17 @@ class _Bank:
     images: tuple[Path, ...]
 
 
-def new_site(folder: Path, banks: list[Path], title: str | None = None) -> NewSite:
-    """Make `folder` (absent or empty) a site of `banks`, or of an example bank if none is given."""
+def new_site(folder: Path, banks: list[Path], title: str | None = None, format: str | None = None) -> NewSite:
+    """Make `folder` (absent or empty) a site of `banks` (files, or folders of bank files: one topic
+    per file), or of an example bank if none is given. `format` names the banks' format where
+    detection would guess wrong; it is kept in mkdocs.yml for the builds."""
     folder = folder.resolve()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise NewSiteError(f"{folder} already exists and is not empty; name a new folder (qakb new never "
                            "writes into a folder that holds anything)")
-    read = [_read_bank(path) for path in banks] or [_read_bank(TEMPLATE_DIR / EXAMPLE_BANK)]
+    if format is not None and format not in format_names():
+        raise NewSiteError(f"unknown format {format!r}; the formats are: {', '.join(format_names())}")
+    read = [_read_bank(path, format) for path in _bank_paths(banks)] or [_read_bank(TEMPLATE_DIR / EXAMPLE_BANK)]
     names = [bank.path.name for bank in read]
     if len(set(names)) != len(names):
         raise NewSiteError(f"two banks have the same file name ({', '.join(sorted(names))}); "
@@ -76,6 +82,7 @@ def new_site(folder: Path, banks: list[Path], title: str | None = None) -> NewSi
         # JSON strings are YAML strings: any title is quoted safely in mkdocs.yml.
         "site_name_yaml": json.dumps(site_name, ensure_ascii=False),
         "site_description_yaml": json.dumps(description, ensure_ascii=False),
+        "formats_option": _formats_option(names, format),
     }
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(f".{folder.name}.qakb-new-{os.getpid()}")
@@ -94,17 +101,41 @@ def new_site(folder: Path, banks: list[Path], title: str | None = None) -> NewSi
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return NewSite(folder=folder, site_name=site_name, banks=tuple(names), images=images, questions=questions,
-                   warnings=tuple(warning for bank in read for warning in bank.source.warnings))
+                   warnings=tuple(warning for bank in read for warning in bank.source.warnings),
+                   sources=tuple((bank.path, bank.source) for bank in read))
 
 
-def _read_bank(path: Path) -> _Bank:
-    """Parse a bank where it is and find the images it shows, as the build will."""
+def _bank_paths(banks: list[Path]) -> list[Path]:
+    """The bank files named: a folder stands for the bank files in it."""
+    paths = []
+    for path in banks:
+        if path.is_dir():
+            inside = bank_files(path)
+            if not inside:
+                raise NewSiteError(f"{path}: the folder holds no bank files (Markdown, CSV, TSV, JSON, YAML, .apkg)")
+            paths += inside
+        elif not path.is_file():
+            raise NewSiteError(f"{path}: no such bank file")
+        else:
+            paths.append(path)
+    return paths
+
+
+def _formats_option(names: list[str], format: str | None) -> str:
+    """The plugin's `formats` option line for mkdocs.yml, when a format was named."""
+    if format is None:
+        return ""
+    mapping = json.dumps({name: format for name in names}, ensure_ascii=False)
+    return f"      # The banks' format, named with qakb new --format (else each file's is detected).\n" \
+           f"      formats: {mapping}\n"
+
+
+def _read_bank(path: Path, format: str | None = None) -> _Bank:
+    """Read a bank where it is and find the images it shows, as the build will."""
     from qakb.markup import AnswerRenderer
 
-    if not path.is_file():
-        raise NewSiteError(f"{path}: no such bank file")
+    source = read_bank_file(path, format)
     try:
-        source = parse_text(read_text(path), path.name)
         renderer = AnswerRenderer(path.parent)
         media = [item.source for question in source.questions for item in renderer.render(question).media]
     except ParseError as error:

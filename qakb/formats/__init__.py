@@ -99,3 +99,27 @@ def read_bank_file(path: Path, format: str | None = None, options: ReadOptions =
     except RecursionError:
         raise ParseError(shown, 0, "its structure is nested too deeply to read (lists or quotes hundreds of "
                          "levels deep); flatten it") from None
+
+
+SKIPPED_SHOWN = 3
+
+
+def describe(source: SourceFile, shown_name: str | None = None) -> list[str]:
+    """What was read from one bank file, as `qakb new` and `qakb build` print it: the format, the
+    questions, sections and unanswered ones, and the lines skipped before the first question."""
+    from qakb.formats.markdown import DESCRIPTIONS
+
+    name = shown_name or source.name
+    kind = DESCRIPTIONS.get(source.format, {"items": "the project's items (N. `Question`)",
+                                            "apkg": "an Anki deck"}.get(source.format, f"{source.format} records"))
+    sections = len(source.sections)
+    parts = [f"{len(source.questions)} question{'s' if len(source.questions) != 1 else ''}"
+             + (f" in {sections} section{'s' if sections != 1 else ''}" if sections else ""),
+             f"{source.unanswered} without an answer" if source.unanswered else ""]
+    lines = [f"{name}: {source.format} ({kind}): " + ", ".join(part for part in parts if part)]
+    if source.skipped:
+        lines[0] += f"; {len(source.skipped)} line(s) skipped before the first question:"
+        lines += [f"    {name}:{skipped.line}: {skipped.text[:80]}" for skipped in source.skipped[:SKIPPED_SHOWN]]
+        if len(source.skipped) > SKIPPED_SHOWN:
+            lines.append(f"    … and {len(source.skipped) - SKIPPED_SHOWN} more")
+    return lines

@@ -30,7 +30,6 @@ source lines, dedented out of their list item, so they render as written.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field, replace
 from typing import Iterator
@@ -89,13 +88,12 @@ _TASK_OPTION = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+\[([ xX])\]\s?(.*)$")
 _DETAILS_OPEN = re.compile(r"<details\b[^>]*>", re.IGNORECASE)
 _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 _SUMMARY = re.compile(r"<summary\b[^>]*>(?P<text>.*?)</summary\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
 _LIST_MARKER = re.compile(r"^(\s*)(\d{1,9}[.)]|[-+*])(\s*)")
 _PARAGRAPH_WRAPPER = re.compile(r"^\s*</?p>\s*$", re.IGNORECASE)
 
 
-def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table")
+# One parser for every file: it keeps no state between documents.
+_PARSER = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table")
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ class _Block:
     """A block that may mark a question: a heading or a bold paragraph, where it is."""
     line: int  # 0-based first line
     end: int  # 0-based line after it
-    text: str  # its plain text
+    text: str  # its inline Markdown, as written
     level: int  # heading level; 0 for a paragraph
     container_end: int  # end of the list item it opens (the document's end if none)
     indent: int  # columns its list item indents its content by
@@ -144,7 +142,7 @@ class _Document:
 
 def _read(text: str, name: str) -> _Document:
     lines = text.splitlines()
-    tokens = _parser().parse(text)
+    tokens = _PARSER.parse(text)
     document = _Document(name=name, lines=lines, tokens=tokens)
     document.details = list(_collect_details(document))
     _collect_blocks(document)
@@ -181,7 +179,7 @@ def _collect_blocks(document: _Document) -> None:
         start, end = token.map
         if _in_details(document, start):
             continue  # "#### Answer: B" inside a multiple-choice answer is that answer's text
-        block = _Block(start, end, _plain(inline), int(token.tag[1]) if token.tag[0] == "h" else 0,
+        block = _Block(start, end, inline.content, int(token.tag[1]) if token.tag[0] == "h" else 0,
                        container_end, indent, inside=bool(items) and not first_in_item)
         if token.type == "heading_open":
             document.headings.append(block)
@@ -230,9 +228,8 @@ def _plain(inline: Token) -> str:
 
 
 def _inline_text(markdown_text: str) -> str:
-    """Plain text of a bit of inline Markdown or HTML (a <summary>)."""
-    without_tags = html.unescape(_TAG.sub(" ", markdown_text))
-    tokens = _parser().parseInline(without_tags)
+    """Plain text of a bit of inline Markdown or HTML (a <summary>): tags dropped, entities decoded."""
+    tokens = _PARSER.parseInline(markdown_text)
     return _plain(tokens[0]) if tokens else ""
 
 
@@ -266,7 +263,7 @@ def _details_block(lines: list[str], open_line: int, open_column: int, close_lin
     joined = "\n".join(inside)
     summary = _SUMMARY.search(joined)
     if summary:
-        question = _inline_text(summary.group("text"))
+        question = " ".join(summary.group("text").split())
         rest = joined[summary.end():]
     else:
         question = ""
@@ -279,18 +276,20 @@ def _details_block(lines: list[str], open_line: int, open_column: int, close_lin
 
 # --- kinds ---------------------------------------------------------------------------
 
-def _question_like(text: str) -> bool:
-    cleaned = _clean_question(text)[0]
+def _question_like(raw: str) -> bool:
+    cleaned = _clean_question(raw)[0]
     if not cleaned or _NOT_QUESTIONS.match(cleaned.rstrip(":")):
         return False
     words = cleaned.split()
-    return (_ends_like_question(cleaned) or bool(_LEADING_NUMBER.match(text))
+    return (_ends_like_question(raw) or bool(_LEADING_NUMBER.match(_inline_text(raw)))
             or words[0].lower().strip("*_`'\"") in _QUESTION_WORDS)
 
 
-def _ends_like_question(text: str) -> bool:
-    stripped = _DIFFICULTY_SUFFIX.sub("", _TRAILING_SOURCE.sub("", text)).rstrip()
-    return stripped.endswith(("?", "？")) or stripped != text.rstrip()
+def _ends_like_question(raw: str) -> bool:
+    """Ends in a question mark or a difficulty mark (ignoring a trailing source link and emphasis)."""
+    text = _inline_text(_TRAILING_SOURCE.sub("", raw)).rstrip()
+    stripped = _DIFFICULTY_SUFFIX.sub("", text).rstrip()
+    return stripped.endswith(("?", "？")) or stripped != text
 
 
 def _question_level(document: _Document) -> int:
@@ -324,8 +323,8 @@ def _bold_starts(document: _Document) -> tuple[list[_Start], list[_Block]]:
     return starts, list(document.headings)
 
 
-def _bold_question(text: str) -> bool:
-    return _ends_like_question(text) or bool(re.match(r"^\d+\)", text))
+def _bold_question(raw: str) -> bool:
+    return _ends_like_question(raw) or bool(re.match(r"^\d+\)", _inline_text(raw)))
 
 
 def _details_starts(document: _Document) -> tuple[list[_Start], list[_Block]]:
@@ -336,8 +335,9 @@ def _details_starts(document: _Document) -> tuple[list[_Start], list[_Block]]:
 
 
 def _question_details(details: _Details) -> bool:
-    return (not details.nested and bool(details.summary) and not _TOC_SUMMARY.search(details.summary)
-            and not _ANSWER_ONLY_SUMMARY.match(_bare(details.summary)))
+    summary = _inline_text(details.summary)
+    return (not details.nested and bool(summary) and not _TOC_SUMMARY.search(summary)
+            and not _ANSWER_ONLY_SUMMARY.match(_bare(summary)))
 
 
 def _question_list_starts(document: _Document) -> tuple[list[_Start], list[_Block]]:
@@ -446,7 +446,7 @@ def _title(document: _Document, starts: list[_Start], boundaries: list[_Block]) 
               and block.level]
     if not others or first.level < min(block.level for block in others) \
             or not any(block.line > starts[0].line for block in others):
-        return first.text, first.line
+        return _inline_text(first.text), first.line
     return "", -1
 
 
@@ -494,13 +494,15 @@ def _question(document: _Document, start: _Start, lines: list[str], section: str
     )
 
 
-def _clean_question(text: str) -> tuple[str, str, bool, list[str]]:
-    """The question text without its number, marks and trailing source link; its difficulty, review flag, URLs."""
+def _clean_question(raw: str) -> tuple[str, str, bool, list[str]]:
+    """The plain question text of a marker's inline Markdown, without its number, marks and trailing
+    source link; and its difficulty, review flag and URLs."""
     urls = []
-    source = _TRAILING_SOURCE.search(text)
+    source = _TRAILING_SOURCE.search(raw)
     if source:
         urls.append(source.group(2))
-        text = text[:source.start()]
+        raw = raw[:source.start()]
+    text = _inline_text(raw)
     difficulty = ""
     marks = _DIFFICULTY_SUFFIX.search(text)
     if marks:

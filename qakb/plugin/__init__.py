@@ -105,6 +105,8 @@ class QakbConfig(Config):
     trim_stdlib = c.Type(bool, default=DEFAULTS["trim_stdlib"])
     shard_above = c.Type(int, default=DEFAULTS["shard_above"])
     shard_list_size = c.Type(int, default=DEFAULTS["shard_list_size"])
+    formats = c.Type(dict, default=DEFAULTS["formats"])
+    difficulty_sections = c.Type(dict, default=DEFAULTS["difficulty_sections"])
 
 
 class QakbPlugin(BasePlugin[QakbConfig]):
