@@ -10,6 +10,7 @@ The records themselves (`Question`, `SourceFile`, `Bank`, `ParseError`) are in
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,8 +41,31 @@ def parse_content(content_dir: Path, options: ReadOptions = ReadOptions()) -> Ba
         raise ParseError(shown_path(content_dir), 0,
                          "no bank files in the content folder (looked for "
                          f"{', '.join('*' + suffix for suffix in BANK_SUFFIXES)}); add one (the README lists the formats)")
-    files = [read_bank_file(path, options=options) for path in paths]
-    return anchored_bank(files)
+    ignored = [path for path in paths if not _may_be_bank(path, options)]
+    if len(ignored) == len(paths):
+        raise ParseError(shown_path(content_dir), 0,
+                         f"no bank files in the content folder: {', '.join(path.name for path in ignored)} "
+                         "hold no question field in their records")
+    files = [read_bank_file(path, options=options) for path in paths if path not in ignored]
+    bank = anchored_bank(files)
+    notes = tuple(f"{shown_path(path)}: not read as a bank: its records have no question field "
+                  "(question, q, front or prompt)" for path in ignored)
+    return replace(bank, warnings=notes + bank.warnings)
+
+
+# A JSON or YAML file beside the banks may be something else (a query set, a config file):
+# it is read as a bank when its records name a question field, or when `formats` names it.
+_QUESTION_KEY = re.compile(r"""^[\s\-{\[,]*["']?(question|q|front|prompt)["']?\s*:""", re.IGNORECASE | re.MULTILINE)
+
+
+def _may_be_bank(path: Path, options: ReadOptions) -> bool:
+    if path.suffix.lower() not in (".json", ".yaml", ".yml") or path.name in options.formats:
+        return True
+    try:
+        head = path.read_bytes()[:MAX_FILE_BYTES].decode("utf-8", "replace")
+    except OSError:
+        return True
+    return bool(_QUESTION_KEY.search(head))
 
 
 def anchored_bank(files: list[SourceFile]) -> Bank:

@@ -306,14 +306,18 @@ def _heading_starts(document: _Document) -> tuple[list[_Start], list[_Block]]:
     level = _question_level(document)
     if not level:
         return [], []
-    # A heading inside a list item it does not open is part of that item's content ("### Example"),
-    # unless it asks a question of its own.
-    marking = [heading for heading in document.headings
-               if not heading.inside or (heading.level == level and _ends_like_question(heading.text))]
+    # A heading inside a list item it does not open is part of that item's content ("### Example",
+    # "**(OR)** ### Another wording?"). Where questions open numbered list items, every item that
+    # opens with a heading is a question, whatever its level ("154. #### Give an example…").
+    outside = [heading for heading in document.headings if not heading.inside]
+    at_level = [heading for heading in outside if heading.level == level]
+    in_items = sum(heading.indent > 0 for heading in at_level) * 2 > len(at_level)
+    marking = [heading for heading in outside
+               if heading.level == level or (in_items and heading.indent > 0 and heading.level > level)]
     starts = [_Start(heading.line, heading.end, heading.text, heading.container_end, heading.indent)
-              for heading in marking
-              if heading.level == level and not _NOT_QUESTIONS.match(_clean_question(heading.text)[0])]
-    boundaries = [heading for heading in marking if heading.level <= level]
+              for heading in marking if not _NOT_QUESTIONS.match(_clean_question(heading.text)[0])]
+    boundaries = [heading for heading in outside if heading.level <= level] + \
+        [heading for heading in marking if heading.level > level]
     return starts, boundaries
 
 
