@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -230,6 +230,7 @@ class PagesJob:
     site_name: str
     site_description: str
     site_url: str
+    also_asked: dict = field(default_factory=dict)  # anchor: the question's near-duplicates (qakb.duplicates)
 
 
 def write_pages(job: PagesJob) -> int:
@@ -240,7 +241,8 @@ def write_pages(job: PagesJob) -> int:
     from qakb.render import LINKS_FILE, render_pages
 
     pages = render_pages(job.bank, job.answers, job.topics, job.topic_of, job.related_of, job.site_name,
-                         job.site_description, deck_file=job.deck_file, part_of=job.part_of)
+                         job.site_description, deck_file=job.deck_file, part_of=job.part_of,
+                         also_asked=job.also_asked)
     pages[LINKS_FILE] = job.links
     for relative, text in pages.items():
         target = job.pages_dir / relative
@@ -303,6 +305,31 @@ def _write_pages_in_child(job_file: Path) -> None:
     job_file.with_suffix(".result").write_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+DUPLICATES_SHOWN = 20  # near-duplicate warnings a build prints; `qakb check` lists them all
+
+
+def duplicate_warnings(pairs: list, questions: list[Question], content_dir: Path) -> list[str]:
+    """One warning per near-duplicate pair (`qakb.duplicates.Pair`), the first DUPLICATES_SHOWN of them."""
+    by_anchor = {question.anchor: question for question in questions}
+    lines = []
+    for pair in pairs[:DUPLICATES_SHOWN]:
+        first, second = by_anchor[pair.first], by_anchor[pair.second]
+        texts = repr(first.question) if first.question == second.question else \
+            f"{first.question!r} / {second.question!r}"
+        lines.append(f"warning: {shown_path(content_dir / first.source)}:{first.line} and "
+                     f"{shown_path(content_dir / second.source)}:{second.line} ask the same question "
+                     f"(cosine {pair.cosine:.2f}): {texts}")
+    if len(pairs) > DUPLICATES_SHOWN:
+        lines.append(f"warning: … and {len(pairs) - DUPLICATES_SHOWN} more: run qakb check")
+    return lines
+
+
+def duplicate_rows(questions: list[Question], also_asked: dict[str, list[Question]]) -> dict[int, set[int]]:
+    """`also_asked` as rows of `questions`: what `qakb.related.related_questions` leaves out of each list."""
+    row_of = {question.anchor: row for row, question in enumerate(questions)}
+    return {row_of[anchor]: {row_of[other.anchor] for other in others} for anchor, others in also_asked.items()}
+
+
 def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     """Run the whole pipeline; on success the new index, pages and site are in place."""
     from qakb.anchors import RECORD_FILE, links_map, read_record, update_record, write_record
@@ -311,6 +338,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     from qakb.formats import describe
     from qakb.index import answer_passages, page_parts, page_url, write_index
     from qakb.build_cache import BuildCache
+    from qakb.duplicates import also_asked as near_duplicates_of, near_duplicates, question_texts
     from qakb.related import RELATED_CACHE, related_questions
     from qakb.topics import place_questions
 
@@ -347,6 +375,14 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"embedded with all-MiniLM-L6-v2 ({embedder.encoded_count} new, "
              f"{len(questions) - embedder.encoded_count} from cache)")
 
+        embedded_before = embedder.encoded_count
+        pairs = near_duplicates(questions, embedder.encode(question_texts(questions)))
+        for line in duplicate_warnings(pairs, questions, settings.content_dir):
+            log(line)
+        also_asked = near_duplicates_of(questions, pairs)
+        step(f"compared the question texts: {len(pairs)} near-duplicate pair(s) "
+             f"({embedder.encoded_count - embedded_before} question(s) embedded, the rest from cache)")
+
         placement = place_questions(questions, vectors, settings.topics_file, embedder.encode,
                                     {source.name: source.title for source in bank.files})
         for warning in placement.warnings:
@@ -357,7 +393,8 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             question.anchor: [questions[j] for j in neighbours]
             for question, neighbours in zip(
                 questions, related_questions(vectors, settings.related_min, settings.related_max,
-                                             kept=settings.cache_dir / RELATED_CACHE))
+                                             kept=settings.cache_dir / RELATED_CACHE,
+                                             left_out=duplicate_rows(questions, also_asked)))
         }
         part_of = page_parts(questions, topic_of, settings.page_size)
         url_of = {question.anchor: page_url(topic_of[question.anchor].slug, question.anchor, part_of[question.anchor])
@@ -375,7 +412,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             part_of=part_of, record=anchors.record, deck_file=deck_file, pages_dir=pages_dir,
             links=json.dumps(links_map(anchors.record, url_of), ensure_ascii=False, indent=0) + "\n",
             deck_timestamp=deck_timestamp(bank_files(settings.content_dir)), site_name=settings.site_name,
-            site_description=settings.site_description, site_url=settings.site_url)
+            site_description=settings.site_description, site_url=settings.site_url, also_asked=also_asked)
         # Pages and deck need neither the index nor the model: for a big bank another process
         # writes them while this one writes the index (2 s of the 10k rebuild's ~4 s index step).
         pages_written = PagesWriting(pages_job, in_parallel=len(questions) >= PARALLEL_PAGES_FROM, lock=lock)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Collection, Mapping
 
 import numpy as np
 
@@ -32,20 +33,32 @@ RELATED_CACHE = "related.npz"  # in the build's cache folder
 INCREMENTAL_UP_TO = 0.2
 
 
-def related_questions(vectors: np.ndarray, minimum: int, maximum: int, kept: Path | None = None) -> list[list[int]]:
+def related_questions(vectors: np.ndarray, minimum: int, maximum: int, kept: Path | None = None,
+                      left_out: Mapping[int, Collection[int]] | None = None) -> list[list[int]]:
     """For each row, the indexes of `minimum` to `maximum` nearest other rows, nearest first.
 
     Ties are broken by row order so the result is the same on every build. `kept`: a file
-    in the build's cache where the exact neighbours are kept for the next build.
+    in the build's cache where the exact neighbours are kept for the next build. `left_out`:
+    rows never listed for a row (its near-duplicates, shown apart); the next nearest take their place.
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    left_out = left_out or {}
+    count = maximum + max((len(rows) for rows in left_out.values()), default=0)
     if len(vectors) <= EXACT_UP_TO:
-        neighbours = exact_neighbours(vectors, maximum, kept)
+        neighbours = exact_neighbours(vectors, count, kept)
     else:
-        neighbours = clustered_neighbours(vectors, maximum)
-    return [order[:minimum] + [column for column, score in zip(order[minimum:], scores[minimum:])
-                               if score >= EXTRA_RELATED_MIN_SIMILARITY]
-            for order, scores in neighbours]
+        neighbours = clustered_neighbours(vectors, count)
+    related = []
+    for row, (order, scores) in enumerate(neighbours):
+        if row in left_out:
+            kept_pairs = [(column, score) for column, score in zip(order, scores)
+                          if column not in left_out[row]][:maximum]
+            order, scores = [column for column, _ in kept_pairs], [score for _, score in kept_pairs]
+        else:
+            order, scores = order[:maximum], scores[:maximum]
+        related.append(order[:minimum] + [column for column, score in zip(order[minimum:], scores[minimum:])
+                                          if score >= EXTRA_RELATED_MIN_SIMILARITY])
+    return related
 
 
 def _ranked(columns: np.ndarray, scores: np.ndarray, count: int) -> tuple[list[int], list[float]]:

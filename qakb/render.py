@@ -36,6 +36,8 @@ PRACTICE_TOPICS_FORMAT = "qakb-practice-topics"
 REVIEW_PAGE = "review.md"
 REVIEW_MEANING = "The bank marks this answer for review: check it against the sources before relying on it."
 NO_ANSWER = "No answer yet"
+# Above a question's related questions: the questions that ask the same (`qakb.duplicates`).
+ALSO_ASKED = "Also asked as"
 LINKS_FILE = "links.json"
 # Python-Markdown's backslash escapes, plus '|' (tables) and '$' (math). Not '(' and ')': an
 # escaped "\(" is what pymdownx.arithmatex reads as inline math ("(CNNs)" became math), and
@@ -138,8 +140,9 @@ def copy_link_button(anchor: str) -> str:
 
 def question_section(
     question: Question, answer: Answer, page: str, page_of: dict[str, str], topic_of: dict[str, Topic],
-    related: list[Question], show_source: bool,
+    related: list[Question], show_source: bool, also_asked: list[Question] = (),
 ) -> str:
+    """A question's heading, answer, near-duplicates ("Also asked as") and related questions."""
     meta = f'<span class="qakb-number">Q{question.number}</span>'
     if question.difficulty:
         meta += f" {difficulty_label(question.difficulty)}"
@@ -158,13 +161,16 @@ def question_section(
                  item_sources_html(question.urls)):
         if part:
             lines += [part, ""]
-    if related:
-        lines += ['<p class="qakb-related-title">Related questions</p>', ""]
-        for other in related:
-            other_topic = topic_of[other.anchor]
-            target = link_between(page, page_of[other.anchor], other.anchor)
-            lines.append(f"- [{markdown_text(other.question)}]({target}) · *{markdown_text(other_topic.title)}*")
-        lines.append("")
+    shown_apart = {other.anchor for other in also_asked}
+    for title, others in ((ALSO_ASKED, also_asked),
+                          ("Related questions", [other for other in related if other.anchor not in shown_apart])):
+        if others:
+            lines += [f'<p class="qakb-related-title">{title}</p>', ""]
+            for other in others:
+                other_topic = topic_of[other.anchor]
+                target = link_between(page, page_of[other.anchor], other.anchor)
+                lines.append(f"- [{markdown_text(other.question)}]({target}) · *{markdown_text(other_topic.title)}*")
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -178,8 +184,9 @@ def front_matter(title: str | None, description: str) -> str:
 
 def topic_page(
     page: TopicPage, bank: Bank, answers: dict[str, Answer], page_of: dict[str, str], topic_of: dict[str, Topic],
-    related_of: dict[str, list[Question]],
+    related_of: dict[str, list[Question]], also_asked: dict[str, list[Question]] | None = None,
 ) -> str:
+    also_asked = also_asked or {}
     show_source = len(bank.files) > 1
     parts = [
         front_matter(page.heading, page.topic.description),
@@ -191,7 +198,8 @@ def topic_page(
     parts += [progress_placeholder("div", page.topic.slug), ""]
     parts += pager(page)
     parts += difficulty_filter(page.questions)
-    parts += [question_section(q, answers[q.anchor], page.path, page_of, topic_of, related_of[q.anchor], show_source)
+    parts += [question_section(q, answers[q.anchor], page.path, page_of, topic_of, related_of[q.anchor], show_source,
+                               also_asked.get(q.anchor, ()))
               for q in page.questions]
     parts += pager(page)
     parts += sources_section(page, bank)
@@ -378,11 +386,12 @@ def practice_topics(pages: list[TopicPage]) -> str:
 def render_pages(
     bank: Bank, answers: dict[str, Answer], topics: tuple[Topic, ...], topic_of: dict[str, Topic],
     related_of: dict[str, list[Question]], site_name: str, site_description: str = "", deck_file: str = "",
-    part_of: dict[str, int] | None = None,
+    part_of: dict[str, int] | None = None, also_asked: dict[str, list[Question]] | None = None,
 ) -> dict[str, str]:
     """All generated files, keyed by path relative to the pages folder, in topic order.
 
     `part_of` is the page of its topic each question is on (`qakb.index.page_parts`; default: one page a topic).
+    `also_asked`: each question's near-duplicates (`qakb.duplicates.also_asked`), listed under it.
     """
     pages = [
         TopicPage(topic, tuple(q for q in bank.questions if topic_of[q.anchor].slug == topic.slug))
@@ -399,7 +408,7 @@ def render_pages(
     for page in pages:
         split = split_pages(page, part_of)
         for part in split:
-            files[part.path] = topic_page(part, bank, answers, page_of, topic_of, related_of)
+            files[part.path] = topic_page(part, bank, answers, page_of, topic_of, related_of, also_asked)
         entry = {"title": page.topic.title, "path": page.path}
         if len(split) > 1:
             entry["pages"] = [{"title": part.span, "path": part.path} for part in split]
