@@ -81,6 +81,28 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A section heading of a bank file: its 1-based line, its level (0: a bold line) and text."""
+    line: int
+    level: int
+    text: str
+
+
+def empty_sections(headings: list[Heading], question_lines: list[int]) -> tuple[Heading, ...]:
+    """The section headings with no question under them: none before the next heading of the same
+    or a higher level (a bold line ranks below every heading; the file's end closes every section)."""
+    rank = [heading.level or 7 for heading in headings]
+    lines = sorted(question_lines)
+    empty = []
+    for index, heading in enumerate(headings):
+        end = next((other.line for other, other_rank in zip(headings[index + 1:], rank[index + 1:])
+                    if other_rank <= rank[index]), None)
+        if not any(heading.line < line and (end is None or line < end) for line in lines):
+            empty.append(heading)
+    return tuple(empty)
+
+
+@dataclass(frozen=True)
 class SourceFile:
     name: str
     title: str
@@ -90,6 +112,8 @@ class SourceFile:
     format: str = ""
     # Non-blank lines before the first item that were not read as the title or a source.
     skipped: tuple[Skipped, ...] = ()
+    # Section headings with no question under them (`empty_sections`); formats without headings have none.
+    empty_sections: tuple[Heading, ...] = ()
 
     @property
     def sections(self) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qakb.bank import DIFFICULTY_MARKS, ParseError, Question, SourceFile
+from qakb.bank import DIFFICULTY_MARKS, Heading, ParseError, Question, SourceFile, empty_sections
 
 FORMAT = "items"
 
@@ -92,6 +92,7 @@ def parse_text(text: str, name: str) -> SourceFile:
     first_line_of_number: dict[int, int] = {}
     current: _Item | None = None
     fence = _Fence()
+    headings: list[Heading] = []
 
     def finish(item: _Item | None) -> None:
         if item is None:
@@ -147,6 +148,7 @@ def parse_text(text: str, name: str) -> SourceFile:
                 finish(current)
                 current = None
                 section = heading.group(2)
+                headings.append(Heading(line_number, len(heading.group(1)), section))
             continue
         if current is not None:
             if numbered and _forgotten_backticks(current, int(numbered.group(1)), numbered.group(2)):
@@ -168,7 +170,8 @@ def parse_text(text: str, name: str) -> SourceFile:
     if not questions:
         raise ParseError(name, 1, "no items found; an item is a line like 1. `The question?` followed by its answer")
     return SourceFile(name=name, title=title or "", urls=tuple(urls), questions=tuple(questions),
-                      warnings=tuple(warnings), format=FORMAT)
+                      warnings=tuple(warnings), format=FORMAT,
+                      empty_sections=empty_sections(headings, [question.line for question in questions]))
 
 
 def _question_text(text: str, name: str, line_number: int, number: int) -> str:

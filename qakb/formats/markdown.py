@@ -37,7 +37,7 @@ from typing import Iterator
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from qakb.bank import DIFFICULTY_MARKS, ParseError, Question, Skipped, SourceFile
+from qakb.bank import DIFFICULTY_MARKS, Heading, ParseError, Question, Skipped, SourceFile, empty_sections
 
 AUTO = "markdown"
 HEADINGS, DETAILS, BOLD, QUESTIONS = "headings", "details", "bold", "questions"
@@ -398,8 +398,11 @@ def parse_markdown(text: str, name: str, options, kind: str = AUTO) -> SourceFil
     held.update(line for block in sections for line in range(block.line, block.end))
     warnings += _orphan_warnings(document, held, starts[0].line)
     numbered = tuple(replace(question, number=index) for index, question in enumerate(questions, start=1))
+    headings = [Heading(block.line + 1, block.level, _clean_question(block.text)[0]) for block in sections]
+    empty = tuple(heading for heading in empty_sections(headings, [question.line for question in questions])
+                  if not _NOT_QUESTIONS.match(heading.text))  # a table of contents, a licence: not sections
     return SourceFile(name=name, title=title, urls=tuple(urls), questions=numbered, warnings=tuple(warnings),
-                      format=chosen, skipped=tuple(skipped))
+                      format=chosen, skipped=tuple(skipped), empty_sections=empty)
 
 
 def _is_start(block: _Block, starts: list[_Start]) -> bool:
