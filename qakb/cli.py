@@ -232,6 +232,26 @@ def cmd_topics(args, settings) -> int:
     return 0
 
 
+def cmd_check(args, settings) -> int:
+    from qakb.check import check
+
+    content_dir = args.content.resolve() if args.content else settings.content_dir
+    embedder = None
+    if not args.no_model:
+        from qakb.embed import Embedder
+
+        embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
+    try:
+        report = check(content_dir, None if args.content else settings.read_options, embedder, log=_log)
+    finally:
+        if embedder is not None:
+            embedder.close()
+    for line in report.lines():
+        print(line)
+    print(report.summary())
+    return EXIT_ERROR if report.problems else 0
+
+
 def _shown_path(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
@@ -322,6 +342,21 @@ def parser() -> argparse.ArgumentParser:
                                help="save the topics from sections or discovery as the topics file")
     topics_parser.add_argument("--force", action="store_true", help="with --write: replace an existing topics file")
     topics_parser.set_defaults(handler=cmd_topics)
+    check_parser = commands.add_parser("check", help="report problems in the banks, without building",
+                                       description="An editor's report on the content folder, without building "
+                                       "the site: what was read from each bank file, then one `file:line: what` "
+                                       "line per problem: questions that ask the same thing (in one file or "
+                                       "across files), questions without an answer, section headings with no "
+                                       "questions, links in answers to missing files or to no question's "
+                                       "#anchor, and missing images (all of them). Exit status 0 when there is "
+                                       "nothing to report, 1 otherwise. Finding the near-duplicates loads the "
+                                       "sentence-transformer (a few seconds, and the first time each question "
+                                       "text is embedded; the build's cache is shared); --no-model skips them.")
+    check_parser.add_argument("--no-model", action="store_true",
+                              help="do not look for near-duplicate questions (no model is loaded)")
+    check_parser.add_argument("--content", type=Path, metavar="DIR",
+                              help="check the bank files in DIR instead of this site's content folder")
+    check_parser.set_defaults(handler=cmd_check)
     return main_parser
 
 
