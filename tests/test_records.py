@@ -112,9 +112,10 @@ def test_anki_deck_file():
     ]
     code = source.questions[1].answer_lines
     assert "<pre><code>with open(path) as lines:" in code and "        handle(line)" in code
-    assert source.questions[3].answer_lines == ('SYN, SYN-ACK, ACK.<br><img src="tcp-handshake.png">',)
-    (warning,) = source.warnings
-    assert warning.startswith("deck.apkg: the deck holds 1 media file(s) (tcp-handshake.png)")
+    # The deck's image travels inside the answer, as a data: URL of the PNG the deck holds.
+    (answer,) = source.questions[3].answer_lines
+    assert answer.startswith('SYN, SYN-ACK, ACK.<br><img src="data:image/png;base64,iVBORw0KGgo')
+    assert source.warnings == ()
 
 
 def test_the_deck_script_makes_the_committed_deck(tmp_path):

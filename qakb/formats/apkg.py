@@ -10,9 +10,10 @@ A note's fields are split at ``\\x1f``; its note type names them (``col.models``
 the old schema, the ``notetypes`` and ``fields`` tables in the new one). The front is
 the field named Front or Question (else the first), the back the one named Back or
 Answer (else the second). The question is the front as plain text; the answer is the
-back's HTML as it is (the site sanitises HTML when it renders answers), so images stay
-``<img>`` tags (their media files are listed in a warning, not copied: the build looks
-for them in the content folder). The section is the deck of the note's first card
+back's HTML as it is (the site sanitises HTML when it renders answers). Images the deck
+holds (PNG, JPEG, GIF, WebP, AVIF) are put into the ``<img>`` tags as ``data:`` URLs, so
+the bank stays one file and the site shows them; other media (sound, SVG) are listed in
+a warning. The section is the deck of the note's first card
 (``Parent::Child`` gives ``Child``); tags are the note's tags.
 
 Decks written by ``qakb export anki`` (`qakb.anki`; their note type is
@@ -31,13 +32,15 @@ Standard library only (zipfile, sqlite3, html.parser).
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import re
 import sqlite3
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -62,6 +65,11 @@ NEW_CARD = 0
 # What reading a damaged or unusual zip may raise (encrypted entries: RuntimeError; bad deflate data: zlib.error).
 UNPACK_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError, EOFError, ValueError)
 MEDIA_SHOWN = 5
+# Image types a data: URL in an answer may carry (qakb.markup lets these through its sanitiser).
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp", ".avif": "image/avif"}
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+_IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["']?)([^"'\s>]+)\2""", re.IGNORECASE)
 MAX_MEDIA_MAP_BYTES = 16 * 1024 * 1024
 
 
@@ -83,6 +91,7 @@ def parse_apkg(data: bytes, name: str) -> SourceFile:
     with _opened_package(data, name) as package:
         collection = _collection_bytes(package, name)
         media = _media_names(package)
+        images = _images(package)
     note_types, decks, notes = _read_collection(collection, name)
     warnings = []
     questions = []
@@ -94,12 +103,13 @@ def parse_apkg(data: bytes, name: str) -> SourceFile:
             questions.append(question)
     if not questions:
         raise ParseError(name, 0, "no questions found: the deck holds no notes with a front (question) field")
-    if media:
-        more = len(media) - MEDIA_SHOWN
-        shown = ", ".join(media[:MEDIA_SHOWN]) + (f" and {more} more" if more > 0 else "")
-        warnings.append(f"{name}: the deck holds {len(media)} media file(s) ({shown}), not copied: answers keep their "
-                        "<img> tags and the build looks for those images in the content folder, so copy them there "
-                        "(in the .apkg they are the numbered entries its 'media' file names)")
+    questions = [_with_images(question, images) for question in questions]
+    others = [medium for medium in media if medium not in images]
+    if others:
+        more = len(others) - MEDIA_SHOWN
+        shown = ", ".join(others[:MEDIA_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        warnings.append(f"{name}: the deck holds {len(others)} media file(s) the site does not show ({shown}): "
+                        "only PNG, JPEG, GIF, WebP and AVIF images under 4 MiB are shown")
     return SourceFile(name=name, title="", urls=(), questions=tuple(questions), warnings=tuple(warnings),
                       format=FORMAT)
 
@@ -212,6 +222,38 @@ def _notes(connection: sqlite3.Connection) -> list[_Note]:
 
 
 # --- notes to questions ---------------------------------------------------------------------
+
+def _images(package: zipfile.ZipFile) -> dict[str, str]:
+    """The deck's images by file name, as data: URLs (a missing or unreadable entry is left out)."""
+    try:
+        if package.getinfo("media").file_size > MAX_MEDIA_MAP_BYTES:
+            return {}
+        media = json.loads(package.read("media"))
+    except (KeyError, *UNPACK_ERRORS):
+        return {}
+    images = {}
+    for entry, file_name in (media.items() if isinstance(media, dict) else ()):
+        kind = IMAGE_TYPES.get(Path(str(file_name)).suffix.lower())
+        try:
+            if kind is None or package.getinfo(str(entry)).file_size > MAX_IMAGE_BYTES:
+                continue
+            images[str(file_name)] = f"data:{kind};base64," + base64.b64encode(package.read(str(entry))).decode()
+        except (KeyError, *UNPACK_ERRORS):
+            continue
+    return images
+
+
+def _with_images(question: Question, images: dict[str, str]) -> Question:
+    """The question with its <img> tags naming the deck's images as data: URLs."""
+    if not images:
+        return question
+
+    def inline(lines: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_IMG_SRC.sub(lambda match: match.group(1) + '"' + images.get(match.group(3), match.group(3)) + '"'
+                                  if match.group(3) in images else match.group(0), line) for line in lines)
+
+    return replace(question, answer_lines=inline(question.answer_lines), prompt_lines=inline(question.prompt_lines))
+
 
 def _question(note: _Note, note_type: tuple[str, list[str]] | None, decks: dict[int, str], name: str,
               position: int) -> Question | None:
