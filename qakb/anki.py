@@ -36,8 +36,8 @@ from pathlib import Path
 from pygments.formatters import HtmlFormatter
 
 from qakb.anchors import AnchorRecord
-from qakb.index import page_url
 from qakb.markup import MEDIA_URL_PREFIX, Answer
+from qakb.pages import page_url
 from qakb.parse import Question, slugify
 from qakb.topics import Topic
 

@@ -336,7 +336,8 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     from qakb.anki import deck_file_name, deck_timestamp
     from qakb.embed import Embedder
     from qakb.formats import describe
-    from qakb.index import answer_passages, page_parts, page_url, write_index
+    from qakb.index import answer_passages, write_index
+    from qakb.pages import page_parts, page_url
     from qakb.build_cache import BuildCache
     from qakb.duplicates import also_asked as near_duplicates_of, near_duplicates, question_texts
     from qakb.related import RELATED_CACHE, related_questions

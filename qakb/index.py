@@ -16,6 +16,7 @@ import numpy as np
 
 from qakb import static
 from qakb.embed import DIMENSION, MODEL_NAME
+from qakb.pages import page_url
 from qakb.parse import Question
 from qakb.search import FORMAT_VERSION
 from qakb.topics import Topic
@@ -23,30 +24,6 @@ from qakb.topics import Topic
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"
 TRANSFORMER_INDEX = "transformer.faiss"
-
-
-def page_path(topic_slug: str, part: int = 1) -> str:
-    """The generated Markdown page of a topic (or of its `part`-th page, when it is split), relative
-    to the pages folder. The first page keeps the topic's own URL, so links made before a split still work."""
-    return f"topics/{topic_slug}.md" if part == 1 else f"topics/{topic_slug}/page-{part}.md"
-
-
-def page_url(topic_slug: str, anchor: str, part: int = 1) -> str:
-    """Site-relative URL of one answer (mkdocs directory URLs)."""
-    return f"{page_path(topic_slug, part).removesuffix('.md')}/#{anchor}"
-
-
-def page_parts(questions: list[Question], topic_of: dict[str, Topic], page_size: int) -> dict[str, int]:
-    """Which page of its topic each question is on (1, 2, ...): a topic's questions in bank order,
-    `page_size` to a page."""
-    seen: dict[str, int] = {}
-    part_of = {}
-    for question in questions:
-        slug = topic_of[question.anchor].slug
-        position = seen.get(slug, 0)
-        seen[slug] = position + 1
-        part_of[question.anchor] = position // page_size + 1
-    return part_of
 
 
 PASSAGE_WORDS = (12, 30)  # a passage closes once it has the first many words; it never grows past the second

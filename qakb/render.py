@@ -18,13 +18,11 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from qakb.index import page_path
 from qakb.markup import Answer
+from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE, page_path
 from qakb.parse import DIFFICULTIES, Bank, Question
 from qakb.topics import Topic
 
-NAV_FILE = "nav.json"
-PRACTICE_PAGE = "practice.md"
 # The practice page's answers, one fetch for the whole bank (assets/qakb/practice.js reads it).
 PRACTICE_ANSWERS = "practice/answers.json"
 PRACTICE_ANSWERS_FORMAT = "qakb-practice-answers"
@@ -33,7 +31,6 @@ PRACTICE_ANSWERS_FORMAT = "qakb-practice-answers"
 # questions 75 kB gzip against 358 kB).
 PRACTICE_TOPICS = "practice/topics.json"
 PRACTICE_TOPICS_FORMAT = "qakb-practice-topics"
-REVIEW_PAGE = "review.md"
 REVIEW_MEANING = "The bank marks this answer for review: check it against the sources before relying on it."
 NO_ANSWER = "No answer yet"
 # Above a question's related questions: the questions that ask the same (`qakb.duplicates`).
@@ -115,7 +112,7 @@ def _relative_path(path: str, start: str) -> str:
 
 def page_url_between(from_page: str, to_page: str) -> str:
     """The URL of the generated page `to_page` seen from `from_page` (both .md paths), as raw HTML needs it:
-    mkdocs rewrites Markdown links, not HTML ones (directory URLs, like `qakb.index.page_url`)."""
+    mkdocs rewrites Markdown links, not HTML ones (directory URLs, like `qakb.pages.page_url`)."""
     def directory(page: str) -> str:
         return "." if page == "index.md" else page.removesuffix(".md")
     return posixpath.relpath(directory(to_page), directory(from_page)) + "/"
@@ -217,7 +214,7 @@ def pager(page: TopicPage) -> list[str]:
 
 
 def split_pages(page: TopicPage, part_of: dict[str, int]) -> list[TopicPage]:
-    """A topic's pages: its questions grouped by the page `part_of` gives each (`qakb.index.page_parts`)."""
+    """A topic's pages: its questions grouped by the page `part_of` gives each (`qakb.pages.page_parts`)."""
     by_part: dict[int, list[Question]] = {}
     for question in page.questions:
         by_part.setdefault(part_of.get(question.anchor, 1), []).append(question)
@@ -390,7 +387,7 @@ def render_pages(
 ) -> dict[str, str]:
     """All generated files, keyed by path relative to the pages folder, in topic order.
 
-    `part_of` is the page of its topic each question is on (`qakb.index.page_parts`; default: one page a topic).
+    `part_of` is the page of its topic each question is on (`qakb.pages.page_parts`; default: one page a topic).
     `also_asked`: each question's near-duplicates (`qakb.duplicates.also_asked`), listed under it.
     """
     pages = [

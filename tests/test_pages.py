@@ -10,7 +10,7 @@ import markdown
 import pytest
 
 from projects import make_project, qakb
-from qakb.index import page_parts, page_path, page_url
+from qakb.pages import page_parts, page_path, page_url
 from qakb.markup import render_answers
 from qakb.parse import Bank, assign_anchors, parse_text
 from qakb.plugin import site_nav

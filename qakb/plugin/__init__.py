@@ -48,15 +48,10 @@ from mkdocs.utils import get_relative_url
 
 from qakb.config import DEFAULTS, SEARCH_STARTS, cache_folder
 from qakb.markup import MEDIA_DIR, MEDIA_URL_PREFIX
+from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE
 from qakb.plugin import compress, katex, offline, scheduler, search_assets
 from qakb.plugin.page_cache import PageCache
 from qakb.plugin.runtime import runtime_packages
-
-# Rendered answers (qakb.markup) are raw HTML, which mkdocs does not rewrite: they name a
-# bank's images as src="qakb-media:NAME", and the plugin points each at <site>/media/NAME from its page.
-NAV_FILE = "nav.json"
-PRACTICE_PAGE = "practice.md"
-REVIEW_PAGE = "review.md"
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -86,6 +81,8 @@ MARKDOWN_EXTENSIONS = {
 }
 SEARCH_PLUGINS = ("search", "material/search")
 
+# Rendered answers (qakb.markup) are raw HTML, which mkdocs does not rewrite: they name a
+# bank's images as src="qakb-media:NAME", and the plugin points each at <site>/media/NAME from its page.
 _MEDIA_ATTRIBUTE = re.compile(r'(\s(?:src|href)=)(["\'])' + re.escape(MEDIA_URL_PREFIX) + r'([^"\']*)\2')
 
 
