@@ -6,15 +6,18 @@
           content_dir: content
           pyodide_snapshot: false
 
-`qakb build` and `qakb ask` read them here; `mkdocs build` hands the same options to
-the plugin (qakb.plugin). Paths are relative to the folder holding mkdocs.yml. The
-built site goes to mkdocs' own `site_dir`. Only PyYAML is imported, not mkdocs: every
-`qakb ask` reads these settings first.
+Each option is defined once, in `OPTIONS`: its name, kind, default, what it does and its
+check. `qakb build` and `qakb ask` read them here (`load_settings`); `mkdocs build` hands
+the same options to the plugin, whose config class is made from `OPTIONS` (qakb.plugin);
+both check them with `validate_options`. Paths are relative to the folder holding
+mkdocs.yml. The built site goes to mkdocs' own `site_dir`. Only PyYAML is imported, not
+mkdocs: every `qakb ask` reads these settings first.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,64 +27,159 @@ import yaml_env_tag
 PLUGIN_NAME = "qakb"
 MKDOCS_FILE = "mkdocs.yml"
 CACHE_DIR_ENV = "QAKB_CACHE_DIR"
-DEFAULTS = {
-    "content_dir": "content",
-    "topics_file": "content/topics.yml",
-    "index_dir": "search_index",
-    "pages_dir": "build/pages",
-    "cache_dir": ".cache",
-    "related_min": 3,
-    "related_max": 5,
-    # A topic with more questions than this is split into pages of this many (in bank order):
-    # ~300 KB of HTML a page on the synthetic bank, and every topic of the embedded bank on one page.
-    "page_size": 100,
-    # Ship a Pyodide memory snapshot: Python's start-up skipped (~1.5 s less to the first
-    # result) for 4.4-5.3 MB more (brotli; 26 MB raw) on a first visit, twice the rest of
-    # the search beyond Pyodide core: off by default (README, Performance).
-    "pyodide_snapshot": False,
-    # When the browser starts the semantic search: "idle" (once the page has loaded) or
-    # "focus" (on first focus of the search box).
-    "search_start": "idle",
-    # Boot with a standard-library archive of only the modules the search loads (0.8 MB
-    # instead of 2.5 MB; not with a snapshot, which needs the whole one).
-    "trim_stdlib": True,
-    # From this many questions the index is written in shards (qakb.shards) that the browser
-    # fetches as queries need them, instead of whole before the first result (0: never).
-    "shard_above": 3000,
-    "shard_list_size": 64,  # questions per shard list (a query fetches ~8 lists and their neighbours' texts)
-    # A bank file's format by file name ({"bank.md": "bold"}), where detection guesses wrong
-    # (`qakb new --format` writes it); the formats are listed by `qakb new --help`.
-    "formats": {},
-    # Section names that mean a difficulty ({"Junior": "easy", "Senior": "hard"}), added to the
-    # built-in ones (junior/middle/senior, beginner/intermediate/advanced, easy/medium/hard).
-    "difficulty_sections": {},
-}
 SEARCH_STARTS = ("idle", "focus")
 MKDOCS_SITE_DIR, MKDOCS_DOCS_DIR = "site", "docs"  # mkdocs' own defaults for site_dir and docs_dir
-_KINDS = {str: "a path", int: "a whole number", bool: "true or false", dict: "a mapping"}
+# What a reader of mkdocs.yml writes for each kind of option; a path is relative to mkdocs.yml's folder.
+_KINDS = {Path: "a path", str: "text", int: "a whole number", bool: "true or false", dict: "a mapping"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of the qakb plugin: `qakb build` and `qakb ask` read it from mkdocs.yml
+    (`load_settings`), mkdocs hands it to the plugin (`qakb.plugin.QakbConfig`, made from `OPTIONS`)."""
+    name: str
+    kind: type  # one of _KINDS: Path and str are YAML text, Path resolved against mkdocs.yml's folder
+    default: object
+    doc: str
+    # Given every option's value, each of the right kind: what is wrong with this one (None: nothing).
+    check: Callable[[Mapping], str | None] | None = None
+
+
+def _page_size_check(values: Mapping) -> str | None:
+    if values["page_size"] < 1:
+        return ("the qakb plugin's option page_size (questions a topic page holds) must be 1 or more, "
+                f"not {values['page_size']}")
+    return None
+
+
+def _search_start_check(values: Mapping) -> str | None:
+    if values["search_start"] not in SEARCH_STARTS:
+        return (f"the qakb plugin's option search_start must be one of {', '.join(SEARCH_STARTS)}, "
+                f"not {values['search_start']!r}")
+    return None
+
+
+def _shards_check(values: Mapping) -> str | None:
+    if values["shard_above"] < 0 or values["shard_list_size"] < 1:
+        return ("the qakb plugin's options shard_above (0: never shard) and shard_list_size (1 or more) "
+                f"cannot be {values['shard_above']} and {values['shard_list_size']}")
+    return None
+
+
+def _mapping_check(name: str, allowed: Callable[[], tuple[str, ...]]) -> Callable[[Mapping], str | None]:
+    """A check that every value of the mapping option `name` is one of `allowed()` (read only if the mapping is set)."""
+    def check(values: Mapping) -> str | None:
+        if not values[name]:
+            return None
+        choices = allowed()
+        for key, value in values[name].items():
+            if not isinstance(key, str) or value not in choices:
+                return (f"the qakb plugin's option {name} maps {key!r} to {value!r}; "
+                        f"each value must be one of {', '.join(choices)}")
+        return None
+    return check
+
+
+def _format_names() -> tuple[str, ...]:
+    from qakb.formats import format_names
+
+    return tuple(format_names())
+
+
+def _difficulties() -> tuple[str, ...]:
+    from qakb.bank import DIFFICULTIES
+
+    return tuple(DIFFICULTIES)
+
+
+OPTIONS = (
+    Option("content_dir", Path, "content", "the bank files (any format) and their images"),
+    Option("topics_file", Path, "content/topics.yml", "the topics questions are placed in, if the file exists"),
+    Option("index_dir", Path, "search_index", "the search index `qakb build` writes"),
+    Option("pages_dir", Path, "build/pages", "the generated pages (never edit them)"),
+    Option("cache_dir", Path, ".cache", "model, embeddings, the npm runtime, the engine wheel, compressed "
+                                        f"files ({CACHE_DIR_ENV} names another)"),
+    Option("related_min", int, 3, "the fewest related questions listed under an answer"),
+    Option("related_max", int, 5, "the most related questions listed under an answer"),
+    # ~300 KB of HTML a page on the synthetic bank, and every topic of the embedded bank on one page.
+    Option("page_size", int, 100, "a topic with more questions is split into pages of this many (in bank order)",
+           _page_size_check),
+    # Off: Python's start-up skipped (~1.5 s less to the first result) for 4.4-5.3 MB more (brotli;
+    # 26 MB raw) on a first visit, twice the rest of the search beyond Pyodide core (README, Performance).
+    Option("pyodide_snapshot", bool, False, "ship a Pyodide memory snapshot of the engine imported"),
+    Option("search_start", str, "idle", "when the browser starts the semantic search: idle (once the page "
+                                        "has loaded) or focus (on the search box's first focus)", _search_start_check),
+    # 0.8 MB instead of 2.5 MB; not with a snapshot, which needs the whole archive.
+    Option("trim_stdlib", bool, True, "ship only the standard-library modules the search imports"),
+    Option("shard_above", int, 3000, "from this many questions the index is written in shards (qakb.shards) "
+                                     "that the browser fetches as queries need them (0: never)", _shards_check),
+    # A query fetches ~8 lists and their neighbours' texts.
+    Option("shard_list_size", int, 64, "questions per shard list", _shards_check),
+    Option("formats", dict, {}, "a bank file's format by file name ({bank.md: bold}), where detection guesses "
+                                "wrong (`qakb new --format` writes it; the formats: `qakb new --help`)",
+           _mapping_check("formats", _format_names)),
+    Option("difficulty_sections", dict, {}, "section names that mean a difficulty ({Junior: easy, Senior: hard}), "
+                                            "besides junior/middle/senior, beginner/intermediate/advanced and "
+                                            "easy/medium/hard", _mapping_check("difficulty_sections", _difficulties)),
+)
+
+
+class OptionError(ValueError):
+    """A mistake in the qakb plugin's options; `option` names the one at fault (None: not one of them)."""
+
+    def __init__(self, option: str | None, message: str):
+        super().__init__(message)
+        self.option = option
+
+
+def validate_options(options: Mapping) -> dict:
+    """The plugin's options, every one of them (defaults where `options` sets none), checked;
+    an `OptionError` at the first mistake."""
+    known = {option.name: option for option in OPTIONS}
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise OptionError(None, f"unknown option(s) of the {PLUGIN_NAME} plugin: {', '.join(unknown)} "
+                                f"(known: {', '.join(known)})")
+    values = {option.name: options.get(option.name, option.default) for option in OPTIONS}
+    for option in OPTIONS:
+        value = values[option.name]
+        kind = str if option.kind is Path else option.kind
+        # bool is an int to Python, never to a reader of mkdocs.yml.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise OptionError(option.name, f"the {PLUGIN_NAME} plugin's option {option.name} must be "
+                                           f"{_KINDS[option.kind]}, not {value!r}")
+    for option in OPTIONS:
+        complaint = option.check(values) if option.check else None
+        if complaint:
+            raise OptionError(option.name, complaint)
+    return values
 
 
 @dataclass(frozen=True)
 class Settings:
+    """A site folder's settings: mkdocs.yml's own, then one field per plugin option (`OPTIONS`), a path
+    option resolved against the folder and a mapping as sorted pairs."""
     root: Path
     site_name: str
     site_description: str
-    content_dir: Path
     docs_dir: Path  # the hand-written pages (mkdocs.yml's docs_dir)
+    site_dir: Path
+    site_url: str
+    content_dir: Path
     topics_file: Path
     index_dir: Path
     pages_dir: Path
-    site_dir: Path
     cache_dir: Path
     related_min: int
     related_max: int
+    page_size: int
     pyodide_snapshot: bool
-    page_size: int = DEFAULTS["page_size"]
-    shard_above: int = DEFAULTS["shard_above"]
-    shard_list_size: int = DEFAULTS["shard_list_size"]
-    site_url: str = ""
-    formats: tuple[tuple[str, str], ...] = ()
-    difficulty_sections: tuple[tuple[str, str], ...] = ()
+    search_start: str
+    trim_stdlib: bool
+    shard_above: int
+    shard_list_size: int
+    formats: tuple[tuple[str, str], ...]
+    difficulty_sections: tuple[tuple[str, str], ...]
 
     @property
     def read_options(self):
@@ -165,60 +263,29 @@ def load_settings(root: Path) -> Settings:
         raise ValueError(f"{root} has no {MKDOCS_FILE}, so it is not a qakb site folder: make one with "
                          "`qakb new DIR --bank FILE.md`, then run qakb inside it (or pass --project DIR)")
     mkdocs = read_mkdocs_file(path)
-    options = plugin_options(mkdocs, path) or {}
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"{path}: unknown option(s) of the {PLUGIN_NAME} plugin: {', '.join(unknown)} "
-                         f"(known: {', '.join(DEFAULTS)})")
-    values = {**DEFAULTS, **options}
-    for name, value in values.items():
-        kind = type(DEFAULTS[name])
-        # bool is an int to Python, never to a reader of mkdocs.yml.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option {name} must be {_KINDS[kind]}, "
-                             f"not {value!r}")
-    if values["page_size"] < 1:
-        raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option page_size (questions a topic page holds) "
-                         f"must be 1 or more, not {values['page_size']}")
-    if values["shard_above"] < 0 or values["shard_list_size"] < 1:
-        raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's options shard_above (0: never shard) and "
-                         f"shard_list_size (1 or more) cannot be {values['shard_above']} and {values['shard_list_size']}")
-    if values["search_start"] not in SEARCH_STARTS:
-        raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option search_start must be one of "
-                         f"{', '.join(SEARCH_STARTS)}, not {values['search_start']!r}")
-    _check_mappings(path, values)
+    try:
+        values = validate_options(plugin_options(mkdocs, path) or {})
+    except OptionError as error:
+        raise ValueError(f"{path}: {error}") from None
     if not isinstance(mkdocs.get("site_name"), str) or not mkdocs["site_name"].strip():
         raise ValueError(f"{path}: site_name is missing; mkdocs needs it (the site's title)")
     return Settings(
         root=root,
         site_name=mkdocs["site_name"],
         site_description=str(mkdocs.get("site_description") or ""),
-        content_dir=root / values["content_dir"],
         docs_dir=root / str(mkdocs.get("docs_dir") or MKDOCS_DOCS_DIR),
-        topics_file=root / values["topics_file"],
-        index_dir=root / values["index_dir"],
-        pages_dir=root / values["pages_dir"],
         site_dir=root / str(mkdocs.get("site_dir") or MKDOCS_SITE_DIR),
-        cache_dir=cache_folder(root, values["cache_dir"]),
-        related_min=values["related_min"],
-        related_max=values["related_max"],
-        pyodide_snapshot=values["pyodide_snapshot"],
-        page_size=values["page_size"],
-        shard_above=values["shard_above"],
-        shard_list_size=values["shard_list_size"],
         site_url=str(mkdocs.get("site_url") or ""),
-        formats=tuple(sorted(values["formats"].items())),
-        difficulty_sections=tuple(sorted(values["difficulty_sections"].items())),
+        **{option.name: _setting(root, option, values[option.name]) for option in OPTIONS},
     )
 
 
-def _check_mappings(path: Path, values: dict) -> None:
-    """The `formats` and `difficulty_sections` options name known formats and difficulties."""
-    from qakb.bank import DIFFICULTIES
-    from qakb.formats import format_names
-
-    for name, allowed in (("formats", format_names()), ("difficulty_sections", DIFFICULTIES)):
-        for key, value in values[name].items():
-            if not isinstance(key, str) or value not in allowed:
-                raise ValueError(f"{path}: the {PLUGIN_NAME} plugin's option {name} maps {key!r} to {value!r}; "
-                                 f"each value must be one of {', '.join(allowed)}")
+def _setting(root: Path, option: Option, value):
+    """An option's value as `Settings` holds it: a path resolved, a mapping as sorted pairs (hashable)."""
+    if option.name == "cache_dir":
+        return cache_folder(root, value)
+    if option.kind is Path:
+        return root / value
+    if option.kind is dict:
+        return tuple(sorted(value.items()))
+    return value

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
 from projects import ROOT
-from qakb.config import DEFAULTS, load_settings
+from qakb.config import OPTIONS, Settings, load_settings, validate_options
 from qakb.plugin import QakbConfig
 
 MINIMAL = "site_name: My bank\nplugins:\n  - search\n  - qakb\n"
@@ -84,7 +86,49 @@ def test_missing_site_name_and_broken_yaml_are_named(tmp_path):
         load_settings(tmp_path)
 
 
-def test_the_plugin_offers_exactly_these_options_with_these_defaults():
-    options = dict(QakbConfig._schema)
-    assert set(options) == set(DEFAULTS)
-    assert {name: option.default for name, option in options.items()} == DEFAULTS
+# --- the one schema of options (qakb.config.OPTIONS) -------------------------------------------
+
+def test_each_option_has_a_doc_a_kind_and_a_default_that_passes_its_own_checks():
+    assert len({option.name for option in OPTIONS}) == len(OPTIONS)
+    for option in OPTIONS:
+        assert option.doc.strip(), option.name
+        assert option.kind in (Path, str, int, bool, dict), option.name
+    assert validate_options({}) == {option.name: option.default for option in OPTIONS}
+
+
+def test_settings_hold_every_option(tmp_path):
+    write_mkdocs(tmp_path, MINIMAL)
+    settings = load_settings(tmp_path)
+    assert {option.name for option in OPTIONS} <= {field.name for field in fields(Settings)}
+    assert (settings.search_start, settings.trim_stdlib, settings.formats) == ("idle", True, ())
+
+
+def test_the_plugin_config_is_made_from_the_schema():
+    assert [(name, option.default) for name, option in QakbConfig._schema] == [
+        (option.name, option.default) for option in OPTIONS]
+
+
+MISTAKES = [
+    ("related_max: true", "related_max", "option related_max must be a whole number, not True"),
+    ("page_size: 0", "page_size", "option page_size (questions a topic page holds) must be 1 or more, not 0"),
+    ("search_start: click", "search_start", "option search_start must be one of idle, focus, not 'click'"),
+    ("shard_list_size: 0", "shard_above",
+     "options shard_above (0: never shard) and shard_list_size (1 or more) cannot be 3000 and 0"),
+    ("formats: {bank.md: nonsense}", "formats",
+     "option formats maps 'bank.md' to 'nonsense'; each value must be one of"),
+]
+
+
+@pytest.mark.parametrize("option, name, message", MISTAKES)
+def test_mkdocs_reports_a_mistake_as_qakb_does(tmp_path, caplog, option, name, message):
+    """One check for both readers of the options: `qakb build`/`qakb ask` (load_settings) and mkdocs."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
+    (tmp_path / "docs").mkdir()
+    write_mkdocs(tmp_path, f"site_name: x\ntheme:\n  name: material\nplugins:\n  - search\n  - qakb:\n      {option}\n")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_settings(tmp_path)
+    with pytest.raises(Abort):  # mkdocs logs the reason
+        load_config(str(tmp_path / "mkdocs.yml"))
+    assert f"Plugin 'qakb' option '{name}': the qakb plugin's {message}" in caplog.text

@@ -18,12 +18,14 @@ from qakb.result_store import STORE_FILE
 
 
 def build_counting_renders(site, monkeypatch) -> list[str]:
-    """Build `site` with mkdocs; the pages whose Markdown was converted, by source path."""
+    """Build `site` with mkdocs; the pages whose Markdown was converted, by source path (a kept page
+    reaches `Page.render` with none: the plugin's on_page_markdown handed mkdocs "")."""
     converted = []
     render = Page.render
 
     def counting(page, config, files):
-        converted.append(page.file.src_uri)
+        if page.markdown:
+            converted.append(page.file.src_uri)
         return render(page, config, files)
 
     monkeypatch.setattr(Page, "render", counting)

@@ -108,9 +108,12 @@ def reuse_engine_wheel(cache: Path, lock: Path) -> None:
 
 
 def configured(site: Path):
-    """mkdocs' config of `site` after every plugin's on_config, as a build would have it."""
+    """mkdocs' config of `site` after every plugin's on_config and on_pre_build, as a build has it
+    before it collects the files."""
     config = load_config(str(site / "mkdocs.yml"))
-    return config.plugins.on_config(config)
+    config = config.plugins.on_config(config)
+    config.plugins.on_pre_build(config=config)
+    return config
 
 
 def test_the_plugin_needs_material_and_its_search(tmp_path):
@@ -256,3 +259,28 @@ def test_a_tiny_site_builds_with_the_widget_math_and_media(tmp_path):
     assert (built / "media" / "plot.png").read_bytes() == b"\x89PNG stand-in"
     assert not (built / NAV_FILE).exists()
     assert (built / "about" / "index.html").is_file()
+
+
+def test_a_sharded_banks_keyword_index_keeps_its_questions_not_their_answers(tmp_path):
+    """Above `shard_above` the semantic search covers the answers, so Material's keyword index is
+    rewritten after the build without the generated questions' text; the rest is as Material wrote it."""
+    indexes = {}
+    for name, sharded in (("whole", False), ("sharded", True)):
+        site = make_site(tmp_path / name)
+        (site / "docs" / "about.md").write_text("# About\n\n## Contact\n\nWrite to us.\n", encoding="utf-8")
+        with (site / "build" / "pages" / "topics" / "a.md").open("a", encoding="utf-8") as page:
+            page.write("\n## What is dropout? { #what-is-dropout }\n\nUnits dropped at random while training.\n")
+        if sharded:
+            manifest_file = site / "search_index" / "manifest.json"
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+            manifest_file.write_text(json.dumps({**manifest, "shards": {"lists": 1}}), encoding="utf-8")
+        mkdocs_build(load_config(str(site / "mkdocs.yml")))
+        indexes[name] = (site / "site" / "search" / "search_index.json").read_text(encoding="utf-8")
+    whole, sharded = json.loads(indexes["whole"]), json.loads(indexes["sharded"])
+    texts = {entry["location"]: entry["text"] for entry in sharded["docs"]}
+    assert texts["topics/a/#what-is-dropout"] == "" and texts["about/#contact"] == "<p>Write to us.</p>"
+    for entry in whole["docs"]:
+        if "#" in entry["location"] and not entry["location"].startswith("about/"):
+            entry["text"] = ""
+    assert sharded == whole
+    assert indexes["sharded"] == json.dumps(sharded, separators=(",", ":"))

@@ -20,13 +20,21 @@ to the site, with:
     the runtime   assets/pyodide/ with the engine as a wheel in its lock file, and search_index/ (search_assets.py),
                   assets/katex/ (katex.py), assets/ts-fsrs/ (scheduler.py), from the npm
                   packages runtime.py pins
-    Markdown      the extensions the generated pages use, where mkdocs.yml lacks them
+    Markdown      the extensions the pages are written in (mkdocs.yml need not list them)
     compression   NAME.gz and NAME.br beside the site's compressible files, for hosts
                   (and `qakb serve`) that send them as they are (compress.py)
     page cache    a rebuild takes the unchanged topic pages' HTML and keyword-search
                   entries from the last build instead of converting them again (page_cache.py)
     offline       sw.js and offline.json at the site's root, written after the build from
                   the files mkdocs wrote (offline.py), and offline.js, their footer control
+    keyword index for a sharded bank, Material's search_index.json rewritten after the build
+                  without the generated questions' answer text
+
+The hooks, in mkdocs' order (mkdocs/commands/build.py): on_config only configures (checks,
+templates, extensions, assets, nav); on_pre_build installs the npm runtime on a first build,
+makes the search assets and opens the page cache; on_files adds the files; on_page_markdown
+and on_page_content skip and restore unchanged pages; on_env names the engine to the
+templates; on_post_build rewrites, writes and compresses what the build wrote.
 
 Importable without the build-time stack (torch, faiss): mkdocs loads it for every build.
 """
@@ -35,19 +43,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
-from mkdocs.config import config_options as c
-from mkdocs.config.base import Config
+from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from qakb.config import DEFAULTS, SEARCH_STARTS, cache_folder
-from qakb.markup import MEDIA_DIR, MEDIA_URL_PREFIX
+from qakb.config import OPTIONS, OptionError, cache_folder, validate_options
+from qakb.markup import MARKDOWN_CONFIG, MEDIA_DIR, MEDIA_URL_PREFIX
 from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE
 from qakb.plugin import compress, katex, offline, scheduler, search_assets
 from qakb.plugin.page_cache import PageCache
@@ -68,7 +74,10 @@ SCRIPTS = (katex.SITE_DIR + katex.SCRIPT, SITE_WIDGET_DIR + "math.js", SITE_WIDG
            SITE_WIDGET_DIR + "links.js", SITE_WIDGET_DIR + "filter.js",
            # offline.js: the service worker that keeps the site offline (offline.py), and its footer control.
            SITE_WIDGET_DIR + "offline.js")
-# What the generated pages are written in; options apply where mkdocs.yml sets none.
+# What the site's pages are written in, added by the plugin (a site's mkdocs.yml need not list them);
+# options apply where mkdocs.yml sets none. The answers inside the generated pages are converted
+# before, by qakb.markup with a configuration of its own (see there); only the form of math is shared:
+# math.js typesets arithmatex's generic form, on the pages and in the answers alike.
 MARKDOWN_EXTENSIONS = {
     "attr_list": {},
     "tables": {},
@@ -77,63 +86,69 @@ MARKDOWN_EXTENSIONS = {
     "footnotes": {},
     "pymdownx.highlight": {},
     "pymdownx.superfences": {},
-    "pymdownx.arithmatex": {"generic": True},  # math.js reads the generic form
+    "pymdownx.arithmatex": MARKDOWN_CONFIG["pymdownx.arithmatex"],
 }
 SEARCH_PLUGINS = ("search", "material/search")
+KEYWORD_INDEX = "search/search_index.json"  # Material's, in the site
 
 # Rendered answers (qakb.markup) are raw HTML, which mkdocs does not rewrite: they name a
 # bank's images as src="qakb-media:NAME", and the plugin points each at <site>/media/NAME from its page.
 _MEDIA_ATTRIBUTE = re.compile(r'(\s(?:src|href)=)(["\'])' + re.escape(MEDIA_URL_PREFIX) + r'([^"\']*)\2')
 
 
-class QakbConfig(Config):
-    """The plugin's options: see qakb.config.DEFAULTS. `qakb build` points the folder
-    options at its staging folders before mkdocs runs."""
-    content_dir = c.Type(str, default=DEFAULTS["content_dir"])
-    topics_file = c.Type(str, default=DEFAULTS["topics_file"])
-    index_dir = c.Type(str, default=DEFAULTS["index_dir"])
-    pages_dir = c.Type(str, default=DEFAULTS["pages_dir"])
-    cache_dir = c.Type(str, default=DEFAULTS["cache_dir"])
-    related_min = c.Type(int, default=DEFAULTS["related_min"])
-    related_max = c.Type(int, default=DEFAULTS["related_max"])
-    page_size = c.Type(int, default=DEFAULTS["page_size"])
-    pyodide_snapshot = c.Type(bool, default=DEFAULTS["pyodide_snapshot"])
-    search_start = c.Choice(SEARCH_STARTS, default=DEFAULTS["search_start"])
-    trim_stdlib = c.Type(bool, default=DEFAULTS["trim_stdlib"])
-    shard_above = c.Type(int, default=DEFAULTS["shard_above"])
-    shard_list_size = c.Type(int, default=DEFAULTS["shard_list_size"])
-    formats = c.Type(dict, default=DEFAULTS["formats"])
-    difficulty_sections = c.Type(dict, default=DEFAULTS["difficulty_sections"])
+class _SchemaOption(BaseConfigOption):
+    """An option of qakb.config.OPTIONS as mkdocs holds it: its default; checked with the others."""
+
+    def __init__(self, default):
+        super().__init__()
+        self.default = default
+
+
+class _CheckedConfig(Config):
+    def validate(self):
+        """mkdocs' validation, then qakb.config's, the one `qakb build` and `qakb ask` run."""
+        failed, warnings = super().validate()
+        if not failed:
+            try:
+                self.update(validate_options(self))
+            except OptionError as error:
+                failed.append((error.option or "", ValidationError(str(error))))
+        return failed, warnings
+
+
+# The plugin's options, one per qakb.config.OPTIONS. `qakb build` points the folder options at its
+# staging folders before mkdocs runs.
+QakbConfig = type("QakbConfig", (_CheckedConfig,), {option.name: _SchemaOption(option.default) for option in OPTIONS})
 
 
 class QakbPlugin(BasePlugin[QakbConfig]):
     def on_config(self, config):
-        """Check the theme, add templates, Markdown extensions and page assets, the nav,
-        and make the search assets (the runtime is installed here on a first build)."""
+        """Check the theme and the search, add the templates, Markdown extensions, page assets and the nav."""
         if config.theme.name != "material":
             raise PluginError("the qakb plugin needs the Material theme: set `theme: name: material` in mkdocs.yml")
         if not any(name in config.plugins for name in SEARCH_PLUGINS):
             raise PluginError("the qakb plugin puts its search in Material's search box: "
                               "add `- search` before `- qakb` under plugins in mkdocs.yml")
-        project_dir = Path(config.config_file_path).parent
-        self.pages_dir = project_dir / self.config.pages_dir
+        self.project_dir = Path(config.config_file_path).parent
+        self.pages_dir = self.project_dir / self.config.pages_dir
         config.nav = site_nav(self.pages_dir, Path(config.docs_dir))
         # After a custom_dir, if any: a site's own templates still come first.
         config.theme.dirs.insert(1 if config.theme.custom_dir else 0, str(TEMPLATES_DIR))
         add_markdown_extensions(config)
         add_page_assets(config)
-        self.cache_dir = cache_folder(project_dir, self.config.cache_dir)
+        return config
+
+    def on_pre_build(self, *, config) -> None:
+        """Open the page cache and make the search assets (the runtime is installed here on a first build)."""
+        self.cache_dir = cache_folder(self.project_dir, self.config.cache_dir)
         self.page_cache = PageCache(self.cache_dir, config, self.pages_dir)
         self.node_modules = runtime_packages(self.cache_dir)
-        self.search = search_assets.collect(self.node_modules, project_dir / self.config.index_dir, self.cache_dir,
-                                            self.config.pyodide_snapshot, self.config.search_start,
+        self.search = search_assets.collect(self.node_modules, self.project_dir / self.config.index_dir,
+                                            self.cache_dir, self.config.pyodide_snapshot, self.config.search_start,
                                             self.config.trim_stdlib)
         search_plugin = next(config.plugins[name] for name in SEARCH_PLUGINS if name in config.plugins)
-        if hasattr(search_plugin, "search_index"):  # Material's, configured before this plugin
+        if hasattr(search_plugin, "search_index"):  # Material's, configured in its on_config
             self.page_cache.cache_search_entries(search_plugin)
-            if "shards" in self.search.manifest:
-                keyword_entries_without_answers(search_plugin.search_index, self.page_cache.generated)
-        return config
 
     def on_files(self, files: Files, *, config) -> Files:
         """Add the generated pages and their media, the widget, the runtime and the index."""
@@ -146,25 +161,31 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         for file in [*self.search.site_files(config), *katex.site_files(self.node_modules, config),
                      *scheduler.site_files(self.node_modules, config)]:
             add_file(files, file)
+        self.generated_urls = {file.url for file in files.documentation_pages() if self.page_cache.generated(file)}
         return files
 
     def on_env(self, env, *, config, files):
         env.globals["qakb_search"] = self.search.page_config
         return env
 
-    def on_pre_page(self, page, *, config, files):
-        self.page_cache.wrap_render(page)
-        return page
+    @event_priority(-100)  # last: the page cache keys a page by its Markdown as the other plugins left it
+    def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
+        return self.page_cache.markdown_to_convert(page, markdown, files)
 
+    @event_priority(100)  # first: the other plugins see the page's HTML, kept or converted
     def on_page_content(self, html: str, *, page, config, files) -> str:
-        return link_media(html, page.url)
+        return link_media(self.page_cache.converted_html(page, html, files), page.url)
 
+    @event_priority(-100)  # last: after Material's search has written its index
     def on_post_build(self, *, config) -> None:
-        """Write the offline copy's service worker, from the files mkdocs wrote."""
-        offline.write(Path(config.site_dir), self.search.page_config["index"], self.search.manifest)
+        """Trim the keyword index of a sharded bank, then write the offline copy's service worker
+        and compress the site, from the files mkdocs wrote."""
+        site_dir = Path(config.site_dir)
+        if "shards" in self.search.manifest:
+            keyword_index_without_answers(site_dir / KEYWORD_INDEX, self.generated_urls)
+        offline.write(site_dir, self.search.page_config["index"], self.search.manifest)
         # Last: it compresses the finished site, files written above included.
-        compress.precompress_site(Path(config.site_dir), self.cache_dir,
-                                  lasting=search_assets.is_runtime_file)
+        compress.precompress_site(site_dir, self.cache_dir, lasting=search_assets.is_runtime_file)
         self.page_cache.finish()
 
     def on_build_error(self, *, error) -> None:
@@ -176,25 +197,23 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         return server
 
 
-def keyword_entries_without_answers(search_index, generated: Callable[[File], bool]) -> None:
-    """Material's keyword index keeps each generated question's title and address, not its answer.
+def keyword_index_without_answers(index_file: Path, generated_urls: set[str]) -> None:
+    """Empty the text of the generated pages' question entries in Material's keyword index, keeping
+    each question's title and address.
 
     Material's search fetches its whole index on every first visit: with the answers, 1.4 MB
     gzip at 10,000 questions (twice what the semantic search fetches before its first result),
     14 MB at 100,000; without them, 0.22 MB at 10,000. Only for a bank large enough for a
-    sharded index (`shard_above`), whose semantic search covers the answers; hand-written pages
-    and smaller banks keep their full entries."""
-    add_entry = search_index.add_entry_from_context
-
-    def add_entry_without_answers(page):
-        first = len(search_index.entries)
-        add_entry(page)
-        if generated(page.file):
-            for entry in search_index.entries[first:]:
-                if "#" in entry["location"]:
-                    entry["text"] = ""
-
-    search_index.add_entry_from_context = add_entry_without_answers
+    sharded index (`shard_above`), whose semantic search covers the answers; hand-written pages,
+    each page's own top entry and smaller banks keep their text. Written back as Material writes it."""
+    if not index_file.is_file():  # the search plugin is disabled
+        return
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    for entry in index["docs"]:
+        url, hash_mark, _ = entry["location"].partition("#")
+        if hash_mark and url in generated_urls:
+            entry["text"] = ""
+    index_file.write_text(json.dumps(index, separators=(",", ":"), default=str), encoding="utf-8")
 
 
 def site_nav(pages_dir: Path, docs_dir: Path) -> list:
