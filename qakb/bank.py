@@ -11,6 +11,7 @@ Standard library only: the CLI reads banks without importing a build-time depend
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -134,12 +135,23 @@ class Bank:
         return tuple(question for source in self.files for question in source.questions)
 
 
+# Byte-order marks of the encodings other than UTF-8 that editors and spreadsheets save text in
+# (Excel's "Unicode Text", Notepad's "Unicode"); UTF-32's before UTF-16's, which they start with.
+WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+             (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
 def decode_text(data: bytes, name: str) -> str:
     """A bank file's bytes as text: UTF-8 (a BOM is dropped), else a `ParseError` at the first bad byte's line."""
+    wide = next((encoding for bom, encoding in WIDE_BOMS if data.startswith(bom)), None)
+    if wide:
+        raise ParseError(name, 1, f"is {wide} text, not UTF-8; save it as UTF-8 (an editor's \"save with "
+                         "encoding\", or Excel's \"CSV UTF-8\")")
     if b"\x00" in data[:8192]:
         raise ParseError(name, data.count(b"\n", 0, data.index(b"\x00")) + 1,
                          "contains a NUL byte: this is a binary file, not a text bank "
-                         "(banks are UTF-8 text: Markdown, CSV, TSV, JSON or YAML, or an Anki .apkg)")
+                         "(banks are UTF-8 text: Markdown, CSV, TSV, JSON or YAML, or an Anki .apkg); "
+                         "move it out of the content folder")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

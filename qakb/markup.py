@@ -12,6 +12,11 @@ A bank's answer is Markdown. `AnswerRenderer` turns it into:
   sanitised HTML's text, one line per block, without markup.
 - **media**: images referenced relative to the bank file, copied into the site.
 
+Bank content is untrusted, and Python-Markdown is neither linear nor iterative on
+every input: an answer nested deeper than any real one, or one that keeps the
+renderer busy for seconds, is refused with a `ParseError` at its line
+(`qakb.limits`) instead of hanging or crashing the build.
+
 Plain banks write one item per line (the embedded bank's list of activation
 functions, the steps of an algorithm); `markdown_source` keeps that line
 structure instead of letting Markdown join the lines into one paragraph, and
@@ -31,6 +36,7 @@ import markdown
 import nh3
 from pygments.token import STANDARD_TYPES
 
+from qakb.limits import RENDER_SECONDS, RenderTimeout, structure_problem, within_deadline
 from qakb.parse import ParseError, Question, shown_path
 
 MEDIA_DIR = "media"
@@ -349,9 +355,34 @@ class AnswerRenderer:
 
     def __init__(self, content_dir: Path):
         self.content_dir = content_dir.resolve()
-        self.markdown = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
+        self.markdown = _markdown()
 
     def render(self, question: Question) -> Answer:
+        """The question's answer, or a `ParseError` at its line if it cannot be rendered in bounded
+        time and depth (`qakb.limits`): bank content is untrusted."""
+        try:
+            return within_deadline(RENDER_SECONDS, lambda: self._checked_render(question))
+        except RenderTimeout:
+            self.markdown = _markdown()  # left mid-conversion
+            raise ParseError(self._bank_file(question), question.line,
+                             f"this answer took over {RENDER_SECONDS:g} s to render (answers take milliseconds): "
+                             "something in it keeps Markdown busy, such as thousands of brackets, links or "
+                             "footnotes in one paragraph; split it up, or put such text in a code block") from None
+        except RecursionError:
+            self.markdown = _markdown()
+            raise ParseError(self._bank_file(question), question.line,
+                             "this answer is nested too deeply to render (lists, quotes or HTML inside one "
+                             "another hundreds of times); flatten it") from None
+
+    def _checked_render(self, question: Question) -> Answer:
+        """The answer, unless its Markdown has structure no real answer has (`structure_problem`)."""
+        problem = structure_problem((*question.prompt_lines, *question.answer_lines))
+        if problem:
+            index, reason = problem
+            raise ParseError(self._bank_file(question), question.line + 1 + index, reason)
+        return self._render(question)
+
+    def _render(self, question: Question) -> Answer:
         media: list[Media] = []
         prompt = self._html(question, question.prompt_lines, f"{question.anchor}--q-", media) \
             if question.prompt_lines else ""
@@ -376,7 +407,7 @@ class AnswerRenderer:
             return src
         path = (self.content_dir / unquote(parts.path)).resolve()
         line = _line_of(question, parts.path)
-        bank_file = shown_path(self.content_dir / question.source)
+        bank_file = self._bank_file(question)
         if not path.is_relative_to(self.content_dir):
             raise ParseError(bank_file, line, f"image {src!r} is outside the content folder; "
                              "keep a bank's images in the content folder (or a folder inside it)")
@@ -387,6 +418,13 @@ class AnswerRenderer:
         name = f"{digest}-{path.name}"
         media.append(Media(source=path, name=name))
         return MEDIA_URL_PREFIX + name
+
+    def _bank_file(self, question: Question) -> str:
+        return shown_path(self.content_dir / question.source)
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
 
 
 def _line_of(question: Question, text: str) -> int:
