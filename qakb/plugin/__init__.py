@@ -76,8 +76,11 @@ SCRIPTS = (katex.SITE_DIR + katex.SCRIPT, SITE_WIDGET_DIR + "math.js", SITE_WIDG
            SITE_WIDGET_DIR + "offline.js")
 # What the site's pages are written in, added by the plugin (a site's mkdocs.yml need not list them);
 # options apply where mkdocs.yml sets none. The answers inside the generated pages are converted
-# before, by qakb.markup with a configuration of its own (see there); only the form of math is shared:
-# math.js typesets arithmatex's generic form, on the pages and in the answers alike.
+# before, by qakb.markup, with a configuration that must differ: they become sanitised HTML blocks
+# (code's language classes are in the sanitiser's allowlist), their headings sit at h4 and out of
+# the page's table of contents, their footnote ids carry the question's anchor, and banks use inline
+# syntax (abbreviations, definition lists, ^^insert^^, ==mark==, ~~delete~~) the site's pages do not.
+# Only the form of math is shared: math.js typesets arithmatex's generic form, pages and answers alike.
 MARKDOWN_EXTENSIONS = {
     "attr_list": {},
     "tables": {},
