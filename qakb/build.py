@@ -151,7 +151,8 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
     and exactly once in the index."""
     from collections import Counter
 
-    from qakb.search import Engine
+    from qakb.engine import Engine
+    from qakb.shards import load_metadata
 
     page_of = {anchor: url.partition("#")[0] for anchor, url in url_of.items()}
     ids_by_page: dict[str, Counter] = {}
@@ -175,7 +176,7 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
     _ids_of_page.clear()
     _ids_of_page.update(seen)  # only this build's pages are kept
     engine = Engine.open(index_dir)
-    engine.load_metadata()
+    load_metadata(engine)
     indexed = [(hit["source"], hit["number"], hit["id"]) for hit in engine.metadata]
     expected = [(q.source, q.number, q.anchor) for q in questions]
     if sorted(indexed) != sorted(expected) or len(set(indexed)) != len(indexed):

@@ -50,7 +50,7 @@ def cmd_build(args, settings) -> int:
 
 def _open_engine(settings):
     from qakb.build import project_hash
-    from qakb.search import Engine
+    from qakb.engine import Engine
 
     return Engine.open(settings.index_dir, content_hash=project_hash(settings))
 
@@ -126,7 +126,7 @@ def cmd_serve(args, settings) -> int:
 def _watch(settings, stop, server) -> None:
     from qakb.build import BuildError, build
     from qakb.embed import load_model
-    from qakb.search import SearchIndexError
+    from qakb.engine import SearchIndexError
     from qakb.watch import watch_and_build
 
     # Loaded while the first build (most often one with nothing to embed) runs: the first edit
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         _log("error: -k must be at least 1")
         return EXIT_ERROR
     from qakb.build import BuildError
-    from qakb.search import SearchIndexError
+    from qakb.engine import SearchIndexError
 
     try:
         settings = load_settings(args.project) if getattr(args, "needs_project", True) else None

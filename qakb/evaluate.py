@@ -6,7 +6,7 @@ queries: recall@1 and recall@5 (the share of queries with a relevant item in the
 top 1 / top 5, i.e. success@k) and MRR (mean of 1 / rank of the first relevant
 item, 0 when none is in the top 10), plus the mean time per query.
 
-Methods: "bm25", "static" and "fused" through the run-time engine (`qakb.search`),
+Methods: "bm25", "static" and "fused" through the run-time engine (`qakb.engine`),
 and "transformer": all-MiniLM-L6-v2 on both sides (queries encoded here,
 documents from transformer.faiss), the ceiling the static encoder aims at.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from qakb.parse import bank_files, content_hash, parse_content
-from qakb.search import Engine
+from qakb.engine import Engine
 
 ENGINE_METHODS = ("bm25", "static", "fused")
 DEPTH = 10
@@ -66,8 +66,10 @@ def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     digest = content_hash(bank_files(content_dir))
     # Keyed by the content and by the code that writes the index, so a changed builder rebuilds it.
     builders = hashlib.sha256(digest.encode())
-    for module in ("index.py", "static.py", "markup.py", "search.py"):
-        builders.update((Path(__file__).with_name(module)).read_bytes())
+    package = Path(__file__).parent
+    for module in ["index.py", "static.py", "markup.py", "pages.py", *sorted(path.relative_to(package).as_posix()
+                                                                for path in (package / "engine").glob("*.py"))]:
+        builders.update((package / module).read_bytes())
     index_dir = cache_dir / "eval-index" / builders.hexdigest()[:16]
     if (index_dir / MANIFEST).is_file():
         return index_dir

@@ -1,6 +1,6 @@
 """Write ``search_index/``: FAISS indexes, metadata and the manifest that ties them together.
 
-The format is documented in `qakb.search` (the reader); this module only writes it.
+The format is documented in qakb/engine/FORMAT.md; the engine (`qakb.engine`) reads it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 
 from qakb import static
 from qakb.embed import DIMENSION, MODEL_NAME
+from qakb.engine.format import FORMAT_VERSION
 from qakb.pages import page_url
 from qakb.parse import Question
-from qakb.search import FORMAT_VERSION
 from qakb.topics import Topic
 
 MANIFEST = "manifest.json"

@@ -27,7 +27,7 @@ option), `qakb.index.write_index` calls `shard_index`, which turns the files tha
     text-NNNN-PPP.json the metadata and passage texts of `text_rows` rows of a list: only
                        the hits' texts are fetched
 
-The layout is documented in `qakb.search` (the reader). static_vocab.txt and
+The layout is documented in qakb/engine/FORMAT.md. static_vocab.txt and
 static_chars.json stay as they are; metadata.json (the practice page reads it) and
 transformer.faiss (build time only) stay too, and are not fetched by the search.
 """
@@ -45,8 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
+from qakb.engine.format import FORMAT_VERSION, list_file, table_file, terms_file, text_file
+from qakb.engine.ranking import Engine
+from qakb.engine.sharded import ShardedIndex, read_items
 from qakb.index import LastEncoded
-from qakb.search import FORMAT_VERSION, Shards, read_items
 
 CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE = "centroids.bin", "words.json", "items.bin"
 MAX_LENGTH = 65_535  # items.bin keeps a row's BM25 length in 16 bits
@@ -143,19 +145,19 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
         text_hashes = []
         for part, start in enumerate(range(0, len(rows), settings.text_rows)):
             chunk = rows[start:start + settings.text_rows]
-            text_file = index_dir / Shards.text_file(number, part)
+            text_path = index_dir / text_file(number, part)
             text = {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]}
-            text_hashes.append(_write(text_file, kept_shards, _encoded.encode(text_file.name, text, _compact_json)))
+            text_hashes.append(_write(text_path, kept_shards, _encoded.encode(text_path.name, text, _compact_json)))
         list_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in rows]
         header = json.dumps({"passages": [len(passages[row]) for row in rows], "texts": text_hashes},
                             separators=(",", ":")).encode("utf-8")
         header += b" " * ((-(4 + len(header))) % 4)
         scales, values = _int8_rows(np.concatenate([vectors[rows].reshape(-1, dim), *list_passages]))
-        list_hashes.append(_write(index_dir / Shards.list_file(number), kept_shards, struct.pack("<I", len(header)) + header
+        list_hashes.append(_write(index_dir / list_file(number), kept_shards, struct.pack("<I", len(header)) + header
                                   + scales.astype("<f4").tobytes() + values.tobytes()))
 
     for number, chunk in enumerate(table_chunks):
-        _write(index_dir / Shards.table_file(number), kept_shards, chunk)
+        _write(index_dir / table_file(number), kept_shards, chunk)
 
     numbers = max(number_of, default=-1) + 1
     row_bytes = 2 if numbers < 0xFFFF and count < 0xFFFF else 4
@@ -207,7 +209,7 @@ def _previous_build(previous: Path | None) -> dict | None:
         for number in range(spec["lists"]):
             size = spec["offsets"][number + 1] - spec["offsets"][number]
             for part in range(math.ceil(size / spec["text_rows"])):
-                text = json.loads((previous / Shards.text_file(number, part)).read_text(encoding="utf-8"))
+                text = json.loads((previous / text_file(number, part)).read_text(encoding="utf-8"))
                 ids_by_row += [row["id"] for row in text["metadata"]]
         row_of, _ = read_items((previous / spec["items_file"]).read_bytes(), spec["numbers"], spec["row_bytes"],
                                len(ids_by_row))
@@ -321,7 +323,7 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
     firsts, hashes, shard, size = [""], [], {}, 0
 
     def close():
-        path = index_dir / Shards.terms_file(firsts[len(hashes)])
+        path = index_dir / terms_file(firsts[len(hashes)])
         hashes.append(_write(path, previous, _encoded.encode(path.name, shard, _compact_json)))
 
     for term, pairs in entries.items():
@@ -364,3 +366,29 @@ def _write(path: Path, previous: Path | None, data: bytes) -> str:
         pass
     path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+# --- reading a sharded index whole (the build's checks, exhaustive search) -------------------
+
+def load_everything(engine: Engine) -> None:
+    """Read every shard and search every list (exhaustive search); nothing to do for a whole index."""
+    storage = engine.storage
+    if isinstance(storage, ShardedIndex):
+        storage.probe_all = True
+        storage.require(_every_file(storage))
+
+
+def load_metadata(engine: Engine) -> None:
+    """Read every row's metadata and check every list's checksum, without reading the vectors
+    (the build's nothing-lost check); nothing to do for a whole index."""
+    storage = engine.storage
+    if isinstance(storage, ShardedIndex):
+        storage.require([list_file(number) for number in range(len(storage.centroids))], vectors=False)
+        storage.require([name for name in _every_file(storage) if name.startswith("text-")])
+
+
+def _every_file(storage: ShardedIndex) -> list[str]:
+    """Every shard's name (the text files' once the lists' headers have named them)."""
+    return [*storage.hashes, *storage.text_files(
+        row for number in range(len(storage.centroids))
+        for row in range(storage.offsets[number], storage.offsets[number + 1], storage.text_rows))]

@@ -12,7 +12,7 @@
    space. (Measured on tests/data/queries.yml, this beats encoding the documents
    with the static table too; see README.)
 
-The file layouts are documented in `qakb.search`, which reads them. Everything
+The file layouts are documented in qakb/engine/FORMAT.md; `qakb.engine` reads them. Everything
 is deterministic: fixed seeds, cached transformer vectors, sorted JSON.
 """
 
@@ -34,7 +34,11 @@ import numpy as np
 
 from qakb.embed import vectors_key
 from qakb.result_store import LastBuild, ResultStore
-from qakb.search import BM25_DEFAULTS, FUSION_DEFAULTS, CharClasses, StaticEncoder, word_terms
+from qakb.engine import bm25 as bm25_module, encoder as encoder_module, tokenizer as tokenizer_module
+from qakb.engine.bm25 import BM25_DEFAULTS, word_terms
+from qakb.engine.encoder import StaticEncoder
+from qakb.engine.ranking import FUSION_DEFAULTS
+from qakb.engine.tokenizer import CharClasses
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 VOCAB_FILE, TABLE_FILE, CHARS_FILE = "static_vocab.txt", "static_table.bin", "static_chars.json"
@@ -73,7 +77,7 @@ class DistilledModel:
     tokens: list[str]  # token i of the distilled tokenizer, in id order
     embeddings: np.ndarray  # float32, one row per token, before PCA and weighting
     tokenizer_json: str
-    char_ranges: dict[str, list[list[int]]]  # see qakb.search.CharClasses
+    char_ranges: dict[str, list[list[int]]]  # see qakb.engine.tokenizer.CharClasses
 
     @property
     def chars(self) -> CharClasses:
@@ -197,7 +201,7 @@ def distilled_model(cache_dir: Path) -> DistilledModel:
 
 
 def probe_char_classes(tokenizer) -> dict[str, list[list[int]]]:
-    """Ask the HF tokenizer how it treats every code point (~3 s); see qakb.search.CharClasses."""
+    """Ask the HF tokenizer how it treats every code point (~3 s); see qakb.engine.tokenizer.CharClasses."""
     normalizer, pre_tokenizer = tokenizer.normalizer, tokenizer.pre_tokenizer
     ranges: dict[str, list[list[int]]] = {"drop": [], "space": [], "punct": [], "cjk": []}
     previous = None
@@ -257,6 +261,11 @@ def training_texts(documents: list[str], settings: StaticSettings) -> list[str]:
     return texts
 
 
+def _sources(*modules) -> list[bytes]:
+    """The code of the engine's modules a cached result depends on (the run-time encoder's or BM25's)."""
+    return [Path(module.__file__).read_bytes() for module in modules]
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -279,7 +288,7 @@ def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[
     few of a big bank's 6,000 training texts; refitting for them would change every vector, so
     every shard of the index, for a table no better than the one kept."""
     inputs = hashlib.sha256()  # all but the texts; vectors_key() names what made the targets
-    for part in (vectors_key().encode(), Path(__file__).read_bytes(), Path(__file__).with_name("search.py").read_bytes(),
+    for part in (vectors_key().encode(), Path(__file__).read_bytes(), *_sources(tokenizer_module, encoder_module),
                  json.dumps(asdict(settings), sort_keys=True).encode(), model.embeddings.tobytes()):
         inputs.update(hashlib.sha256(part).digest())
     text_hashes = np.array(sorted({hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts}), dtype="S64")
@@ -459,9 +468,9 @@ def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStor
 
     if store is None:
         return [tokenized(document) for document in documents]
-    tokenizer = hashlib.sha256(Path(__file__).with_name("search.py").read_bytes()
-                               + json.dumps(chars.ranges, sort_keys=True).encode()).hexdigest()
-    keys = [hashlib.sha256(f"{tokenizer}\n{document}".encode("utf-8")).hexdigest() for document in documents]
+    code = hashlib.sha256(b"".join(_sources(tokenizer_module, bm25_module))
+                          + json.dumps(chars.ranges, sort_keys=True).encode()).hexdigest()
+    keys = [hashlib.sha256(f"{code}\n{document}".encode("utf-8")).hexdigest() for document in documents]
     in_process = _tokenized_kept.kept(store, keys)
     kept = store.lookup(TERMS_KIND, [key for key in keys if key not in in_process])
     new = {key: tokenized(document) for key, document in zip(keys, documents)

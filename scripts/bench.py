@@ -21,7 +21,7 @@ from eval_sets import BANKS, SPLITS, queries_file  # noqa: E402
 from projects import make_project  # noqa: E402  (the same project copy the tests build)
 
 from qakb.evaluate import format_table, index_for_content, load_queries, run_evaluation  # noqa: E402
-from qakb.search import Engine  # noqa: E402
+from qakb.engine import Engine  # noqa: E402
 
 QUERIES = ROOT / "tests" / "data" / "queries.yml"
 

@@ -40,8 +40,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from qakb.search import Engine
+from qakb.engine import Engine
 from qakb.serve import make_server
+from qakb.shards import load_everything
 
 from bench_browser import CHROMIUM, CHROMIUM_FLAGS, TYPE_AND_WAIT  # scripts/ is on the path
 
@@ -266,7 +267,7 @@ def site_with_index(site: Path, index_dir: Path, where: Path) -> Path:
 
 def recall_at_10(index_dir: Path, queries: list[str], whole: Path | None) -> dict:
     probed, full = Engine.open(index_dir), Engine.open(index_dir)
-    full.load_everything()
+    load_everything(full)
     ids = lambda engine, q: [hit.id for hit in engine.search(q, 10)]  # noqa: E731
     found = total = 0
     for query in queries:

@@ -1,4 +1,4 @@
-"""Fit the engine's relevance calibration (qakb.search.CALIBRATION) and report it on held-out queries.
+"""Fit the engine's relevance calibration (qakb.engine.calibration.CALIBRATION) and report it on held-out queries.
 
 A hit's confidence is a logistic regression of "this hit answers the query" on its evidence
 (item cosine, best passage cosine, share of the query's words it contains, share of
@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from eval_sets import BANKS, OFF_TOPIC, queries_file  # noqa: E402
 from qakb.evaluate import index_for_content, load_queries  # noqa: E402
-from qakb.search import CALIBRATION, NO_MATCH_BELOW, Engine  # noqa: E402
+from qakb.engine import Engine  # noqa: E402
+from qakb.engine.calibration import CALIBRATION, NO_MATCH_BELOW  # noqa: E402
 
 HIT_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known", "gap")
 QUERY_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known")
@@ -87,7 +88,7 @@ def main() -> None:
     print("CALIBRATION =", constants)
     print("NO_MATCH_BELOW =", threshold)
     if constants != CALIBRATION or threshold != NO_MATCH_BELOW:
-        print("(qakb.search differs: paste these into qakb/search.py)")
+        print("(qakb.engine differs: paste these into qakb/engine/calibration.py)")
     report("dev", constants, threshold, dev)
     report("held-out", constants, threshold, collect("held-out"))
 

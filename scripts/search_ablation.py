@@ -16,24 +16,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from eval_sets import BANKS, SPLITS, queries_file  # noqa: E402
-from qakb import search  # noqa: E402
+from qakb.engine import Engine  # noqa: E402
+from qakb.engine.speller import Speller  # noqa: E402
 from qakb.evaluate import index_for_content, load_queries  # noqa: E402
 
 SETS = [(bank.name, split, bank.content, queries_file(bank, split)) for bank in BANKS for split in SPLITS]
 
 
-def variants(engine: search.Engine):
+def variants(engine: Engine):
     yield "fused (all parts)", engine
     yield "without passages", _with(engine, passage_weight=0.0)
-    speller = search.Speller({}, frozenset())
+    speller = Speller({}, frozenset())
     speller.fix = lambda word: word
     yield "without the speller", _with(engine, speller=speller)
     yield "stopwords kept in BM25", _with(engine, keep_stopwords=True)
 
 
 def _with(engine, passage_weight=None, speller=None, keep_stopwords=False):
-    copy = search.Engine(engine.metadata, engine.encoder, engine.vectors, engine.bm25, {}, engine.passages,
-                         engine.passage_vectors, speller or engine.speller)
+    copy = Engine(engine.storage)
+    copy.speller = speller or engine.speller
     copy.bm25_weight, copy.passage_weight = engine.bm25_weight, engine.passage_weight
     if passage_weight is not None:
         copy.passage_weight = passage_weight
@@ -63,7 +64,7 @@ def measure(engine, queries) -> tuple[float, float, float]:
 def main() -> None:
     rows: dict[str, list[str]] = {}
     for bank, split, content, queries_file in SETS:
-        engine = search.Engine.open(index_for_content(content, ROOT / ".cache"))
+        engine = Engine.open(index_for_content(content, ROOT / ".cache"))
         queries = load_queries(queries_file)
         for name, variant in variants(engine):
             r1, r5, mrr = measure(variant, queries)

@@ -48,7 +48,7 @@ def stale_reason(site_dir: Path) -> str | None:
         return "the bank changed since the last build"
     wheel = engine_wheel.wheel_name(engine_wheel.engine_sources())
     if not (site_dir / search_assets.SITE_RUNTIME_DIR / wheel).is_file():
-        return "qakb/search.py changed since the last build"
+        return "qakb/engine/ changed since the last build"
     if "upfront" not in manifest:  # built before the manifest listed the browser's files
         return "qakb/plugin/search_assets.py or qakb/index.py changed since the last build"
     service_worker = site_dir / offline.SERVICE_WORKER

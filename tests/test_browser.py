@@ -19,7 +19,7 @@ import yaml
 
 from conftest import serve
 from projects import ROOT, make_project, qakb
-from qakb.search import Engine
+from qakb.engine import Engine
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

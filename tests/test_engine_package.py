@@ -17,7 +17,7 @@ import pytest
 from conftest import serve
 from projects import ROOT
 from qakb.plugin import engine_wheel, search_assets
-from qakb.search import Engine
+from qakb.engine import Engine
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from site_variants import add_snapshot, copy_site, patch_search_config, search_config  # noqa: E402
@@ -65,7 +65,7 @@ def test_a_tampered_engine_wheel_is_refused(open_page, built_site, tmp_path):
         entries = [(info, original.read(info)) for info in original.infolist()]
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as tampered:
         for info, data in entries:
-            tampered.writestr(info, data + b"\nTAMPERED = True\n" if info.filename == "qakb/search.py" else data)
+            tampered.writestr(info, data + b"\nTAMPERED = True\n" if info.filename == "qakb/engine/ranking.py" else data)
     server = serve(site)
     try:
         browser = open_page()

@@ -9,6 +9,7 @@ import hashlib
 import json
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -20,10 +21,11 @@ from tokenizers import Tokenizer
 
 from qakb import static
 from qakb.index import answer_passages
-from qakb.search import (
-    FORMAT_VERSION, MAX_QUERY_CHARS, SNIPPET_WORDS, CharClasses, Engine, Hit, SearchIndexError, Speller,
-    WordPieceTokenizer, edit_distance, read_faiss_flat,
-)
+from qakb.engine.format import FORMAT_VERSION, IndexFile, Manifest, SearchIndexError, WholeFiles
+from qakb.engine.ranking import MAX_QUERY_CHARS, SNIPPET_WORDS, Engine, Hit
+from qakb.engine.speller import Speller, edit_distance
+from qakb.engine.tokenizer import CharClasses, WordPieceTokenizer
+from qakb.engine.whole import read_faiss_flat
 
 ORIGINAL_SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 TRICKY = [
@@ -161,25 +163,24 @@ def write_tiny_index(index_dir: Path, hf_tokenizer, char_ranges, dims: int = 8) 
     metadata = [{"id": f"q{i}", "number": i + 1, "question": doc.split("\n")[0], "topic": "t", "topic_title": "T",
                  "url": f"topics/t/#q{i}", "needs_review": False, "source": "x.md"} for i, doc in enumerate(DOCUMENTS)]
     (index_dir / "metadata.json").write_text(json.dumps(metadata))
-    encoder = {"vocab_file": "static_vocab.txt", "table_file": "static_table.bin", "chars_file": "static_chars.json",
-               "rows": len(vocab), "dim": dims, **static.ENCODER_SPEC}
-    write_manifest(index_dir, {
-        "format": "qakb-search-index", "format_version": FORMAT_VERSION, "model": static.MODEL_NAME,
-        "content_hash": "sha256:" + "ab" * 32, "count": len(DOCUMENTS),
-        "indexes": {"transformer": {"file": "transformer.faiss", "dim": 384, "metric": "inner_product"},
-                    "static": {"file": "static.faiss", "dim": dims, "metric": "inner_product"},
-                    "passages": {"file": "passages.faiss", "dim": dims, "metric": "inner_product"}},
-        "passages": {"file": "passages.json"}, "encoder": encoder, "bm25": {"file": "bm25.json", "k1": 1.2, "b": 0.75, "tokens": "words"},
-    })
+    encoder = {"vocab_file": "static_vocab.txt", "chars_file": "static_chars.json", "rows": len(vocab), "dim": dims,
+               **static.ENCODER_SPEC}
+    write_manifest(index_dir, Manifest(
+        model=static.MODEL_NAME, content_hash="sha256:" + "ab" * 32, count=len(DOCUMENTS),
+        transformer_index=IndexFile("transformer.faiss", 384), encoder=encoder,
+        bm25={"k1": 1.2, "b": 0.75, "tokens": "words"},
+        whole=WholeFiles(static_index=IndexFile("static.faiss", dims), passage_index=IndexFile("passages.faiss", dims),
+                         passages_file="passages.json", table_file="static_table.bin", bm25_file="bm25.json"),
+    ))
     return index_dir
 
 
-def write_manifest(index_dir: Path, manifest: dict) -> None:
-    manifest["files"] = {
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    files = {
         path.name: {"bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
         for path in sorted(index_dir.iterdir()) if path.name != "manifest.json"
     }
-    (index_dir / "manifest.json").write_text(json.dumps(manifest, sort_keys=True))
+    (index_dir / "manifest.json").write_text(json.dumps(replace(manifest, files=files).to_json(), sort_keys=True))
 
 
 @pytest.fixture
@@ -227,7 +228,7 @@ def test_engine_rejects_truncated_or_edited_files(tiny_index, name):
 
 def test_engine_rejects_a_dimension_mismatch_even_with_valid_checksums(tiny_index):
     _write_flat(tiny_index / "static.faiss", np.ones((len(DOCUMENTS), 16), dtype=np.float32))
-    manifest = json.loads((tiny_index / "manifest.json").read_text())
+    manifest = Manifest.from_json(json.loads((tiny_index / "manifest.json").read_text()))
     write_manifest(tiny_index, manifest)
     with pytest.raises(SearchIndexError, match="dimensions disagree"):
         Engine.open(tiny_index)

@@ -34,9 +34,9 @@ def test_the_wheel_holds_exactly_the_engine_the_cli_imports(wheel):
     with zipfile.ZipFile(wheel.wheel) as archive:
         names = archive.namelist()
         modules = [name for name in names if not name.startswith("qakb_engine-")]
-        assert modules == ["qakb/__init__.py", "qakb/search.py"]
+        assert modules == ["qakb/__init__.py", *sorted(f"qakb/engine/{path.name}" for path in (package_dir / "engine").glob("*.py"))]
         for name in modules:
-            assert archive.read(name) == (package_dir / Path(name).name).read_bytes()
+            assert archive.read(name) == (package_dir.parent / name).read_bytes()
         dist_info = {Path(name).name for name in names if name not in modules}
         assert {"METADATA", "WHEEL", "RECORD"} <= dist_info
 

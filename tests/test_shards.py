@@ -18,8 +18,9 @@ from projects import ROOT
 from qakb import index as index_module
 from qakb.evaluate import index_for_content
 from qakb.plugin.search_assets import engine_index_files
-from qakb.search import Engine, SearchIndexError, Shards, ShardsMissing
-from qakb.shards import WHOLE_FILES, ShardSettings, shard_index
+from qakb.engine import Engine, SearchIndexError, ShardsMissing
+from qakb.engine.format import list_file, terms_file
+from qakb.shards import WHOLE_FILES, ShardSettings, load_everything, load_metadata, shard_index
 
 DATA = ROOT / "tests" / "data"
 BANKS = {"ml-dl": (ROOT / "content", [DATA / "queries.yml", DATA / "queries-holdout.yml"]),
@@ -70,7 +71,7 @@ def indexes(tmp_path_factory) -> dict[str, tuple[Path, Path, list[str]]]:
 
 def exhaustive(index_dir: Path) -> Engine:
     engine = Engine.open(index_dir)
-    engine.load_everything()
+    load_everything(engine)
     return engine
 
 
@@ -104,12 +105,12 @@ def test_a_query_reads_only_the_shards_it_probes(indexes):
     query = "why does my loss become nan"
     hits = engine.search(query, 5)
     spec = json.loads((sharded / "manifest.json").read_text(encoding="utf-8"))["shards"]
-    read = engine.shards.loaded
+    read = engine.storage.loaded
     lists = {name for name in read if name.startswith("list-")}
     assert hits and 0 < len(lists) < spec["lists"]
     found = engine.evidence(query)
-    assert lists == {engine.shards.list_file(engine.shards.list_of(row)) for row in found.rows}
-    assert {name for name in read if name.startswith("text-")} == set(engine.shards.text_files(
+    assert lists == {list_file(engine.storage.list_of(row)) for row in found.rows}
+    assert {name for name in read if name.startswith("text-")} == set(engine.storage.text_files(
         row for row, _ in engine.rank(query)[:5]))
     assert len({name for name in read if name.startswith("table-")}) <= len(engine.encoder.token_ids(query))
     assert len({name for name in read if name.startswith("terms-")}) <= len(found.marked)
@@ -212,7 +213,7 @@ def test_the_browser_fetches_only_the_probed_shards_and_ranks_as_qakb_ask(open_p
     for query, hits in zip(BROWSER_QUERIES, results):
         assert [(hit["id"], hit["score"], hit["snippet"]) for hit in hits] == [
             (hit.id, hit.score, hit.snippet) for hit in engine.search(query, 5)], query
-    assert fetched - booted == engine.shards.loaded
+    assert fetched - booted == engine.storage.loaded
     lists = {name for name in fetched if name.startswith("list-")}
     assert 0 < len(lists) < manifest["shards"]["lists"]
 
@@ -284,8 +285,8 @@ def test_a_new_term_changes_one_range_of_postings(tmp_path):
     def ranges(folder: Path, postings: dict) -> dict[str, bytes]:
         folder.mkdir()
         firsts, _ = _write_term_shards(folder, postings, numbers, settings)
-        assert sorted(path.name for path in folder.iterdir()) == sorted(map(Shards.terms_file, firsts))
-        return {first: (folder / Shards.terms_file(first)).read_bytes() for first in firsts}
+        assert sorted(path.name for path in folder.iterdir()) == sorted(map(terms_file, firsts))
+        return {first: (folder / terms_file(first)).read_bytes() for first in firsts}
 
     before = ranges(tmp_path / "a", postings)
     assert 10 <= len(before) <= 80  # about term_shard_bytes each
@@ -325,7 +326,7 @@ def test_a_rebuild_that_moves_every_row_leaves_every_term_range_as_it_was(indexe
     assert all((sharded / name).read_bytes() == (moved / name).read_bytes() for name in terms)
     assert (sharded / "items.bin").read_bytes() != (moved / "items.bin").read_bytes()
     a, b = exhaustive(sharded), Engine.open(moved)
-    b.load_everything()
+    load_everything(b)
     for query in queries[:20]:
         assert [(hit.id, round(hit.score, 6)) for hit in a.search(query, 5)] == [
             (hit.id, round(hit.score, 6)) for hit in b.search(query, 5)], query
@@ -345,10 +346,10 @@ def test_sharded_bm25_scores_equal_the_whole_index(indexes):
 def test_the_build_check_reads_every_item_s_metadata_without_the_vectors(indexes):
     _, sharded, _ = indexes["ml-dl"]
     checked, full = Engine.open(sharded), exhaustive(sharded)
-    checked.load_metadata()
+    load_metadata(checked)
     assert checked.metadata == full.metadata and None not in checked.metadata
-    assert all(vector is None for vector in checked.vectors)
-    assert not any(name.startswith("list-") for name in checked.shards.loaded)
+    assert all(vector is None for vector in checked.storage.vectors)
+    assert not any(name.startswith("list-") for name in checked.storage.loaded)
     hits = checked.search("why does my loss become nan", 5)  # lists are still read when a query needs them
     assert [hit.id for hit in hits] == [hit.id for hit in full.search("why does my loss become nan", 5)]
 

@@ -18,7 +18,8 @@ from qakb.embed import Embedder
 from qakb.index import answer_passages
 from qakb.markup import document_text, render_answers
 from qakb.parse import parse_content
-from qakb.search import CharClasses, StaticEncoder
+from qakb.engine.encoder import StaticEncoder
+from qakb.engine.tokenizer import CharClasses
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / ".cache"  # shared with the other tests and the build

@@ -1,10 +1,10 @@
 """The run-time engine as a Pyodide package: a pure-Python wheel listed in the site's lock file.
 
-`qakb.search` reaches the browser the way any Pyodide package does. The build
+`qakb.engine` reaches the browser the way any Pyodide package does. The build
 
-1. writes a minimal source tree whose import package is `qakb`, holding only the two
-   files the engine is (qakb/__init__.py and qakb/search.py, the very files `qakb ask`
-   imports), so `import qakb.search` means the same in the browser and the terminal;
+1. writes a minimal source tree whose import package is `qakb`, holding only the files
+   the engine is (qakb/__init__.py and the modules of qakb/engine/, the very files `qakb ask`
+   imports), so `import qakb.engine` means the same in the browser and the terminal;
 2. builds it with the standard tooling, `pip wheel --no-deps --no-build-isolation`
    (setuptools' PEP 517 backend), into the distribution `qakb-engine`, whose version
    carries a hash of those sources as a local label (0.1.0+<hash>): a changed engine
@@ -37,7 +37,7 @@ import qakb
 from qakb.plugin.runtime import content_key, made_in_place
 
 DISTRIBUTION = "qakb-engine"
-ENGINE_MODULES = ("__init__.py", "search.py")
+ENGINE_PACKAGE = "engine"  # qakb/engine/: what the wheel ships besides qakb/__init__.py
 WHEEL_CACHE = "engine-wheel"
 LOCK_FILE = "pyodide-lock.json"
 BUILD_TIMEOUT_S = 300
@@ -51,11 +51,11 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "{name}"
 version = "{version}"
-description = "The qakb search engine (qakb.search), as the browser runs it in Pyodide."
+description = "The qakb search engine (qakb.engine), as the browser runs it in Pyodide."
 requires-python = ">=3.11"
 
 [tool.setuptools]
-packages = ["qakb"]
+packages = ["qakb", "qakb.engine"]
 """
 
 
@@ -75,12 +75,13 @@ class EngineWheel:
 
 
 def engine_sources() -> dict[str, bytes]:
-    """The engine's files, as `qakb ask` imports them: {"qakb/__init__.py": bytes, ...}."""
+    """The engine's files, as `qakb ask` imports them: {"qakb/__init__.py": bytes, "qakb/engine/...": ...}."""
     package_dir = Path(qakb.__file__).parent
-    missing = [module for module in ENGINE_MODULES if not (package_dir / module).is_file()]
-    if missing:
-        raise PluginError(f"The search engine is missing from {package_dir} ({', '.join(missing)}).")
-    return {f"qakb/{module}": (package_dir / module).read_bytes() for module in ENGINE_MODULES}
+    modules = ["__init__.py", *sorted(path.relative_to(package_dir).as_posix()
+                                      for path in (package_dir / ENGINE_PACKAGE).glob("*.py"))]
+    if f"{ENGINE_PACKAGE}/__init__.py" not in modules:
+        raise PluginError(f"The search engine is missing from {package_dir / ENGINE_PACKAGE}.")
+    return {f"qakb/{module}": (package_dir / module).read_bytes() for module in modules}
 
 
 def source_hash(sources: dict[str, bytes]) -> str:

@@ -1,5 +1,5 @@
 // Write a Pyodide memory snapshot of an interpreter that has started and imported
-// qakb.search, so the browser's search worker can skip Python's start-up.
+// qakb.engine, so the browser's search worker can skip Python's start-up.
 //
 //   node pyodide_snapshot.mjs <node_modules/pyodide> <site pyodide-lock.json> <engine package> <out.bin>
 //
@@ -57,7 +57,7 @@ const pyodide = await loadPyodide({
   _makeSnapshot: true,
 });
 pyodide.unpackArchive(new Uint8Array(wheel), "wheel");
-pyodide.runPython("import importlib; importlib.invalidate_caches(); import qakb.search");
+pyodide.runPython("import importlib; importlib.invalidate_caches(); import qakb.engine");
 
 // The heap's unused top is zeros; a shorter snapshot restores the same memory, since a
 // fresh heap is zeros there too. The length stays a multiple of 16 (Pyodide reads the

@@ -8,7 +8,7 @@ everything the widget (assets/qakb/widget.js) loads:
     assets/pyodide/pyodide-lock.json         Pyodide's lock file plus the engine's wheel
     assets/pyodide/qakb_engine-<v>-py3-none-any.whl
                                              the run-time engine as a Pyodide package:
-                                             qakb/__init__.py and qakb/search.py, the very
+                                             qakb/__init__.py and qakb/engine/, the very
                                              files `qakb ask` runs (engine_wheel.py)
     assets/pyodide/qakb-snapshot-<hash>.bin  (option pyodide_snapshot) a memory snapshot
                                              of that Pyodide with the engine imported, made

@@ -37,7 +37,7 @@ for (const name of readdirSync(indexDir)) {
 // misspelt, off-topic; and a refused index (the error path).
 const files = pyodide.runPython(`
 import json, sys
-from qakb.search import Engine, SearchIndexError
+from qakb.engine import Engine, SearchIndexError
 engine = Engine.open("/home/pyodide/search_index")
 for query in ["why does my loss turn into NaN", "", "   ", "ünïcödé café naïve", "emoji 😀 query", "مرحبا بالعالم",
               "x" * 5000, "gradiant desent", "nonlinearity", "how do I bake bread", "dropout", "a b c d e " * 30]:

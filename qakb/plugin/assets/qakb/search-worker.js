@@ -1,4 +1,4 @@
-// Runs the qakb search engine (qakb.search, pure Python) in Pyodide, off the page's
+// Runs the qakb search engine (qakb.engine, pure Python) in Pyodide, off the page's
 // main thread: booting the interpreter takes seconds of CPU, and the page (and
 // Material's keyword search) must stay responsive meanwhile.
 //
@@ -92,7 +92,7 @@ async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL
 
   // The engine is a wheel listed in the site's lock file with its sha256, which loadPackage
   // hands to fetch as Subresource Integrity: other bytes are refused. From a snapshot
-  // qakb.search is already imported, but the file system is not part of the snapshot, so
+  // qakb.engine is already imported, but the file system is not part of the snapshot, so
   // the wheel is installed either way and both paths end in the same state.
   await loadEngine(pyodide, enginePackage);
   mark("engine installed");
@@ -100,7 +100,7 @@ async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL
   for (const [name, bytes] of await index) {
     pyodide.FS.writeFile(`${INDEX_PATH}/${name}`, bytes);
   }
-  const { Engine } = pyodide.pyimport("qakb.search");
+  const { Engine } = pyodide.pyimport("qakb.engine");
   mark("engine imported");
   const engineInstance = Engine.open(INDEX_PATH);
   mark("index opened");
@@ -122,7 +122,7 @@ async function loadEngine(pyodide, enginePackage) {
 }
 
 // The site build can ship a memory snapshot of an interpreter that has already started
-// and imported qakb.search (qakb/plugin/pyodide_snapshot.mjs): restoring it skips
+// and imported qakb.engine (qakb/plugin/pyodide_snapshot.mjs): restoring it skips
 // Python's start-up. Any problem with it (missing, refused by this Pyodide build)
 // falls back to the normal start.
 async function startInterpreter(loadPyodide, options, snapshot) {

@@ -2,7 +2,7 @@
 //
 // Once the page has loaded (option search_start: idle) or on first focus of the search
 // box (focus), a module worker (search-worker.js) boots the
-// self-hosted Pyodide and runs the project's pure-Python engine (qakb.search) over
+// self-hosted Pyodide and runs the project's pure-Python engine (qakb.engine) over
 // search_index/. Its results appear above Material's keyword results, which stay
 // available while Pyodide loads and remain the fallback if it cannot.
 // Everything taken from the index or the query is inserted as text, never as markup.
@@ -22,7 +22,7 @@
   const WEAK_RESULT_COUNT = 3;
   // While typing, the box searches at most this often, always for what it holds then.
   const THROTTLE_MS = 60;
-  // The engine names each hit's cue from its calibrated confidence (qakb.search.CUE_LEVELS).
+  // The engine names each hit's cue from its calibrated confidence (qakb.engine.calibration.CUE_LEVELS).
   const RELEVANCE_LEVELS = ["Weak match", "Fair match", "Good match", "Strong match"];
   const MESSAGES = {
     loading: "Loading semantic search…",
