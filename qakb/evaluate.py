@@ -67,7 +67,7 @@ def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     # Keyed by the content and by the code that writes the index, so a changed builder rebuilds it.
     builders = hashlib.sha256(digest.encode())
     package = Path(__file__).parent
-    for module in ["index.py", "static.py", "markup.py", "pages.py", *sorted(path.relative_to(package).as_posix()
+    for module in ["index.py", "query_encoder.py", "markup.py", "pages.py", *sorted(path.relative_to(package).as_posix()
                                                                 for path in (package / "engine").glob("*.py"))]:
         builders.update((package / module).read_bytes())
     index_dir = cache_dir / "eval-index" / builders.hexdigest()[:16]

@@ -14,7 +14,7 @@ from typing import Callable
 import faiss
 import numpy as np
 
-from qakb import static
+from qakb import query_encoder
 from qakb.embed import DIMENSION, MODEL_NAME
 from qakb.engine.format import FORMAT_VERSION
 from qakb.pages import page_url
@@ -153,7 +153,7 @@ def write_index(
     (out_dir / METADATA).write_bytes(_metadata_encoded.encode(METADATA, metadata, _pretty_json))
     _metadata_encoded.finish()
     write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
-    search = static.static_search(documents, passages, out_dir, cache_dir=cache_dir, embed=embed)
+    search = query_encoder.static_search(documents, passages, out_dir, cache_dir=cache_dir, embed=embed)
     static_part = search.fragment
     manifest = {
         "format": "qakb-search-index",
@@ -175,7 +175,7 @@ def write_index(
                              metadata=metadata, bm25=search.bm25, table=search.table)
         manifest = shard_index(out_dir, manifest, ShardSettings(items_per_list=shard_list_size), previous, inputs)
     else:
-        static.write_whole_files(out_dir, search)
+        query_encoder.write_whole_files(out_dir, search)
     # A sharded index lists its shards' checksums in "shards": the manifest stays small.
     manifest["files"] = {path.name: file_entry(path) for path in sorted(out_dir.iterdir())
                          if path.name != MANIFEST and not _is_shard(path.name, manifest)}

@@ -3,7 +3,7 @@
 A bank of thousands of questions makes an index of megabytes; the browser should not
 download all of it before its first result. Above `shard_above` items (a plugin
 option), `qakb.index.write_index` calls `shard_index`, which turns the files that
-`qakb.static` wrote into:
+`qakb.query_encoder` wrote into:
 
     centroids.bin      k-means centroids of the items' static vectors (an inverted file:
                        faiss.Kmeans, spherical, fixed seed); list n holds the items
@@ -91,7 +91,7 @@ class ShardInputs:
 
 
 def read_whole_files(index_dir: Path) -> ShardInputs:
-    """The inputs of `shard_index` from an unsharded index (as qakb.static writes it)."""
+    """The inputs of `shard_index` from an unsharded index (as qakb.query_encoder writes it)."""
     import faiss
 
     return ShardInputs(

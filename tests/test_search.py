@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
-from qakb import static
+from qakb import query_encoder as static
 from qakb.index import answer_passages
 from qakb.engine.format import FORMAT_VERSION, IndexFile, Manifest, SearchIndexError, WholeFiles
 from qakb.engine.ranking import MAX_QUERY_CHARS, SNIPPET_WORDS, Engine, Hit

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from qakb import static
+from qakb import query_encoder as static
 from qakb.embed import Embedder
 from qakb.index import answer_passages
 from qakb.markup import document_text, render_answers

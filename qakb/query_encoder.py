@@ -1,4 +1,5 @@
-"""Build-time half of the browser search: the static encoder, its index and BM25 data.
+"""The query encoder, built: the build-time half of the browser search (`qakb.engine` is the
+run-time half): the static encoder's table, the items' and passages' static vectors, BM25 data.
 
 1. model2vec distils all-MiniLM-L6-v2 into one 384-d vector per token (cached).
 2. Those token rows, SIF-weighted as model2vec does, are aligned with the
