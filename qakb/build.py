@@ -368,6 +368,9 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         for rename in anchors.renames:
             log(f"reworded question: old links to #{rename.old} now lead to #{rename.new} ({rename.reason})")
         answers, documents = build_cache.answers(questions, settings.content_dir)
+        for answer in answers.values():
+            for warning in answer.missing_images:
+                log(f"warning: {warning}")
         step(f"rendered the answers' Markdown ({build_cache.rendered_count} rendered, "
              f"{len(questions) - build_cache.rendered_count} from cache)")
 

@@ -5,8 +5,8 @@ Rendering 10,000 answers (Markdown, Pygments, the sanitiser) takes most of a min
 SimHash signatures (`qakb.anchors`) ~10 s more; a rebuild after editing one answer should
 redo one. The cache is one SQLite file in the project's cache folder, beside the embeddings.
 Keys include the code and library versions that shape the result, so an upgrade re-renders.
-An answer with images is never cached: its images are looked up again on every build, so a
-missing file is reported each time.
+An answer with images, found or not, is never cached: its images are looked up again on every
+build, so a missing file is reported each time.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class BuildCache:
                 answer = renderer.render(question)
                 answers[question.anchor] = answer
                 self.rendered_count += 1
-                if not answer.media:
+                if not answer.media and not answer.missing_images:
                     new[key] = json.dumps([answer.html, answer.text] + ([answer.prompt_html] if answer.prompt_html else []),
                                           ensure_ascii=False)
                     kept[key] = answer

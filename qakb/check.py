@@ -63,21 +63,6 @@ class Report:
                 + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + skipped)
 
 
-class _ListingRenderer(AnswerRenderer):
-    """The build's answer renderer, listing every missing image (in `missing`) instead of stopping at the first."""
-
-    def __init__(self, content_dir: Path):
-        super().__init__(content_dir)
-        self.missing: list[tuple[Question, str, ParseError]] = []  # the question, the image's path, the error
-
-    def _media_url(self, question: Question, src: str, media: list) -> str:
-        try:
-            return super()._media_url(question, src, media)
-        except ParseError as error:
-            self.missing.append((question, unquote(urlsplit(html.unescape(src)).path), error))
-            return src
-
-
 def check(content_dir: Path, read_options=None, embedder=None, log=None) -> Report:
     """The report on the bank files in `content_dir`; `embedder` (`qakb.embed.Embedder`) finds near-duplicates,
     None skips them."""
@@ -141,19 +126,22 @@ def check(content_dir: Path, read_options=None, embedder=None, log=None) -> Repo
         anchors |= _former_anchors(content_dir, questions)
     except ParseError as error:  # the build stops at it too
         problem(Path(error.path).name, error.line, error.message, "unreadable file(s)")
-    renderer = _ListingRenderer(content_dir)
+    renderer = AnswerRenderer(content_dir)
+    missing: list[tuple[Question, str]] = []  # reported after the links, as the summary lists them
     for question in questions:
         try:
             answer = renderer.render(question)
         except ParseError as error:
             problem(question.source, error.line, f"answer cannot be rendered: {error.message}", "unrenderable answer(s)")
             continue
+        missing += [(question, warning) for warning in answer.missing_images]
         for href in _hrefs(answer.prompt_html + answer.html):
             broken = _broken_link(href, question, content_dir, anchors)
             if broken:
                 problem(question.source, lines_of.mentioning(question, href), broken, "broken link(s)")
-    for question, path, error in renderer.missing:
-        problem(question.source, lines_of.mentioning(question, path), error.message, "missing image(s)")
+    for question, warning in missing:
+        _, line, message = warning.split(":", 2)
+        problem(question.source, int(line), message.strip(), "missing image(s)")
     return report
 
 

@@ -90,7 +90,9 @@ ALLOWED_CLASSES = {
 URL_SCHEMES = {"http", "https", "mailto", "data"}
 IMAGE_DATA_URL = re.compile(r"^data:image/(png|jpeg|gif|webp|avif);base64,", re.IGNORECASE)
 _ID_ATTRIBUTE = re.compile(r'\bid="([^"]+)"')
-_IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
+_IMG_TAG = re.compile(r"<img\b[^>]*>")
+_IMG_SRC = re.compile(r'(\bsrc=")([^"]*)(")')
+_IMG_ALT = re.compile(r'\balt="([^"]*)"')
 _LANGUAGE_CLASS = re.compile(r"^language-[A-Za-z0-9_+#.-]{1,40}$")
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
@@ -123,6 +125,9 @@ class Answer:
     text: str
     media: tuple[Media, ...]
     prompt_html: str = ""
+    # Images the answer names that do not exist, as `file:line: what` warnings: each is shown as
+    # its description instead, so a bank published without its images folder still builds.
+    missing_images: tuple[str, ...] = ()
 
 
 def document_text(question: Question, answer: Answer) -> str:
@@ -356,6 +361,7 @@ class AnswerRenderer:
     def __init__(self, content_dir: Path):
         self.content_dir = content_dir.resolve()
         self.markdown = _markdown()
+        self._file_lines: dict[str, list[str]] = {}
 
     def render(self, question: Question) -> Answer:
         """The question's answer, or a `ParseError` at its line if it cannot be rendered in bounded
@@ -384,20 +390,33 @@ class AnswerRenderer:
 
     def _render(self, question: Question) -> Answer:
         media: list[Media] = []
-        prompt = self._html(question, question.prompt_lines, f"{question.anchor}--q-", media) \
+        missing: list[str] = []
+        prompt = self._html(question, question.prompt_lines, f"{question.anchor}--q-", media, missing) \
             if question.prompt_lines else ""
-        safe = self._html(question, question.answer_lines, f"{question.anchor}--", media)
+        safe = self._html(question, question.answer_lines, f"{question.anchor}--", media, missing)
         text = "\n".join(part for part in (html_text(prompt), html_text(safe)) if part)
-        return Answer(html=safe, text=text, media=tuple(media), prompt_html=prompt)
+        return Answer(html=safe, text=text, media=tuple(media), prompt_html=prompt, missing_images=tuple(missing))
 
-    def _html(self, question: Question, lines: tuple[str, ...], id_prefix: str, media: list[Media]) -> str:
-        """Sanitised HTML of some of a question's Markdown, its images added to `media`."""
+    def _html(self, question: Question, lines: tuple[str, ...], id_prefix: str, media: list[Media],
+              missing: list[str]) -> str:
+        """Sanitised HTML of some of a question's Markdown, its images added to `media` (or to `missing`)."""
         self.markdown.reset()
         raw = self.markdown.convert(markdown_source(lines))
         local_ids = set(_ID_ATTRIBUTE.findall(raw))
         safe = sanitize(raw, id_prefix=id_prefix, local_ids=local_ids)
-        return _IMG_SRC.sub(lambda match: match.group(1) + self._media_url(question, match.group(2), media)
-                            + match.group(3), safe)
+        return _IMG_TAG.sub(lambda match: self._image(question, match.group(0), media, missing), safe)
+
+    def _image(self, question: Question, tag: str, media: list[Media], missing: list[str]) -> str:
+        """An <img> tag pointing at the site's copy of its image; a missing image becomes its description."""
+        src = _IMG_SRC.search(tag)
+        if not src:
+            return tag
+        try:
+            return tag[:src.start(2)] + self._media_url(question, src.group(2), media) + tag[src.end(2):]
+        except MissingImage as error:
+            missing.append(str(error))
+            alt = _IMG_ALT.search(tag)
+            return f'<span class="qakb-missing-image" title="image not found">[{alt.group(1) if alt else "image"}]</span>'
 
     def _media_url(self, question: Question, src: str, media: list[Media]) -> str:
         """Copy a relative image into the site; leave absolute and data: URLs as they are."""
@@ -406,14 +425,14 @@ class AnswerRenderer:
         if parts.scheme or url.startswith(("/", "//")) or not parts.path:
             return src
         path = (self.content_dir / unquote(parts.path)).resolve()
-        line = _line_of(question, parts.path)
+        line = self._line_of(question, parts.path)
         bank_file = self._bank_file(question)
         if not path.is_relative_to(self.content_dir):
             raise ParseError(bank_file, line, f"image {src!r} is outside the content folder; "
                              "keep a bank's images in the content folder (or a folder inside it)")
         if not path.is_file():
-            raise ParseError(bank_file, line, f"image {src!r} not found (looked for {path}); "
-                             "image paths are relative to the bank file")
+            raise MissingImage(bank_file, line, f"image {src!r} not found (looked for {path}); image paths are "
+                               "relative to the bank file: add it (it is shown as its description meanwhile)")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         name = f"{digest}-{path.name}"
         media.append(Media(source=path, name=name))
@@ -422,17 +441,31 @@ class AnswerRenderer:
     def _bank_file(self, question: Question) -> str:
         return shown_path(self.content_dir / question.source)
 
+    def _line_of(self, question: Question, text: str) -> int:
+        """The first line of the bank file from the question's own on that mentions `text` (answers are
+        cut out of their files' lines, dedented and trimmed, so only the file itself says where)."""
+        if question.source not in self._file_lines:
+            try:
+                self._file_lines[question.source] = (self.content_dir / question.source).read_text(
+                    encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                self._file_lines[question.source] = []
+        lines = self._file_lines[question.source]
+        in_file = next((number for number in range(question.line, len(lines) + 1) if text in lines[number - 1]), 0)
+        if in_file:
+            return in_file
+        # A question made in memory (no file): count from its own line, the answer right below it.
+        return next((question.line + offset for offset, line in
+                     enumerate((*question.prompt_lines, *question.answer_lines), start=1) if text in line),
+                    question.line)
+
+
+class MissingImage(ParseError):
+    """An image an answer names is not there: a warning, not an error (`Answer.missing_images`)."""
+
 
 def _markdown() -> markdown.Markdown:
     return markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
-
-
-def _line_of(question: Question, text: str) -> int:
-    """The bank line of an answer that mentions `text` (the item's line if none does)."""
-    for offset, line in enumerate((*question.prompt_lines, *question.answer_lines), start=1):
-        if text in line:
-            return question.line + offset
-    return question.line
 
 
 def _attribute_filter(id_prefix: str, local_ids: set[str]):

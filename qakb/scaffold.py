@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 
@@ -137,10 +137,13 @@ def _read_bank(path: Path, format: str | None = None) -> _Bank:
     source = read_bank_file(path, format)
     try:
         renderer = AnswerRenderer(path.parent)
-        media = [item.source for question in source.questions for item in renderer.render(question).media]
+        answers = [renderer.render(question) for question in source.questions]
     except ParseError as error:
         raise ParseError(path, error.line, error.message) from None
-    return _Bank(path=path, source=source, images=tuple(dict.fromkeys(media)))
+    media = [item.source for answer in answers for item in answer.media]
+    missing = tuple(warning for answer in answers for warning in answer.missing_images)
+    return _Bank(path=path, source=replace(source, warnings=source.warnings + missing),
+                 images=tuple(dict.fromkeys(media)))
 
 
 def _write_content(content: Path, banks: list[_Bank]) -> tuple[str, ...]:

@@ -220,7 +220,8 @@ def test_check_reports_each_problem_at_its_line(checked_project, capsys):
         f"{orchard}:7: link 'bee-notes.md' leads to no file (looked for "
         f"{shown_path(checked_project / 'content' / 'bee-notes.md')}; links are relative to the bank file)",
         f"{orchard}:9: image 'img/prune-cuts.png' not found (looked for "
-        f"{(checked_project / 'content' / 'img' / 'prune-cuts.png').resolve()}); image paths are relative to the bank file",
+        f"{(checked_project / 'content' / 'img' / 'prune-cuts.png').resolve()}); image paths are relative to the bank "
+        "file: add it (it is shown as its description meanwhile)",
         f"{orchard}:13: link '#how-long-do-apples-keep' leads to no question "
         "(no question's anchor is 'how-long-do-apples-keep')",
         f"{orchard}:15: section 'Storage' has no questions",

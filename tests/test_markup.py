@@ -150,7 +150,7 @@ def _attributes(html: str) -> list[tuple[str, str, str | None]]:
     return found
 
 
-def test_relative_images_are_copied_and_missing_ones_are_errors(tmp_path):
+def test_relative_images_are_copied_and_missing_ones_are_warnings(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "images" / "curve.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     answer = render_one("The curve:\n\n![Bias and variance](images/curve.png)", tmp_path)
@@ -159,9 +159,13 @@ def test_relative_images_are_copied_and_missing_ones_are_errors(tmp_path):
     assert answer.media[0].name.endswith("-curve.png")
     assert "Bias and variance" in answer.text
 
-    with pytest.raises(ParseError) as caught:
-        render_one("Intro line.\n\n![missing](images/nope.png)", tmp_path)
-    assert str(caught.value).startswith(f"{tmp_path / 'bank.md'}:4: image 'images/nope.png' not found")
+    # A bank published without its images folder still builds: each missing image is a warning
+    # at its line, and the page shows the image's description in its place.
+    missing = render_one("Intro line.\n\n![missing chart](images/nope.png)", tmp_path)
+    (warning,) = missing.missing_images
+    assert warning.startswith(f"{tmp_path / 'bank.md'}:4: image 'images/nope.png' not found")
+    assert '<span class="qakb-missing-image" title="image not found">[missing chart]</span>' in missing.html
+    assert "<img" not in missing.html and missing.media == ()
 
     with pytest.raises(ParseError, match="outside the content folder"):
         render_one("![secret](../../etc/passwd)", tmp_path)

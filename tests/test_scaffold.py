@@ -99,7 +99,6 @@ def test_an_existing_non_empty_target_is_refused_and_left_alone(tmp_path, capsys
 
 @pytest.mark.parametrize("problem, message", [
     ("missing bank", "no such bank file"),
-    ("missing image", "image 'images/gone.png' not found"),
     ("bad bank", "item 1 has an empty answer"),
     ("same name", "two banks have the same file name"),
 ])
@@ -108,8 +107,6 @@ def test_bank_problems_stop_before_anything_is_written(tmp_path, capsys, problem
     banks = [bank]
     if problem == "missing bank":
         banks = [tmp_path / "nowhere.md"]
-    elif problem == "missing image":
-        bank.write_text(BANK.replace("images/curve.png)\n", "images/gone.png)\n", 1), encoding="utf-8")
     elif problem == "bad bank":
         bank.write_text("# T\n\n1. `What is a question?`\n\n2. `Another?`\nAn answer.\n", encoding="utf-8")
     else:
@@ -118,9 +115,18 @@ def test_bank_problems_stop_before_anything_is_written(tmp_path, capsys, problem
     assert main(["new", str(tmp_path / "site"), *(f"--bank={path}" for path in banks)]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error: ") and message in error, error
-    if problem in ("missing image", "bad bank"):
+    if problem == "bad bank":
         assert f"{bank}:" in error, "the message points at the user's own bank file"
     assert files_in(tmp_path) == before and not (tmp_path / "site").exists()
+
+
+def test_a_missing_image_is_a_warning_and_the_site_is_made(tmp_path, capsys):
+    bank = write_bank(tmp_path / "mine")
+    bank.write_text(BANK.replace("images/curve.png)\n", "images/gone.png)\n", 1), encoding="utf-8")
+    assert main(["new", str(tmp_path / "site"), f"--bank={bank}"]) == 0
+    error = capsys.readouterr().err
+    assert f"warning: {bank}:" in error and "image 'images/gone.png' not found" in error, error
+    assert (tmp_path / "site" / "content" / bank.name).read_bytes() == bank.read_bytes()
 
 
 @pytest.mark.slow
