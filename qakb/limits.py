@@ -56,6 +56,11 @@ HTML_CONTAINERS = frozenset(
 
 # --- structure ---------------------------------------------------------------------------
 
+_LINK_OPENERS = (f"more than {MAX_NESTING} '[' or '(' of links nested or left open in one line; Markdown "
+                 "looks for the end of each one, which takes time: close them, write \\[ for a bracket "
+                 "that opens no link, or put the text in `code` or a code block")
+
+
 def structure_problem(lines: tuple[str, ...] | list[str]) -> tuple[int, str] | None:
     """The index of the first line nested deeper than `MAX_NESTING`, and what to do about it; None if none is."""
     list_indents: list[int] = []  # the indentation of each list item the line is inside
@@ -73,14 +78,30 @@ def structure_problem(lines: tuple[str, ...] | list[str]) -> tuple[int, str] | N
             return index, f"lists or quotes nested more than {MAX_NESTING} levels deep; flatten the list or quote"
         # Code spans are cut out only from a line that looks too deep with them: most lines have none to cut.
         if _too_many_link_openers(line) and _too_many_link_openers(_without_code_spans(line)):
-            return index, (f"more than {MAX_NESTING} '[' or '(' of links nested or left open in one line; Markdown "
-                           "looks for the end of each one, which takes time: close them, write \\[ for a bracket "
-                           "that opens no link, or put the text in `code` or a code block")
+            return index, _LINK_OPENERS
         deeper = _html_depth(line, html_depth)
         html_depth = _html_depth(_without_code_spans(line), html_depth) if deeper > MAX_NESTING else deeper
         if html_depth > MAX_NESTING:
             return index, (f"HTML elements nested more than {MAX_NESTING} levels deep; close the elements you open, "
                            "or flatten them")
+    return None
+
+
+def link_opener_problem(lines: tuple[str, ...] | list[str]) -> tuple[int, str] | None:
+    """The index of the first line outside code with more link brackets open than `MAX_NESTING`, and
+    what to do; None if none has. A bank file's readers check this before parsing it: CommonMark link
+    labels take time quadratic in them, in the parser and in Python-Markdown alike."""
+    fence = ""
+    for index, line in enumerate(lines):
+        opening = _FENCE.match(line)
+        if fence or opening:
+            if not fence:
+                fence = opening.group(1)
+            elif line.strip().startswith(fence) and not line.strip()[len(fence):].strip():
+                fence = ""
+            continue
+        if _too_many_link_openers(line) and _too_many_link_openers(_without_code_spans(line)):
+            return index, _LINK_OPENERS
     return None
 
 

@@ -277,7 +277,7 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
             elif blank_in_list:
                 group.append("")
             blank_in_list = False
-            group.append(line)
+            group.append(_plain_fence_info(line) if opening else line)
             if opening:
                 fence = opening.group(1)
             else:
@@ -301,6 +301,17 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
         group.append(line)
     close()
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+
+
+# Words after the language, not an attribute list ({.class}) nor options (title="x", linenums="1").
+_FENCE_INFO = re.compile(r"^(\s*(?:`{3,}|~{3,})\s*)([\w#.+-]+)\s+([^{\s=][^{=]*)$")
+
+
+def _plain_fence_info(line: str) -> str:
+    """A fence opening whose info string goes on after its language (```` ```jsx harmony ````, as GitHub
+    reads it) keeps only the language: the fence extension would not take it for a fence at all."""
+    match = _FENCE_INFO.match(line)
+    return f"{match.group(1)}{match.group(2)}" if match else line
 
 
 # --- HTML ------------------------------------------------------------------------------

@@ -218,3 +218,10 @@ def test_any_markdown_reads_or_raises_parse_error(text, format):
         assert str(error).startswith("bank.md")
         return
     assert source.questions and all(question.question for question in source.questions)
+
+
+def test_a_line_of_open_link_brackets_is_refused_before_parsing():
+    """CommonMark link labels take time quadratic in open brackets: 100 kB of '[' is refused at its line at once."""
+    with pytest.raises(ParseError) as caught:
+        read("### What is this?\n\n" + "[" * 100_000 + "\n")
+    assert caught.value.line == 3 and "'[' or '(' of links" in caught.value.message

@@ -201,3 +201,10 @@ def test_html_text_keeps_blocks_on_lines():
     assert html_text("<p>One <b>two</b></p><ul><li>three</li><li>four</li></ul>") == "One two\nthree\nfour"
     assert sanitize('<a href="#x" onclick="y">z</a>', "p--", {"x"}) == (
         '<a href="#p--x" rel="noopener noreferrer nofollow">z</a>')
+
+
+def test_a_fence_whose_info_goes_on_after_the_language_is_code():
+    """```jsx harmony (as the React bank writes it) is a jsx block, as GitHub shows it; its markup is not HTML."""
+    answer = render_one('```jsx harmony\n<img src="images/{this.props.image}">\n```\n\nAfter.')
+    assert '<div class="highlight">' in answer.html and "<img" not in answer.html
+    assert answer.missing_images == () and "After." in answer.text

@@ -38,6 +38,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from qakb.bank import DIFFICULTY_MARKS, Heading, ParseError, Question, Skipped, SourceFile, empty_sections
+from qakb.limits import link_opener_problem
 
 AUTO = "markdown"
 HEADINGS, DETAILS, BOLD, QUESTIONS = "headings", "details", "bold", "questions"
@@ -142,6 +143,9 @@ class _Document:
 
 def _read(text: str, name: str) -> _Document:
     lines = text.splitlines()
+    hostile = link_opener_problem(lines)
+    if hostile:
+        raise ParseError(name, hostile[0] + 1, hostile[1])
     tokens = _PARSER.parse(text)
     document = _Document(name=name, lines=lines, tokens=tokens)
     document.details = list(_collect_details(document))
