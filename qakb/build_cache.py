@@ -45,7 +45,7 @@ class BuildCache:
 
     def answers(self, questions: list[Question], content_dir: Path) -> tuple[dict[str, Answer], list[str]]:
         """`qakb.markup.answers_and_documents`, rendering only the answers not rendered before."""
-        code = _code_version("markup.py")
+        code = _code_version("markup.py", "limits.py")
         keys = [hashlib.sha256(json.dumps([code, q.anchor, q.source, list(q.answer_lines)]
                                           + ([list(q.prompt_lines)] if q.prompt_lines else [])).encode()).hexdigest()
                 for q in questions]
