@@ -59,7 +59,8 @@ def load_queries(queries_file: Path) -> list[EvalQuery]:
 def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     """The search index of `content_dir`'s banks alone, built once per content and kept under `cache_dir`."""
     from qakb.embed import Embedder
-    from qakb.index import MANIFEST, answer_passages, write_index
+    from qakb.engine.format import MANIFEST_FILE
+    from qakb.index import answer_passages, write_index
     from qakb.markup import answers_and_documents
     from qakb.topics import Topic
 
@@ -67,11 +68,12 @@ def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     # Keyed by the content and by the code that writes the index, so a changed builder rebuilds it.
     builders = hashlib.sha256(digest.encode())
     package = Path(__file__).parent
-    for module in ["index.py", "query_encoder.py", "markup.py", "pages.py", *sorted(path.relative_to(package).as_posix()
-                                                                for path in (package / "engine").glob("*.py"))]:
+    writers = ["index.py", "index_files.py", "whole_index.py", "query_encoder.py", "markup.py", "pages.py"]
+    engine = sorted(path.relative_to(package).as_posix() for path in (package / "engine").glob("*.py"))
+    for module in writers + engine:
         builders.update((package / module).read_bytes())
     index_dir = cache_dir / "eval-index" / builders.hexdigest()[:16]
-    if (index_dir / MANIFEST).is_file():
+    if (index_dir / MANIFEST_FILE).is_file():
         return index_dir
     questions = list(parse_content(content_dir).questions)
     answers, documents = answers_and_documents(questions, content_dir)

@@ -1,13 +1,16 @@
-"""Write ``search_index/``: FAISS indexes, metadata and the manifest that ties them together.
+"""Write search_index/: metadata, the transformer index, the query encoder's files and either
+layout (`qakb.whole_index` below `shard_above` questions, `qakb.shards` above), then the
+manifest that ties them together, once, last.
 
 The format is documented in qakb/engine/FORMAT.md; the engine (`qakb.engine`) reads it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -16,15 +19,13 @@ import numpy as np
 
 from qakb import query_encoder
 from qakb.embed import DIMENSION, MODEL_NAME
-from qakb.engine.format import FORMAT_VERSION
+from qakb.engine.format import MANIFEST_FILE, METADATA_FILE, TRANSFORMER_INDEX_FILE, IndexFile, Manifest
+from qakb.index_files import LastEncoded, WrittenLayout, file_entry, pretty_json, write_flat_ip_index
 from qakb.pages import page_url
 from qakb.parse import Question
+from qakb.shards import ShardInputs, ShardSettings, write_shards
 from qakb.topics import Topic
-
-MANIFEST = "manifest.json"
-METADATA = "metadata.json"
-TRANSFORMER_INDEX = "transformer.faiss"
-
+from qakb.whole_index import WHOLE_FILES, read_whole_files, write_whole
 
 PASSAGE_WORDS = (12, 30)  # a passage closes once it has the first many words; it never grows past the second
 
@@ -75,51 +76,7 @@ def metadata_rows(questions: list[Question], topic_of: dict[str, Topic], part_of
     ]
 
 
-def write_flat_ip_index(path: Path, vectors: np.ndarray) -> None:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(path))
-
-
-def write_json(path: Path, data) -> None:
-    path.write_bytes(_pretty_json(data))
-
-
-class LastEncoded:
-    """The files of one kind the last build encoded, by name: a payload equal to the last build's
-    (a C-speed comparison) gets the last build's bytes instead of being encoded again.
-
-    For the process: `qakb serve --watch` writes the same ~1,500 JSON files of a 10,000-question
-    index after every edit, which changes a few of them. `start` before a build's files, `finish`
-    after (a failed build leaves the last successful one's)."""
-
-    def __init__(self):
-        self.last: dict[str, tuple[object, bytes]] = {}
-        self.now: dict[str, tuple[object, bytes]] = {}
-
-    def start(self) -> None:
-        self.now = {}
-
-    def encode(self, name: str, payload, encode: Callable[[object], bytes]) -> bytes:
-        kept = self.last.get(name)
-        data = kept[1] if kept is not None and kept[0] == payload else encode(payload)
-        self.now[name] = (payload, data)
-        return data
-
-    def finish(self) -> None:
-        self.last, self.now = self.now, {}
-
-
-_metadata_encoded = LastEncoded()
-
-
-def _pretty_json(data) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
-
-
-def file_entry(path: Path) -> dict:
-    data = path.read_bytes()
-    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+_metadata_encoded = LastEncoded()  # the process's last build's metadata.json
 
 
 def write_index(
@@ -136,10 +93,10 @@ def write_index(
     shard_above: int = 0,
     shard_list_size: int = 64,
     previous: Path | None = None,
-) -> dict:
+) -> Manifest:
     """Write every index file into the empty folder `out_dir`; return the manifest.
 
-    `part_of` says which page of its topic each question is on (`page_parts`; default: the first).
+    `part_of` says which page of its topic each question is on (`qakb.pages.page_parts`; default: the first).
 
     `documents` are the questions' indexed texts (`qakb.markup.document_text`) and `passages`
     their answers' passages (`answer_passages`), both row-aligned with `questions`. A bank of
@@ -150,62 +107,53 @@ def write_index(
     out_dir.mkdir(parents=True, exist_ok=True)
     metadata = metadata_rows(questions, topic_of, part_of or {})
     _metadata_encoded.start()
-    (out_dir / METADATA).write_bytes(_metadata_encoded.encode(METADATA, metadata, _pretty_json))
+    (out_dir / METADATA_FILE).write_bytes(_metadata_encoded.encode(METADATA_FILE, metadata, pretty_json))
     _metadata_encoded.finish()
-    write_flat_ip_index(out_dir / TRANSFORMER_INDEX, transformer_vectors)
-    search = query_encoder.static_search(documents, passages, out_dir, cache_dir=cache_dir, embed=embed)
-    static_part = search.fragment
-    manifest = {
-        "format": "qakb-search-index",
-        "format_version": FORMAT_VERSION,
-        "model": MODEL_NAME,
-        "content_hash": content_hash,
-        "count": len(questions),
-        **static_part,
-        "indexes": {
-            "transformer": {"file": TRANSFORMER_INDEX, "dim": DIMENSION, "metric": "inner_product"},
-            **static_part["indexes"],
-        },
-    }
+    write_flat_ip_index(out_dir / TRANSFORMER_INDEX_FILE, transformer_vectors)
+    search = query_encoder.static_search(documents, passages, cache_dir=cache_dir, embed=embed)
+    shared = [METADATA_FILE, TRANSFORMER_INDEX_FILE, *query_encoder.write_encoder_files(out_dir, search)]
     if shard_above and len(questions) >= shard_above:
-        from qakb.shards import ShardInputs, ShardSettings, shard_index
-
-        # Cut from the build's data: the unsharded files are never written (nor read back).
+        # Cut from the build's data: the whole layout's files are never written (nor read back).
         inputs = ShardInputs(vectors=search.vectors, passage_vectors=search.passage_vectors, passages=passages,
                              metadata=metadata, bm25=search.bm25, table=search.table)
-        manifest = shard_index(out_dir, manifest, ShardSettings(items_per_list=shard_list_size), previous, inputs)
+        layout = write_shards(out_dir, inputs, ShardSettings(items_per_list=shard_list_size), previous)
     else:
-        query_encoder.write_whole_files(out_dir, search)
-    # A sharded index lists its shards' checksums in "shards": the manifest stays small.
-    manifest["files"] = {path.name: file_entry(path) for path in sorted(out_dir.iterdir())
-                         if path.name != MANIFEST and not _is_shard(path.name, manifest)}
-    manifest["upfront"] = browser_upfront(manifest)
-    write_json(out_dir / MANIFEST, manifest)
+        layout = write_whole(out_dir, search)
+    manifest = Manifest(model=MODEL_NAME, content_hash=content_hash, count=len(questions),
+                        transformer_index=IndexFile(TRANSFORMER_INDEX_FILE, DIMENSION),
+                        encoder=search.encoder, bm25=search.bm25_spec, **_listed(out_dir, shared, layout))
+    write_manifest(out_dir, manifest)
     return manifest
 
 
-def browser_upfront(manifest: dict) -> list[str]:
-    """The files the browser fetches, besides manifest.json, before its first search.
+def shard_whole_index(source: Path, out_dir: Path, settings: ShardSettings = ShardSettings(),
+                      previous: Path | None = None) -> Manifest:
+    """The sharded layout of the whole index in `source`, written into the new folder `out_dir`:
+    what `write_index` writes for the same bank with `settings` (tests cut shards from cached indexes)."""
+    whole = Manifest.from_json(json.loads((source / MANIFEST_FILE).read_text(encoding="utf-8")))
+    out_dir.mkdir(parents=True)
+    shared = [name for name in whole.files if name not in WHOLE_FILES]
+    for name in shared:
+        shutil.copy2(source / name, out_dir / name)
+    layout = write_shards(out_dir, read_whole_files(source, whole.whole), settings, previous)
+    manifest = replace(whole, **_listed(out_dir, shared, layout))
+    write_manifest(out_dir, manifest)
+    return manifest
 
-    A sharded index: the encoder's vocabulary, the centroids, the speller's words and each item's
-    row and length (the rest comes query by query). Otherwise every file but the transformer index, which serves
-    build-time features and `qakb ask --exact`, never the engine, and is the one file that
-    grows with the bank at 1.5 kB a question. Pages do not name these files or their
-    checksums: the browser reads both from the manifest, so a rebuild changes no page for it.
-    """
-    if "shards" in manifest:
-        return list(manifest["shards"]["upfront"])
-    build_time_only = manifest["indexes"]["transformer"]["file"]
-    return [name for name in sorted(manifest["files"]) if name != build_time_only]
+
+def _listed(out_dir: Path, shared: list[str], layout: WrittenLayout) -> dict:
+    """The manifest's files (both layouts' `shared` files and the layout's), with the layout."""
+    files = {name: file_entry(out_dir / name) for name in sorted([*shared, *layout.files])}
+    return {"files": files, "whole": layout.whole, "shards": layout.shards}
 
 
-def _is_shard(name: str, manifest: dict) -> bool:
-    return "shards" in manifest and name.split("-")[0] in ("table", "terms", "list", "text")
+def write_manifest(out_dir: Path, manifest: Manifest) -> None:
+    (out_dir / MANIFEST_FILE).write_bytes(pretty_json(manifest.to_json()))
 
 
 def search_transformer(index_dir: Path, query_vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
     """For each query vector, the rows and inner-product scores of its `k` nearest questions."""
-    index = faiss.read_index(str(index_dir / TRANSFORMER_INDEX))
+    index = faiss.read_index(str(index_dir / TRANSFORMER_INDEX_FILE))
     scores, rows = index.search(np.ascontiguousarray(query_vectors, dtype=np.float32).reshape(-1, index.d), k)
     return [[(int(row), float(score)) for row, score in zip(found, found_scores) if row >= 0]
             for found, found_scores in zip(rows, scores)]

@@ -9,8 +9,8 @@ run-time half): the static encoder's table, the items' and passages' static vect
 3. PCA of the mapped table keeps `dims` dimensions; tokens outside the Latin
    script are pruned; each row is stored as int8 with its own scale.
 4. The documents' transformer vectors, projected on the same PCA basis, form
-   static.faiss: queries encoded by the static table at run time land in that
-   space. (Measured on tests/data/queries.yml, this beats encoding the documents
+   the items' static vectors (the whole layout's static.faiss): queries encoded by the
+   static table at run time land in that space. (Measured on tests/data/queries.yml, this beats encoding the documents
    with the static table too; see README.)
 
 The file layouts are documented in qakb/engine/FORMAT.md; `qakb.engine` reads them. Everything
@@ -33,18 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from qakb.embed import vectors_key
-from qakb.result_store import LastBuild, ResultStore
+from qakb.embed import MODEL_NAME, vectors_key
 from qakb.engine import bm25 as bm25_module, encoder as encoder_module, tokenizer as tokenizer_module
 from qakb.engine.bm25 import BM25_DEFAULTS, word_terms
 from qakb.engine.encoder import StaticEncoder
+from qakb.engine.format import CHARS_FILE, VOCAB_FILE
 from qakb.engine.ranking import FUSION_DEFAULTS
 from qakb.engine.tokenizer import CharClasses
+from qakb.result_store import LastBuild, ResultStore
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-VOCAB_FILE, TABLE_FILE, CHARS_FILE = "static_vocab.txt", "static_table.bin", "static_chars.json"
-INDEX_FILE, BM25_FILE = "static.faiss", "bm25.json"
-PASSAGES_FILE, PASSAGES_INDEX_FILE = "passages.json", "passages.faiss"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]")
 ENCODER_SPEC = {
     "quantization": "int8-row-scale", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
@@ -95,34 +92,31 @@ class StaticTable:
 
 @dataclass(frozen=True)
 class StaticSearch:
-    """The browser search's build-time half, in memory: the manifest fragment and what the index
-    files hold (written whole by `write_whole_files`, or cut into shards by `qakb.shards`)."""
-    fragment: dict
+    """The browser search's build-time half, in memory: the encoder and what the index files hold.
+    The index writer (`qakb.index`) writes it whole (`qakb.whole_index`) or cut into shards (`qakb.shards`)."""
+    vocab: list[str]  # the encoder's tokens: those with a row in the table first
+    char_ranges: dict[str, list[list[int]]]  # see qakb.engine.tokenizer.CharClasses
+    encoder: dict  # the manifest's "encoder" section, but the table's file (a layout's own)
+    bm25_spec: dict  # the manifest's "bm25" section, but its file (a layout's own)
     vectors: np.ndarray  # the items' static vectors, row-aligned with the documents
     passage_vectors: np.ndarray  # every passage's, in order
     passages: list[list[str]]
-    bm25: dict
-    table: bytes  # TABLE_FILE's bytes: scales, then int8 rows
+    bm25: dict  # bm25_data's: lengths, postings and the speller's words
+    table: bytes  # the encoder's table: float32 scales, then int8 rows
+
+    @property
+    def dims(self) -> int:
+        return self.encoder["dim"]
 
 
-def build_static_search(documents: list[str], passages: list[list[str]], out_dir: Path, cache_dir: Path,
-                        embed: Callable[[list[str]], np.ndarray] | None = None,
-                        settings: StaticSettings = StaticSettings()) -> dict:
-    """Write static.faiss, passages.faiss/.json, the encoder and the BM25 data into out_dir; return the manifest fragment."""
-    search = static_search(documents, passages, out_dir, cache_dir, embed, settings)
-    write_whole_files(out_dir, search)
-    return search.fragment
-
-
-def static_search(documents: list[str], passages: list[list[str]], out_dir: Path, cache_dir: Path,
+def static_search(documents: list[str], passages: list[list[str]], cache_dir: Path,
                   embed: Callable[[list[str]], np.ndarray] | None = None,
                   settings: StaticSettings = StaticSettings()) -> StaticSearch:
-    """The encoder (its vocabulary and character classes written into out_dir), the static vectors of
-    the documents and passages, and the BM25 data.
+    """The encoder, the static vectors of the documents and passages, and the BM25 data.
 
     `embed` maps texts to normalised transformer vectors (default: qakb.embed's cached Embedder).
     """
-    out_dir, cache_dir = Path(out_dir), Path(cache_dir)
+    cache_dir = Path(cache_dir)
     if embed is None:
         from qakb.embed import Embedder
 
@@ -130,9 +124,6 @@ def static_search(documents: list[str], passages: list[list[str]], out_dir: Path
     model = distilled_model(cache_dir)
     table = cached_table(model, training_texts(documents, settings), embed, settings, cache_dir)
     dims = table.rows.shape[1]
-    (out_dir / VOCAB_FILE).write_bytes("\n".join(table.vocab).encode("utf-8"))
-    (out_dir / CHARS_FILE).write_text(json.dumps(model.char_ranges, sort_keys=True, separators=(",", ":")),
-                                      encoding="utf-8")
     vectors, passage_vectors = (
         project_documents(embed(texts), table.basis) if texts else np.zeros((0, dims), np.float32)
         for texts in (documents, [passage for item in passages for passage in item]))
@@ -141,30 +132,20 @@ def static_search(documents: list[str], passages: list[list[str]], out_dir: Path
         bm25 = bm25_data(documents, model.chars, store)
     finally:
         store.close()
-    fragment = {
-        "indexes": {"static": {"file": INDEX_FILE, "dim": dims, "metric": "inner_product"},
-                    "passages": {"file": PASSAGES_INDEX_FILE, "dim": dims, "metric": "inner_product"}},
-        "passages": {"file": PASSAGES_FILE},
-        "encoder": {"vocab_file": VOCAB_FILE, "table_file": TABLE_FILE, "chars_file": CHARS_FILE, "rows": int(table.rows.shape[0]),
-                    "dim": dims, **ENCODER_SPEC, "source_model": MODEL_NAME, "settings": asdict(settings)},
-        "bm25": {"file": BM25_FILE, **BM25_DEFAULTS, "tokens": "words", "fusion": dict(FUSION_DEFAULTS)},
-    }
-    return StaticSearch(fragment=fragment, vectors=vectors, passage_vectors=passage_vectors, passages=passages,
-                        bm25=bm25, table=table.scales.astype("<f4").tobytes() + table.rows.tobytes())
+    encoder = {"vocab_file": VOCAB_FILE, "chars_file": CHARS_FILE, "rows": int(table.rows.shape[0]), "dim": dims,
+               **ENCODER_SPEC, "source_model": MODEL_NAME, "settings": asdict(settings)}
+    return StaticSearch(vocab=table.vocab, char_ranges=model.char_ranges, encoder=encoder,
+                        bm25_spec={**BM25_DEFAULTS, "tokens": "words", "fusion": dict(FUSION_DEFAULTS)},
+                        vectors=vectors, passage_vectors=passage_vectors, passages=passages, bm25=bm25,
+                        table=table.scales.astype("<f4").tobytes() + table.rows.tobytes())
 
 
-def write_whole_files(out_dir: Path, search: StaticSearch) -> None:
-    """The unsharded layout's files: the encoder's table, both flat indexes, the passages and BM25."""
-    import faiss
-
-    (out_dir / TABLE_FILE).write_bytes(search.table)
-    for name, vectors in ((INDEX_FILE, search.vectors), (PASSAGES_INDEX_FILE, search.passage_vectors)):
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
-        faiss.write_index(index, str(out_dir / name))
-    (out_dir / PASSAGES_FILE).write_text(json.dumps(search.passages, ensure_ascii=False, separators=(",", ":")),
-                                         encoding="utf-8")
-    (out_dir / BM25_FILE).write_text(json.dumps(search.bm25, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+def write_encoder_files(out_dir: Path, search: StaticSearch) -> list[str]:
+    """The encoder's vocabulary and character classes, which both layouts keep whole; returns their names."""
+    (out_dir / VOCAB_FILE).write_bytes("\n".join(search.vocab).encode("utf-8"))
+    (out_dir / CHARS_FILE).write_text(json.dumps(search.char_ranges, sort_keys=True, separators=(",", ":")),
+                                      encoding="utf-8")
+    return [VOCAB_FILE, CHARS_FILE]
 
 
 def distilled_model(cache_dir: Path) -> DistilledModel:

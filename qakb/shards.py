@@ -2,8 +2,8 @@
 
 A bank of thousands of questions makes an index of megabytes; the browser should not
 download all of it before its first result. Above `shard_above` items (a plugin
-option), `qakb.index.write_index` calls `shard_index`, which turns the files that
-`qakb.query_encoder` wrote into:
+option), `qakb.index.write_index` calls `write_shards`, which cuts what the query
+encoder made (`qakb.query_encoder.StaticSearch`) into:
 
     centroids.bin      k-means centroids of the items' static vectors (an inverted file:
                        faiss.Kmeans, spherical, fixed seed); list n holds the items
@@ -28,8 +28,11 @@ option), `qakb.index.write_index` calls `shard_index`, which turns the files tha
                        the hits' texts are fetched
 
 The layout is documented in qakb/engine/FORMAT.md. static_vocab.txt and
-static_chars.json stay as they are; metadata.json (the practice page reads it) and
-transformer.faiss (build time only) stay too, and are not fetched by the search.
+static_chars.json are written whole, as in the whole layout; metadata.json (the practice
+page reads it) and transformer.faiss (build time only) too, and the search fetches neither.
+
+`load_everything` and `load_metadata` read a sharded index whole, for the build's checks
+and exhaustive search.
 """
 
 from __future__ import annotations
@@ -45,15 +48,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qakb.engine.format import FORMAT_VERSION, list_file, table_file, terms_file, text_file
+from qakb.engine.format import (CENTROIDS_FILE, CHARS_FILE, ITEMS_FILE, MANIFEST_FILE, VOCAB_FILE, WORDS_FILE,
+                                Manifest, list_file, table_file, terms_file, text_file)
 from qakb.engine.ranking import Engine
 from qakb.engine.sharded import ShardedIndex, read_items
-from qakb.index import LastEncoded
+from qakb.index_files import LastEncoded, WrittenLayout, compact_json
 
-CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE = "centroids.bin", "words.json", "items.bin"
 MAX_LENGTH = 65_535  # items.bin keeps a row's BM25 length in 16 bits
-# What the sharded layout replaces: these are no longer written beside the shards.
-WHOLE_FILES = ("static.faiss", "passages.faiss", "passages.json", "bm25.json", "static_table.bin")
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ class ShardSettings:
 
 @dataclass(frozen=True)
 class ShardInputs:
-    """What the shards are cut from: the unsharded layout's files' contents (`read_whole_files`), or
-    the build's own data, never written whole (`qakb.index.write_index`)."""
+    """What the shards are cut from: the build's own data (`qakb.index.write_index`), or a whole
+    index's files read back (`qakb.whole_index.read_whole_files`)."""
     vectors: np.ndarray
     passage_vectors: np.ndarray
     passages: list[list[str]]
@@ -90,35 +91,21 @@ class ShardInputs:
     table: bytes
 
 
-def read_whole_files(index_dir: Path) -> ShardInputs:
-    """The inputs of `shard_index` from an unsharded index (as qakb.query_encoder writes it)."""
-    import faiss
-
-    return ShardInputs(
-        vectors=_flat_vectors(faiss, index_dir / "static.faiss"),
-        passage_vectors=_flat_vectors(faiss, index_dir / "passages.faiss"),
-        passages=json.loads((index_dir / "passages.json").read_text(encoding="utf-8")),
-        metadata=json.loads((index_dir / "metadata.json").read_text(encoding="utf-8")),
-        bm25=json.loads((index_dir / "bm25.json").read_text(encoding="utf-8")),
-        table=(index_dir / "static_table.bin").read_bytes())
-
-
-def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = ShardSettings(),
-                previous: Path | None = None, inputs: ShardInputs | None = None) -> dict:
-    """Write the shards of the index in `index_dir` from `inputs` (default: the unsharded files in
-    `index_dir`, `read_whole_files`), delete the unsharded files, and return the manifest with a
-    "shards" entry; its "files" are left to the caller.
+def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings = ShardSettings(),
+                 previous: Path | None = None) -> WrittenLayout:
+    """Write the sharded layout's own files into `index_dir` (the vocabulary and character classes
+    are the caller's); returns them and the manifest's "shards" section.
 
     `previous`: the last build's index folder, whose centroids are kept if they still fit."""
     import faiss
 
     index_dir = Path(index_dir)
-    inputs = inputs or read_whole_files(index_dir)
     vectors, passage_vectors, passages = inputs.vectors, inputs.passage_vectors, inputs.passages
     metadata, bm25 = inputs.metadata, inputs.bm25
     count, dim = vectors.shape
 
-    rows_count, table = manifest["encoder"]["rows"], inputs.table
+    table = inputs.table
+    rows_count = len(table) // (4 + dim)  # a float32 scale and `dim` int8 values a row
     table_chunks = [table[4 * first:4 * last] + table[4 * rows_count + first * dim:4 * rows_count + last * dim]
                     for first, last in ((first, min(rows_count, first + settings.table_rows))
                                         for first in range(0, rows_count, settings.table_rows))]
@@ -147,7 +134,7 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
             chunk = rows[start:start + settings.text_rows]
             text_path = index_dir / text_file(number, part)
             text = {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]}
-            text_hashes.append(_write(text_path, kept_shards, _encoded.encode(text_path.name, text, _compact_json)))
+            text_hashes.append(_write(text_path, kept_shards, _encoded.encode(text_path.name, text, compact_json)))
         list_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in rows]
         header = json.dumps({"passages": [len(passages[row]) for row in rows], "texts": text_hashes},
                             separators=(",", ":")).encode("utf-8")
@@ -169,16 +156,9 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
     term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], number_of_old, settings, kept_shards)
     max_idf = max((math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5)) for p in bm25["postings"].values()),
                   default=1.0)
-    for name in WHOLE_FILES:
-        (index_dir / name).unlink(missing_ok=True)
     _encoded.finish()
 
-    encoder = manifest["encoder"]
-    sharded = {key: value for key, value in manifest.items() if key not in ("passages",)}
-    sharded["indexes"] = {name: spec for name, spec in manifest["indexes"].items() if name == "transformer"}
-    sharded["bm25"] = {key: value for key, value in manifest["bm25"].items() if key != "file"}
-    sharded["encoder"] = {key: value for key, value in encoder.items() if key != "table_file"}
-    sharded["shards"] = {
+    spec = {
         "layout": "ivf", "lists": len(centroids), "offsets": offsets, "probe": settings.probe,
         "lexical_probe": settings.lexical_probe, "table_rows": settings.table_rows, "text_rows": settings.text_rows,
         "centroids_file": CENTROIDS_FILE, "words_file": WORDS_FILE, "items_file": ITEMS_FILE,
@@ -186,24 +166,18 @@ def shard_index(index_dir: Path, manifest: dict, settings: ShardSettings = Shard
         "hashes": {"table": table_hashes, "terms": term_hashes, "lists": list_hashes},
         "trained_fit": trained_fit,
         # What the browser fetches before the first query (the manifest besides).
-        "upfront": [encoder["vocab_file"], encoder["chars_file"], CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE],
+        "upfront": [VOCAB_FILE, CHARS_FILE, CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE],
         "settings": asdict(settings),
     }
-    return sharded
-
-
-def _flat_vectors(faiss, path: Path) -> np.ndarray:
-    index = faiss.read_index(str(path))
-    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+    return WrittenLayout(files=[CENTROIDS_FILE, WORDS_FILE, ITEMS_FILE], shards=spec)
 
 
 def _previous_build(previous: Path | None) -> dict | None:
     """What this build keeps of the last one, if `previous` holds a sharded index of this format:
     its shard spec, its items' ids by row and their numbers."""
     try:
-        manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
-        spec = manifest["shards"]
-        if manifest["format_version"] != FORMAT_VERSION:
+        spec = Manifest.from_json(json.loads((previous / MANIFEST_FILE).read_text(encoding="utf-8"))).shards
+        if spec is None:
             return None
         ids_by_row = []
         for number in range(spec["lists"]):
@@ -324,7 +298,7 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
 
     def close():
         path = index_dir / terms_file(firsts[len(hashes)])
-        hashes.append(_write(path, previous, _encoded.encode(path.name, shard, _compact_json)))
+        hashes.append(_write(path, previous, _encoded.encode(path.name, shard, compact_json)))
 
     for term, pairs in entries.items():
         if shard and (_term_hash(term) % spacing == 0 or size >= 4 * settings.term_shard_bytes):
@@ -339,10 +313,6 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
 
 
 _renumbered: dict = {"number_of": None, "terms": {}}  # the process's last build's renumbered postings
-
-
-def _compact_json(data) -> bytes:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 _encoded = LastEncoded()  # the term ranges and text shards of the process's last build

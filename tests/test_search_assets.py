@@ -13,7 +13,7 @@ from mkdocs.exceptions import PluginError
 
 import qakb
 from projects import ROOT
-from qakb.index import browser_upfront
+from qakb.engine.format import IndexFile, Manifest, WholeFiles
 from qakb.plugin import engine_wheel, search_assets
 from qakb.plugin.runtime import runtime_packages
 
@@ -74,12 +74,12 @@ def test_missing_search_index_says_to_run_qakb_build(tmp_path):
 
 
 def test_the_browser_fetches_every_index_file_but_the_transformer_index():
-    manifest = {
-        "indexes": {"transformer": {"file": "transformer.faiss"}, "static": {"file": "static.faiss"}},
-        "files": {name: {"bytes": 1, "sha256": name * 2} for name in
-                  ("transformer.faiss", "static.faiss", "metadata.json", "static_table.bin")},
-    }
-    manifest["upfront"] = browser_upfront(manifest)
+    manifest = Manifest(
+        model="m", content_hash="h", count=1, transformer_index=IndexFile("transformer.faiss", 384), encoder={}, bm25={},
+        whole=WholeFiles(static_index=IndexFile("static.faiss", 64), passage_index=IndexFile("passages.faiss", 64)),
+        files={name: {"bytes": 1, "sha256": name * 2} for name in
+               ("transformer.faiss", "static.faiss", "metadata.json", "static_table.bin")},
+    ).to_json()
     assert search_assets.engine_index_files(manifest) == {
         "metadata.json": "metadata.json" * 2,
         "static.faiss": "static.faiss" * 2,

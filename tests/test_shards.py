@@ -15,12 +15,13 @@ import pytest
 import yaml
 
 from projects import ROOT
-from qakb import index as index_module
-from qakb.evaluate import index_for_content
-from qakb.plugin.search_assets import engine_index_files
 from qakb.engine import Engine, SearchIndexError, ShardsMissing
 from qakb.engine.format import list_file, terms_file
-from qakb.shards import WHOLE_FILES, ShardSettings, load_everything, load_metadata, shard_index
+from qakb.evaluate import index_for_content
+from qakb.index import shard_whole_index
+from qakb.plugin.search_assets import engine_index_files
+from qakb.shards import ShardSettings, load_everything, load_metadata
+from qakb.whole_index import WHOLE_FILES
 
 DATA = ROOT / "tests" / "data"
 BANKS = {"ml-dl": (ROOT / "content", [DATA / "queries.yml", DATA / "queries-holdout.yml"]),
@@ -47,13 +48,7 @@ OWN_QUERIES = [
 
 def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS, previous: Path | None = None) -> Path:
     """A sharded copy of the unsharded index `source`, as write_index would write it."""
-    shutil.copytree(source, target)
-    manifest = json.loads((target / index_module.MANIFEST).read_text(encoding="utf-8"))
-    manifest = shard_index(target, manifest, settings, previous)
-    manifest["files"] = {path.name: index_module.file_entry(path) for path in sorted(target.iterdir())
-                         if path.name != index_module.MANIFEST and not index_module._is_shard(path.name, manifest)}
-    manifest["upfront"] = index_module.browser_upfront(manifest)
-    index_module.write_json(target / index_module.MANIFEST, manifest)
+    shard_whole_index(source, target, settings, previous)
     return target
 
 

@@ -18,6 +18,7 @@ from qakb.embed import Embedder
 from qakb.index import answer_passages
 from qakb.markup import document_text, render_answers
 from qakb.parse import parse_content
+from qakb.whole_index import build_static_search
 from qakb.engine.encoder import StaticEncoder
 from qakb.engine.tokenizer import CharClasses
 
@@ -41,12 +42,12 @@ def passages(documents) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, documents, passages) -> tuple[Path, dict]:
     out_dir = tmp_path_factory.mktemp("static")
-    return out_dir, static.build_static_search(documents, passages, out_dir, cache_dir=CACHE_DIR)
+    return out_dir, build_static_search(documents, passages, out_dir, cache_dir=CACHE_DIR)
 
 
 def test_build_is_byte_identical_across_runs(built, documents, passages, tmp_path):
     first_dir, first_fragment = built
-    second_fragment = static.build_static_search(documents, passages, tmp_path, cache_dir=CACHE_DIR)
+    second_fragment = build_static_search(documents, passages, tmp_path, cache_dir=CACHE_DIR)
     assert second_fragment == first_fragment
     names = sorted(path.name for path in first_dir.iterdir())
     assert names == sorted(path.name for path in tmp_path.iterdir())
@@ -116,14 +117,14 @@ def test_a_rebuild_with_the_same_training_texts_reuses_the_trained_table(documen
     embed = Embedder(CACHE_DIR / "embeddings.sqlite").encode
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
-    first = static.build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)
+    first = build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)
     assert len(list((cache / static.TABLE_CACHE).glob("*.npz"))) == 1
 
     def refit(*args, **kwargs):
         raise AssertionError("the table was fitted again")
 
     monkeypatch.setattr(static, "aligned_table", refit)
-    second = static.build_static_search(documents, passages, tmp_path / "second", cache_dir=cache, embed=embed)
+    second = build_static_search(documents, passages, tmp_path / "second", cache_dir=cache, embed=embed)
     assert second == first
     for path in (tmp_path / "first").iterdir():
         assert path.read_bytes() == (tmp_path / "second" / path.name).read_bytes(), path.name
@@ -137,7 +138,7 @@ def test_a_table_fitted_to_nearly_the_same_texts_is_reused_and_one_fitted_to_oth
     embed = Embedder(CACHE_DIR / "embeddings.sqlite").encode
     for name in ("first", "edited", "other"):
         (tmp_path / name).mkdir()
-    static.build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)
+    build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)
     texts = static.training_texts(documents, static.StaticSettings())
     assert len(texts) * static.TABLE_REUSE_CHANGED >= 2  # room for an edit
 
@@ -146,12 +147,12 @@ def test_a_table_fitted_to_nearly_the_same_texts_is_reused_and_one_fitted_to_oth
     monkeypatch.setattr(static, "aligned_table", lambda *args: fitted.append(1) or aligned_table(*args))
     edited = list(documents)
     edited[3] += " One more sentence, written for this test."
-    assert static.build_static_search(edited, passages, tmp_path / "edited", cache_dir=cache, embed=embed)
+    assert build_static_search(edited, passages, tmp_path / "edited", cache_dir=cache, embed=embed)
     assert not fitted
     assert (tmp_path / "edited" / "static_table.bin").read_bytes() == (tmp_path / "first" / "static_table.bin").read_bytes()
 
     others = [f"{document} {document[::-1]}" for document in documents]  # every training text differs
-    static.build_static_search(others, passages, tmp_path / "other", cache_dir=cache, embed=embed)
+    build_static_search(others, passages, tmp_path / "other", cache_dir=cache, embed=embed)
     assert fitted == [1]
 
 

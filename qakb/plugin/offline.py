@@ -61,7 +61,7 @@ def write(site_dir: Path, index_dir: str, manifest: dict) -> dict:
 
 def cli_only_files(manifest: dict) -> set[str]:
     """The index files no browser reads: the transformer index serves `qakb ask --exact` and
-    build-time features (qakb.index.browser_upfront). Every other file may be fetched,
+    build-time features (qakb.engine.format.Manifest.upfront). Every other file may be fetched,
     up front or, in a sharded index, query by query."""
     indexes = manifest.get("indexes")
     transformer = indexes.get("transformer") if isinstance(indexes, dict) else None

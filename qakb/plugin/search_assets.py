@@ -154,7 +154,7 @@ def index_manifest(index_dir: Path) -> dict:
 
 def engine_index_files(manifest: dict) -> dict[str, str]:
     """The files of search_index/ the browser fetches besides manifest.json, with their sha256
-    (the manifest's "upfront" list, `qakb.index.browser_upfront`)."""
+    (the manifest's "upfront" list, `qakb.engine.format.Manifest.upfront`)."""
     try:
         return {name: manifest["files"][name]["sha256"] for name in manifest["upfront"]}
     except (AttributeError, KeyError, TypeError) as error:
