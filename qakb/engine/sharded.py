@@ -21,6 +21,7 @@ from qakb.engine.arrays import dot, little_endian
 from qakb.engine.bm25 import BM25
 from qakb.engine.encoder import StaticEncoder
 from qakb.engine.format import Manifest, index_error, list_file, table_file, terms_file, text_file
+from qakb.engine.speller import Speller
 from qakb.engine.storage import ShardsMissing, Storage, bank_speller, read_checked, read_vocabulary
 
 _LIST_HEADER = struct.Struct("<I")
@@ -37,8 +38,10 @@ def read_items(data: bytes, numbers: int, row_bytes: int, count: int) -> tuple[l
 
 
 class ShardedIndex(Storage):
-    def __init__(self, index_dir: Path, manifest: Manifest, centroids: list[array], *parts):
-        super().__init__(manifest, *parts)
+    def __init__(self, index_dir: Path, manifest: Manifest, centroids: list[array], encoder: StaticEncoder,
+                 bm25: BM25, speller: Speller):
+        count = manifest.count
+        super().__init__(manifest, encoder, bm25, speller, [None] * count, [None] * count, [None] * count, [None] * count)
         spec = manifest.shards
         self.index_dir = Path(index_dir)
         self.dim = manifest.encoder["dim"]
@@ -72,7 +75,7 @@ class ShardedIndex(Storage):
                                      spec["row_bytes"], count)
         return cls(index_dir, manifest, centroids, StaticEncoder(vocab, chars, b"", encoder_spec["rows"], dim, encoder_spec),
                    BM25.sharded(chars, lengths, row_of, spec["max_idf"], bm25_spec["k1"], bm25_spec["b"]),
-                   bank_speller(words, vocab), [None] * count, [None] * count, [None] * count, [None] * count)
+                   bank_speller(words, vocab))
 
     # -- what a search reads -----------------------------------------------------------------
 
