@@ -192,8 +192,8 @@ def _overflow(page) -> int:
 @needs_banks
 @pytest.mark.parametrize("source", ["theory.md", "README.md", "golang.md"])
 def test_a_page_of_each_real_bank_reads_at_phone_width(site, metadata, server, open_page, source, tmp_path):
-    row = next(row for row in metadata if row["source"] == source)
-    browser = _phone_page(open_page, server, row["url"].split("#")[0])
+    pages = Counter(row["url"].split("#")[0] for row in metadata if row["source"] == source)
+    browser = _phone_page(open_page, server, pages.most_common(1)[0][0])  # its fullest page
     page = browser.page
     assert _overflow(page) <= 0
     assert page.locator("h2.qakb-question, .md-content h2").count() >= 3
