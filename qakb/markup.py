@@ -45,7 +45,7 @@ MEDIA_DIR = "media"
 MEDIA_URL_PREFIX = "qakb-media:"
 
 MARKDOWN_EXTENSIONS = [
-    "abbr", "attr_list", "def_list", "footnotes", "sane_lists", "tables", "toc",
+    "abbr", "attr_list", "def_list", "footnotes", "md_in_html", "sane_lists", "tables", "toc",
     "pymdownx.arithmatex", "pymdownx.betterem", "pymdownx.caret", "pymdownx.highlight",
     "pymdownx.inlinehilite", "pymdownx.mark", "pymdownx.superfences", "pymdownx.tilde",
 ]
@@ -241,8 +241,40 @@ def _nested_list(lines: list[str]) -> list[str]:
     return out
 
 
+_DETAILS_OPEN = re.compile(r"^(\s*<details\b)(?![^>]*\bmarkdown=)", re.IGNORECASE)
+
+
+def _details_as_markdown(lines: tuple[str, ...] | list[str]) -> list[str]:
+    """A ``<details>`` block's content is Markdown, as GitHub shows it: the tag gets ``markdown="1"``
+    (md_in_html), and the lines of its opening HTML block (up to the first blank line, the ``<summary>``
+    and any text beside it) lose their indentation, which would otherwise make them code."""
+    out: list[str] = []
+    in_opening = False
+    fence = ""
+    for line in lines:
+        opening_fence = _FENCE.match(line)
+        if fence or opening_fence:
+            if not fence:
+                fence = opening_fence.group(1)
+            elif line.strip().startswith(fence) and not line.strip()[len(fence):].strip():
+                fence = ""
+            out.append(line)
+            continue
+        details = _DETAILS_OPEN.match(line)
+        if details:
+            out.append(details.group(1).lstrip() + ' markdown="1"' + line[details.end():])
+            in_opening = True
+        elif in_opening and line.strip():
+            out.append(line.strip())
+        else:
+            in_opening = False
+            out.append(line)
+    return out
+
+
 def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
     """An answer's lines as Markdown that keeps their line structure (see the module doc)."""
+    lines = _details_as_markdown(lines)
     blocks: list[list[str]] = []
     fence = ""
     math = False

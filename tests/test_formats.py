@@ -225,3 +225,9 @@ def test_a_line_of_open_link_brackets_is_refused_before_parsing():
     with pytest.raises(ParseError) as caught:
         read("### What is this?\n\n" + "[" * 100_000 + "\n")
     assert caught.value.line == 3 and "'[' or '(' of links" in caught.value.message
+
+
+def test_an_answer_indented_past_its_list_items_content_is_dedented():
+    """Lines at column 6 of an item whose content starts at 4: the 2 extra spaces mean nothing."""
+    source = read("1.  ### What is a component?\n\n      **Component:**\n      - A function\n      - Or a class\n")
+    assert source.questions[0].answer_lines == ("**Component:**", "- A function", "- Or a class")

@@ -208,3 +208,12 @@ def test_a_fence_whose_info_goes_on_after_the_language_is_code():
     answer = render_one('```jsx harmony\n<img src="images/{this.props.image}">\n```\n\nAfter.')
     assert '<div class="highlight">' in answer.html and "<img" not in answer.html
     assert answer.missing_images == () and "After." in answer.text
+
+
+def test_details_content_is_markdown_as_github_shows_it():
+    """A deep-dive <details> in an answer: its summary stays, its content is Markdown (not raw text)."""
+    answer = render_one("Intro.\n\n<details>\n    <summary><b>See deep-dive answer</b></summary>\n"
+                        "    The evolution:\n\n**2010: Origins**\n- one\n- two\n</details>\n\nAfter.")
+    assert "<summary><b>See deep-dive answer</b></summary>" in answer.html
+    assert "<p>The evolution:</p>" in answer.html and "<strong>2010: Origins</strong>" in answer.html
+    assert "<li>one</li>" in answer.html and "**" not in answer.html

@@ -426,6 +426,11 @@ def _answer_lines(document: _Document, start: _Start, end: int) -> list[str]:
         return list(start.body)
     inside_end = min(end, start.container_end)
     lines = [_dedent(line, start.indent) for line in document.lines[start.body_start:inside_end]]
+    # Up to 3 more spaces before every line mean nothing in CommonMark (an answer written at column 6
+    # of an item whose content starts at 4), but would read as a list's continuation when rendered.
+    extra = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
+    if 0 < extra < 4:
+        lines = [_dedent(line, extra) for line in lines]
     # Lines after the list item and before the next item or section still belong to this item
     # (an under-indented continuation); they keep their own indentation.
     lines += document.lines[inside_end:end]
