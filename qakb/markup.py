@@ -241,6 +241,14 @@ def _nested_list(lines: list[str]) -> list[str]:
     return out
 
 
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+")
+
+
+def _indent(line: str) -> int:
+    expanded = line.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip(" "))
+
+
 _DETAILS_OPEN = re.compile(r"^(\s*<details\b)(?![^>]*\bmarkdown=)", re.IGNORECASE)
 
 
@@ -281,6 +289,7 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
     group: list[str] = []
     group_kind = ""
     blank_in_list = False  # a blank line inside a list: the next line decides whether the list goes on
+    item_content = 0  # the column the last list item's content starts at
 
     def close() -> None:
         nonlocal group, group_kind
@@ -322,7 +331,9 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
             else:
                 close()
             continue
-        if group_kind == "list" and (kind in ("list", "indented") or line[:1] in (" ", "\t")):
+        if group_kind == "list" and (kind in ("list", "indented") or line[:1] in (" ", "\t")) \
+                and not (blank_in_list and kind != "list" and _indent(line) < item_content):
+            # After a blank line, a line left of the last item's content ends the list (CommonMark).
             kind = "list"
             if blank_in_list:
                 group.append("")
@@ -330,6 +341,8 @@ def markdown_source(lines: tuple[str, ...] | list[str]) -> str:
         if kind != group_kind:
             close()
             group_kind = kind
+        if kind == "list" and _LIST_MARKER.match(line):
+            item_content = len(_LIST_MARKER.match(line).group(0))
         group.append(line)
     close()
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"

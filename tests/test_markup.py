@@ -217,3 +217,10 @@ def test_details_content_is_markdown_as_github_shows_it():
     assert "<summary><b>See deep-dive answer</b></summary>" in answer.html
     assert "<p>The evolution:</p>" in answer.html and "<strong>2010: Origins</strong>" in answer.html
     assert "<li>one</li>" in answer.html and "**" not in answer.html
+
+
+def test_after_a_blank_line_a_line_left_of_the_items_content_ends_the_list():
+    """As in CommonMark: '**Component:**' under a list, indented less than its items' text, is a paragraph."""
+    answer = render_one("  - one\n    more of one\n\n  **Component:**\n  - A function\n  - Or a class")
+    assert "<p><strong>Component:</strong></p>" in answer.html
+    assert answer.html.count("<ul>") == 2
