@@ -201,3 +201,25 @@ def slugify(text: str) -> str:
             break
         slug = candidate
     return slug or (words[0][:MAX_ANCHOR_CHARS] if words else "question")
+
+
+class BankLines:
+    """A content folder's bank files as lines, each read once: where in its file an item mentions
+    something (answers are cut out of their files' lines, dedented and trimmed, so only the file says)."""
+
+    def __init__(self, content_dir: Path):
+        self.content_dir = content_dir
+        self._files: dict[str, list[str]] = {}
+
+    def first_mentioning(self, source: str, text: str, start: int, end: int | None = None) -> int:
+        """The first line number from `start` (up to `end`, exclusive) of `source` holding `text`; 0 if none."""
+        if source not in self._files:
+            try:
+                self._files[source] = (self.content_dir / source).read_text(
+                    encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                self._files[source] = []
+        lines = self._files[source]
+        last = min(end or len(lines) + 1, len(lines) + 1)
+        return next((number for number in range(start, last) if text and text in lines[number - 1]), 0)
+

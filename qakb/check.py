@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from qakb.bank import ParseError, Question, SourceFile, shown_path
+from qakb.bank import BankLines, ParseError, Question, SourceFile, shown_path
 from qakb.markup import AnswerRenderer
 
 _HREF = re.compile(r'<a\b[^>]*?\shref="([^"]*)"')
@@ -171,8 +171,7 @@ class _BankLines:
     """Where in its bank file a question's answer mentions something."""
 
     def __init__(self, content_dir: Path, questions: list[Question]):
-        self.content_dir = content_dir
-        self.files: dict[str, list[str]] = {}
+        self.lines = BankLines(content_dir)
         starts: dict[str, list[int]] = {}
         for question in questions:
             starts.setdefault(question.source, []).append(question.line)
@@ -182,18 +181,9 @@ class _BankLines:
 
     def mentioning(self, question: Question, text: str) -> int:
         """The first line of `question`'s item that holds `text` (the question's own line if none does)."""
-        if question.source not in self.files:
-            try:
-                self.files[question.source] = (self.content_dir / question.source).read_text(
-                    encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                self.files[question.source] = []
-        lines = self.files[question.source]
-        end = self.end[question.source, question.line] or len(lines) + 1
-        for number in range(question.line, min(end, len(lines) + 1)):
-            if text and text in lines[number - 1]:
-                return number
-        return question.line
+        found = self.lines.first_mentioning(question.source, text, question.line,
+                                            self.end[question.source, question.line])
+        return found or question.line
 
 
 def _former_anchors(content_dir: Path, questions: list[Question]) -> set[str]:

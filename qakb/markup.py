@@ -37,7 +37,7 @@ import nh3
 from pygments.token import STANDARD_TYPES
 
 from qakb.limits import RENDER_SECONDS, RenderTimeout, structure_problem, within_deadline
-from qakb.parse import ParseError, Question, shown_path
+from qakb.bank import BankLines, ParseError, Question, shown_path
 
 MEDIA_DIR = "media"
 # Rendered answers are raw HTML blocks, which mkdocs does not rewrite; the qakb
@@ -417,7 +417,7 @@ class AnswerRenderer:
     def __init__(self, content_dir: Path):
         self.content_dir = content_dir.resolve()
         self.markdown = _markdown()
-        self._file_lines: dict[str, list[str]] = {}
+        self._bank_lines = BankLines(self.content_dir)
 
     def render(self, question: Question) -> Answer:
         """The question's answer, or a `ParseError` at its line if it cannot be rendered in bounded
@@ -498,16 +498,8 @@ class AnswerRenderer:
         return shown_path(self.content_dir / question.source)
 
     def _line_of(self, question: Question, text: str) -> int:
-        """The first line of the bank file from the question's own on that mentions `text` (answers are
-        cut out of their files' lines, dedented and trimmed, so only the file itself says where)."""
-        if question.source not in self._file_lines:
-            try:
-                self._file_lines[question.source] = (self.content_dir / question.source).read_text(
-                    encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                self._file_lines[question.source] = []
-        lines = self._file_lines[question.source]
-        in_file = next((number for number in range(question.line, len(lines) + 1) if text in lines[number - 1]), 0)
+        """The first line of the bank file from the question's own on that mentions `text`."""
+        in_file = self._bank_lines.first_mentioning(question.source, text, question.line)
         if in_file:
             return in_file
         # A question made in memory (no file): count from its own line, the answer right below it.
