@@ -50,3 +50,20 @@ def modules() -> list:
 @pytest.mark.parametrize("path", modules(), ids=lambda path: path.relative_to(PACKAGE).as_posix())
 def test_every_module_says_what_it_is_for(path):
     assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), f"{path} has no module docstring"
+
+
+ARCHITECTURE = PACKAGE / "ARCHITECTURE.md"
+
+
+def test_every_module_is_named_in_the_architecture_document():
+    """qakb/ARCHITECTURE.md's module table names every module, as `qakb.x.y` or `qakb/x/y.py`:
+    a new module gets its line there."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    missing = []
+    for path in modules():
+        relative = path.relative_to(ROOT).with_suffix("")
+        dotted = ".".join(relative.parts)
+        named = re.search(rf"(?<![\w.]){re.escape(dotted)}(?![\w])", text)
+        if not named and relative.with_suffix(".py").as_posix() not in text:
+            missing.append(dotted)
+    assert missing == [], f"not in {ARCHITECTURE.relative_to(ROOT)}'s module table: {missing}"
