@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from qakb import caches
 from qakb.config import PLUGIN_NAME, Settings
 from qakb.parse import Bank, Question, bank_files, content_hash, parse_content, shown_path
 
@@ -341,7 +342,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     from qakb.pages import page_parts, page_url
     from qakb.build_cache import BuildCache
     from qakb.duplicates import also_asked as near_duplicates_of, near_duplicates, question_texts
-    from qakb.related import RELATED_CACHE, related_questions
+    from qakb.related import related_questions
     from qakb.topics import place_questions
 
     started = time.perf_counter()
@@ -374,7 +375,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"rendered the answers' Markdown ({build_cache.rendered_count} rendered, "
              f"{len(questions) - build_cache.rendered_count} from cache)")
 
-        embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
+        embedder = Embedder(caches.embeddings(settings.cache_dir))
         stack.callback(embedder.close)
         vectors = embedder.encode(documents)
         step(f"embedded with all-MiniLM-L6-v2 ({embedder.encoded_count} new, "
@@ -398,7 +399,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             question.anchor: [questions[j] for j in neighbours]
             for question, neighbours in zip(
                 questions, related_questions(vectors, settings.related_min, settings.related_max,
-                                             kept=settings.cache_dir / RELATED_CACHE,
+                                             kept=caches.related(settings.cache_dir),
                                              left_out=duplicate_rows(questions, also_asked)))
         }
         part_of = page_parts(questions, topic_of, settings.page_size)

@@ -16,6 +16,7 @@ import json
 from importlib.metadata import version
 from pathlib import Path
 
+from qakb import caches
 from qakb.anchors import answer_signature
 from qakb.markup import Answer, AnswerRenderer, document_text
 from qakb.parse import Question
@@ -50,7 +51,7 @@ class BuildCache:
                                           + ([list(q.prompt_lines)] if q.prompt_lines else [])).encode()).hexdigest()
                 for q in questions]
         in_process = _answers_kept.kept(self._store, keys)
-        cached = self._store.lookup("answer", [key for key in keys if key not in in_process])
+        cached = self._store.lookup(caches.ANSWERS, [key for key in keys if key not in in_process])
         renderer = None
         answers: dict[str, Answer] = {}
         new: dict[str, str] = {}
@@ -75,7 +76,7 @@ class BuildCache:
                                           ensure_ascii=False)
                     kept[key] = answer
                 bar.update()
-        self._store.store("answer", new)
+        self._store.store(caches.ANSWERS, new)
         _answers_kept.replace(self._store, kept)
         return answers, [document_text(question, answers[question.anchor]) for question in questions]
 
@@ -84,10 +85,10 @@ class BuildCache:
         code = _code_version("anchors.py")
         keys = [hashlib.sha256(f"{code}\n{question.answer}".encode()).hexdigest() for question in questions]
         in_process = _signatures_kept.kept(self._store, keys)
-        cached = self._store.lookup("signature", [key for key in keys if key not in in_process])
+        cached = self._store.lookup(caches.SIGNATURES, [key for key in keys if key not in in_process])
         new = {key: answer_signature(question.answer) for question, key in zip(questions, keys)
                if key not in cached and key not in in_process}
-        self._store.store("signature", new)
+        self._store.store(caches.SIGNATURES, new)
         found = {key: in_process.get(key) or cached.get(key) or new[key] for key in keys}
         _signatures_kept.replace(self._store, found)
         return {question.anchor: found[key] for question, key in zip(questions, keys)}
@@ -95,4 +96,4 @@ class BuildCache:
 
 # What the process's last build found (`qakb serve --watch` looks up the same 10,000 answers
 # and signatures after every edit: 0.3 s from the store; an edit changes one of them).
-_answers_kept, _signatures_kept = LastBuild("answer"), LastBuild("signature")
+_answers_kept, _signatures_kept = LastBuild(caches.ANSWERS), LastBuild(caches.SIGNATURES)

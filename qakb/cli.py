@@ -11,6 +11,7 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
+from qakb import caches
 from qakb.config import load_settings
 from qakb.parse import ParseError
 
@@ -201,7 +202,7 @@ def cmd_topics(args, settings) -> int:
     bank = parse_content(settings.content_dir, settings.read_options)
     questions = list(bank.questions)
     _, documents = answers_and_documents(questions, settings.content_dir)
-    embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
+    embedder = Embedder(caches.embeddings(settings.cache_dir))
     try:
         vectors = embedder.encode(documents)
         titles = {source.name: source.title for source in bank.files}
@@ -240,7 +241,7 @@ def cmd_check(args, settings) -> int:
     if not args.no_model:
         from qakb.embed import Embedder
 
-        embedder = Embedder(settings.cache_dir / "embeddings.sqlite")
+        embedder = Embedder(caches.embeddings(settings.cache_dir))
     try:
         report = check(content_dir, None if args.content else settings.read_options, embedder, log=_log)
     finally:

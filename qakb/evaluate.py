@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from qakb import caches
 from qakb.parse import bank_files, content_hash, parse_content
 from qakb.engine import Engine
 
@@ -72,14 +73,14 @@ def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     engine = sorted(path.relative_to(package).as_posix() for path in (package / "engine").glob("*.py"))
     for module in writers + engine:
         builders.update((package / module).read_bytes())
-    index_dir = cache_dir / "eval-index" / builders.hexdigest()[:16]
+    index_dir = caches.eval_indexes(cache_dir) / builders.hexdigest()[:16]
     if (index_dir / MANIFEST_FILE).is_file():
         return index_dir
     questions = list(parse_content(content_dir).questions)
     answers, documents = answers_and_documents(questions, content_dir)
     passages = [answer_passages(answers[question.anchor].text) for question in questions]
     everything = Topic(slug="all", title="All questions", description="")
-    embedder = Embedder(cache_dir / "embeddings.sqlite")
+    embedder = Embedder(caches.embeddings(cache_dir))
     try:
         partial = index_dir.with_name(index_dir.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)

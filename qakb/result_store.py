@@ -1,5 +1,5 @@
 """Results a rebuild can reuse, keyed by (kind, hash of everything they are made from), in one
-SQLite file in the project's cache folder.
+SQLite file in the project's cache folder (`qakb.caches.results`, which names the kinds).
 
 The build keeps rendered answers and answer signatures here (`qakb.build_cache`), the mkdocs
 plugin its rendered pages and their keyword-search entries (`qakb.plugin.page_cache`). Each
@@ -13,14 +13,14 @@ import sqlite3
 import time
 from pathlib import Path
 
-STORE_FILE = "build-cache.sqlite"
+from qakb import caches
 
 
 class ResultStore:
     def __init__(self, cache_dir: Path):
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Two connections may be open at once (the build's and its mkdocs plugin's): wait, do not fail.
-        self.path = (cache_dir / STORE_FILE).resolve()
+        self.path = caches.results(cache_dir).resolve()
         self._db = sqlite3.connect(self.path, timeout=60)
         # A cache: a commit need not wait for the disk (WAL keeps the file whole if the machine stops).
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from qakb import caches
 from qakb.engine import Engine
 from qakb.serve import make_server
 from qakb.shards import load_everything
@@ -85,9 +86,9 @@ def make_scale_project(items: int, work: Path, seed: int = 0) -> Path:
     shutil.rmtree(project, ignore_errors=True)
     banks = [arg for part in split_bank(bank) for arg in ("--bank", str(part))]
     subprocess.run([str(BIN / "qakb"), "new", str(project), *banks], check=True, capture_output=True)
-    npm = ROOT / ".cache" / "npm"
+    npm = caches.npm(ROOT / ".cache")
     if npm.is_dir():
-        shutil.copytree(npm, project / ".cache" / "npm")
+        shutil.copytree(npm, caches.npm(project / ".cache"))
     return project
 
 

@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qakb import caches  # noqa: E402
 from qakb.discover import cluster, kmeans_partition  # noqa: E402
 from qakb.embed import Embedder  # noqa: E402
 from qakb.markup import document_text, render_answers  # noqa: E402
@@ -87,7 +88,7 @@ def numbers(questions: list[Question]) -> str:
 
 
 def main() -> None:
-    embedder = Embedder(Path(os.environ.get("QAKB_CACHE_DIR", ROOT / ".cache")) / "embeddings.sqlite")
+    embedder = Embedder(caches.embeddings(Path(os.environ.get("QAKB_CACHE_DIR", ROOT / ".cache"))))
     ds_questions, ds_vectors, ds_titles = load(DS_BANK, embedder)
     ml_questions, ml_vectors, ml_titles = load(ML_BANK, embedder)
     hand = place_questions(ml_questions, ml_vectors, ML_BANK / "topics.yml", embedder.encode, ml_titles)

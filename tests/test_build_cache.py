@@ -89,7 +89,8 @@ def test_cached_signatures_are_the_signatures(tmp_path):
 def test_what_the_last_build_used_serves_only_its_own_store_and_keeps_its_rows_recent(tmp_path):
     import sqlite3
 
-    from qakb.result_store import STORE_FILE, LastBuild, ResultStore
+    from qakb import caches
+    from qakb.result_store import LastBuild, ResultStore
 
     one, other = ResultStore(tmp_path / "one"), ResultStore(tmp_path / "other")
     one.store("answer", {"a": "1", "b": "2", "c": "3"})
@@ -97,10 +98,10 @@ def test_what_the_last_build_used_serves_only_its_own_store_and_keeps_its_rows_r
     assert kept.kept(one, ["a"]) == {}  # nothing kept yet
     kept.replace(one, {"a": 1, "b": 2})
     assert kept.kept(other, ["a", "b"]) == {}, "another project's store gets its own rows"
-    with sqlite3.connect(tmp_path / "one" / STORE_FILE) as db:
+    with sqlite3.connect(caches.results(tmp_path / "one")) as db:
         before = dict(db.execute("SELECT key, used FROM entries"))
     assert kept.kept(one, ["a", "c", "z"]) == {"a": 1}
-    with sqlite3.connect(tmp_path / "one" / STORE_FILE) as db:
+    with sqlite3.connect(caches.results(tmp_path / "one")) as db:
         after = dict(db.execute("SELECT key, used FROM entries"))
     assert after["a"] > before["a"] and after["b"] == before["b"] and after["c"] == before["c"]
     one.keep_recent("answer", 1)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from projects import ROOT, make_project, qakb
+from qakb import caches
 from qakb.discover import characteristic_terms, cluster, description_from_terms, title_from_terms
 from qakb.parse import assign_anchors, parse_text
 from qakb.topics import ORIGIN_DISCOVERED, discovered_placement
@@ -150,7 +151,7 @@ def test_discovery_agrees_with_the_ds_banks_hidden_sections():
     bank = parse_content(DS_BANK)
     questions = list(bank.questions)
     answers = render_answers(questions, DS_BANK)
-    embedder = Embedder(ROOT / ".cache" / "embeddings.sqlite")
+    embedder = Embedder(caches.embeddings(ROOT / ".cache"))
     try:
         vectors = embedder.encode([document_text(q, answers[q.anchor]) for q in questions])
     finally:

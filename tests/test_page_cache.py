@@ -13,8 +13,8 @@ from mkdocs.exceptions import Abort
 from mkdocs.structure.pages import Page
 from test_plugin import make_site
 
+from qakb import caches
 from qakb.plugin.page_cache import stable
-from qakb.result_store import STORE_FILE
 
 
 def build_counting_renders(site, monkeypatch) -> list[str]:
@@ -39,7 +39,7 @@ def site_bytes(site) -> dict[str, bytes]:
 
 
 def rows(site, kind: str) -> int:
-    with sqlite3.connect(site / "cache" / STORE_FILE) as db:
+    with sqlite3.connect(caches.results(site / "cache")) as db:
         return db.execute("SELECT COUNT(*) FROM entries WHERE kind = ?", (kind,)).fetchone()[0]
 
 
@@ -66,7 +66,7 @@ def test_a_rebuild_converts_only_changed_generated_pages_and_makes_the_same_site
     (generated / "topics" / "b.md").write_text("# Topic B\n\nSee [topic A](a.md#topic-a) again.\n", encoding="utf-8")
     assert build_counting_renders(site, monkeypatch) == ["about.md", "topics/b.md"]
     cached_site = site_bytes(site / "site")
-    (site / "cache" / STORE_FILE).unlink()
+    caches.results(site / "cache").unlink()
     build_counting_renders(site, monkeypatch)
     assert site_bytes(site / "site") == cached_site  # same bytes as a build from nothing
 

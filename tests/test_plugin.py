@@ -19,6 +19,7 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import get_files
 
+from qakb import caches
 from qakb.plugin import (MARKDOWN_EXTENSIONS, MEDIA_DIR, MEDIA_URL_PREFIX, NAV_FILE, PRACTICE_PAGE, SCRIPTS,
                          STYLESHEETS, WIDGET_DIR, engine_wheel, katex, link_media, runtime, scheduler, search_assets)
 
@@ -101,10 +102,10 @@ _built_engine: list[Path] = []
 def reuse_engine_wheel(cache: Path, lock: Path) -> None:
     """Build the engine's wheel once for all these sites (same sources, same stand-in lock)."""
     if _built_engine:
-        shutil.copytree(_built_engine[0], cache / engine_wheel.WHEEL_CACHE)
+        shutil.copytree(_built_engine[0], caches.engine_wheels(cache))
     else:
         engine_wheel.engine_wheel(cache, lock)
-        _built_engine.append(cache / engine_wheel.WHEEL_CACHE)
+        _built_engine.append(caches.engine_wheels(cache))
 
 
 def configured(site: Path):
@@ -158,7 +159,7 @@ def test_the_runtime_is_installed_once_with_npm_ci_from_the_pinned_lock(tmp_path
     assert (node_modules / "pyodide").is_dir()
     assert runtime.runtime_packages(tmp_path / "cache") == node_modules
     assert (tmp_path / "runs").read_text() == "run\n"
-    assert [path.name for path in (tmp_path / "cache" / "npm").iterdir()] == [node_modules.parent.name]
+    assert [path.name for path in caches.npm(tmp_path / "cache").iterdir()] == [node_modules.parent.name]
 
 
 def test_a_failed_npm_ci_leaves_nothing_that_looks_installed(tmp_path, monkeypatch):
@@ -166,7 +167,7 @@ def test_a_failed_npm_ci_leaves_nothing_that_looks_installed(tmp_path, monkeypat
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(PluginError, match=r"(?s)could not install the browser runtime.*npm ERR! 404 katex"):
         runtime.runtime_packages(tmp_path / "cache")
-    assert list((tmp_path / "cache" / "npm").iterdir()) == []
+    assert list(caches.npm(tmp_path / "cache").iterdir()) == []
 
 
 def test_the_runtime_versions_are_pinned_exactly():

@@ -12,6 +12,7 @@ import brotli
 import pytest
 
 from conftest import serve
+from qakb import caches
 from qakb.plugin import compress
 from qakb.serve import accepted_encodings
 
@@ -59,7 +60,7 @@ def test_runtime_files_get_the_best_brotli_and_large_site_files_a_faster_one(tmp
     assert (site / "topics/page.html.br").read_bytes() == brotli.compress(data[:300_000], quality=10)
     assert (site / "small.json.br").read_bytes() == brotli.compress(data[:100_000], quality=11)
     # The same bytes under two rules: each copy is cached under its own quality.
-    assert len({path.name for path in (tmp_path / "cache" / compress.CACHE).glob("*.br")}) == 4
+    assert len({path.name for path in caches.compressed(tmp_path / "cache").glob("*.br")}) == 4
 
 
 def test_compression_is_deterministic_and_cached(site, tmp_path):
@@ -67,7 +68,7 @@ def test_compression_is_deterministic_and_cached(site, tmp_path):
     first = (site / "index.html.gz").read_bytes(), (site / "index.html.br").read_bytes()
     compress.precompress_site(site, tmp_path / "other-cache")
     assert ((site / "index.html.gz").read_bytes(), (site / "index.html.br").read_bytes()) == first
-    cached = sorted(path.suffix for path in (tmp_path / "cache" / compress.CACHE).iterdir())
+    cached = sorted(path.suffix for path in caches.compressed(tmp_path / "cache").iterdir())
     assert cached == [".br", ".br", ".br", ".gz", ".gz", ".gz"]  # index.html, app.js, noise.bin
 
 
@@ -77,7 +78,7 @@ def test_copies_taken_from_the_cache_are_newer_than_their_rewritten_files(site, 
     compress.precompress_site(site, tmp_path / "cache")
     script = site / "assets" / "app.js"
     past = script.stat().st_mtime - 3600
-    for path in (tmp_path / "cache" / compress.CACHE).iterdir():
+    for path in caches.compressed(tmp_path / "cache").iterdir():
         os.utime(path, (past, past))
     for path in site.rglob("*.[bg][rz]"):
         path.unlink()

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from projects import ROOT
+from qakb import caches
 from qakb.engine import Engine, SearchIndexError, ShardsMissing
 from qakb.engine.format import list_file, terms_file
 from qakb.evaluate import index_for_content
@@ -393,7 +394,7 @@ def test_a_build_cuts_the_shards_from_its_own_data_as_from_the_unsharded_files(t
     answers, documents = answers_and_documents(questions, content)
     passages = [answer_passages(answers[question.anchor].text) for question in questions]
     topic_of = {question.anchor: Topic(slug="all", title="All questions", description="") for question in questions}
-    embedder = Embedder(ROOT / ".cache" / "embeddings.sqlite")
+    embedder = Embedder(caches.embeddings(ROOT / ".cache"))
     try:
         arguments = (questions, documents, passages, topic_of, embedder.encode(documents), "hash", ROOT / ".cache")
         write_index(tmp_path / "whole", *arguments, embed=embedder.encode)

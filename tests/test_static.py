@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from qakb import query_encoder as static
+from qakb import caches, query_encoder as static
 from qakb.embed import Embedder
 from qakb.index import answer_passages
 from qakb.markup import document_text, render_answers
@@ -113,12 +113,12 @@ def test_editing_one_document_of_a_big_bank_keeps_the_training_sample(monkeypatc
 def test_a_rebuild_with_the_same_training_texts_reuses_the_trained_table(documents, passages, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "model2vec").symlink_to(CACHE_DIR / "model2vec")
-    embed = Embedder(CACHE_DIR / "embeddings.sqlite").encode
+    caches.distilled_models(cache).symlink_to(caches.distilled_models(CACHE_DIR))
+    embed = Embedder(caches.embeddings(CACHE_DIR)).encode
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
     first = build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)
-    assert len(list((cache / static.TABLE_CACHE).glob("*.npz"))) == 1
+    assert len(list(caches.static_tables(cache).glob("*.npz"))) == 1
 
     def refit(*args, **kwargs):
         raise AssertionError("the table was fitted again")
@@ -134,8 +134,8 @@ def test_a_table_fitted_to_nearly_the_same_texts_is_reused_and_one_fitted_to_oth
         documents, passages, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "model2vec").symlink_to(CACHE_DIR / "model2vec")
-    embed = Embedder(CACHE_DIR / "embeddings.sqlite").encode
+    caches.distilled_models(cache).symlink_to(caches.distilled_models(CACHE_DIR))
+    embed = Embedder(caches.embeddings(CACHE_DIR)).encode
     for name in ("first", "edited", "other"):
         (tmp_path / name).mkdir()
     build_static_search(documents, passages, tmp_path / "first", cache_dir=cache, embed=embed)

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import brotli
 
+from qakb import caches
 from qakb.plugin.runtime import made_in_place
 
-CACHE = "compressed"
 # Formats that are compressed already: another layer saves nothing.
 COMPRESSED_SUFFIXES = frozenset({".gz", ".br", ".zip", ".whl", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
                                  ".ico", ".woff", ".woff2", ".mp3", ".mp4", ".webm", ".pdf", ".apkg"})
@@ -113,7 +113,7 @@ def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Call
     for suffix, compress in ENCODINGS.items():
         # The brotli quality is part of the key: the same bytes may be either kind of file.
         key = digest + (f"-q{quality}" if suffix == ".br" and quality != 11 else "")
-        cached = cache_dir / CACHE / f"{key}{suffix}"
+        cached = caches.compressed(cache_dir) / f"{key}{suffix}"
         if not cached.is_file():
             data = data if data is not None else path.read_bytes()
             _cached(cached, compress, data, quality)

@@ -34,11 +34,11 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 import qakb
+from qakb import caches
 from qakb.plugin.runtime import content_key, made_in_place
 
 DISTRIBUTION = "qakb-engine"
 ENGINE_PACKAGE = "engine"  # qakb/engine/: what the wheel ships besides qakb/__init__.py
-WHEEL_CACHE = "engine-wheel"
 LOCK_FILE = "pyodide-lock.json"
 BUILD_TIMEOUT_S = 300
 # Zip timestamps cannot predate 1980; any fixed time makes the same bytes.
@@ -108,7 +108,7 @@ def engine_wheel(cache_dir: Path, pyodide_lock: Path) -> EngineWheel:
     key = content_key(source_hash(sources).encode(), pyproject.encode(),
                       importlib.metadata.version("setuptools").encode(), Path(__file__).read_bytes(),
                       pyodide_lock.read_bytes())
-    folder = cache_dir / WHEEL_CACHE / key
+    folder = caches.engine_wheels(cache_dir) / key
     wheels = sorted(folder.glob("*.whl"))
     if len(wheels) == 1 and (folder / LOCK_FILE).is_file():
         return EngineWheel(wheels[0], folder / LOCK_FILE)

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from mkdocs.structure.toc import get_toc
 
+from qakb import caches
 from qakb.result_store import LastBuild, ResultStore
 
 RENDERING_LIBRARIES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "pygments")
@@ -95,8 +96,8 @@ class PageCache:
         # By page, from on_page_markdown to on_page_content: its key, what was kept (None: nothing)
         # and the warnings logged before mkdocs converted it.
         self.pending: dict[str, tuple[str, dict | None, int]] = {}
-        self.used = {"page": 0, "search": 0}  # rows of each kind this build reads or writes
-        self.kept_now: dict[str, dict[str, str]] = {"page": {}, "search": {}}  # for the process's next build
+        self.used = {caches.PAGES: 0, caches.SEARCH_ENTRIES: 0}  # rows of each kind this build reads or writes
+        self.kept_now: dict[str, dict[str, str]] = {caches.PAGES: {}, caches.SEARCH_ENTRIES: {}}  # for the next build
         self.warnings = _WarningCount()
         logging.getLogger("mkdocs").addHandler(self.warnings)
 
@@ -133,11 +134,11 @@ class PageCache:
         generated page whose conversion is kept (`converted_html` puts it back: nothing to convert)."""
         if not self.generated(page.file):  # hand-written: always converted
             return markdown
-        self.used["page"] += 1
+        self.used[caches.PAGES] += 1
         if self.files_digest is None:  # the files are complete by the time pages are read
             self.files_digest = _digest(sorted((file.src_uri, file.url) for file in files if self._link_target(file)))
         key = _digest(self.settings, self.files_digest, page.file.src_uri, page.file.url, markdown)
-        kept = self._lookup("page", key)
+        kept = self._lookup(caches.PAGES, key)
         self.pending[page.file.src_uri] = (key, kept, self.warnings.count)
         return markdown if kept is None else ""
 
@@ -152,7 +153,7 @@ class PageCache:
             _restore(page, kept, files)
             return page.content
         if self.warnings.count == warnings:
-            self._keep("page", key, _rendered(page))
+            self._keep(caches.PAGES, key, _rendered(page))
         return html
 
     def generated(self, file) -> bool:
@@ -171,23 +172,23 @@ class PageCache:
         settings = _digest(version("mkdocs-material"), stable(dict(search_plugin.config)))
 
         def add_entry_kept(page):
-            self.used["search"] += 1  # every page, hand-written ones too
+            self.used[caches.SEARCH_ENTRIES] += 1  # every page, hand-written ones too
             key = _digest(settings, page.url, page.content, _toc_tokens(page.toc), str(page.title),
                           json.loads(json.dumps(page.meta, default=str)))
-            kept = self._lookup("search", key)
+            kept = self._lookup(caches.SEARCH_ENTRIES, key)
             if kept is not None:
                 index.entries.extend(dict(entry) for entry in kept)  # copies: the rows outlive this index
                 return
             first = len(index.entries)
             add_entry(page)
-            self._keep("search", key, index.entries[first:])
+            self._keep(caches.SEARCH_ENTRIES, key, index.entries[first:])
 
         index.add_entry_from_context = add_entry_kept
 
 
 # The rows the process's last build used, parsed, by kind and key: `qakb serve --watch` restores
 # the same ~100 pages (35 MB of HTML at 10k) after every edit.
-_last_build = {kind: LastBuild(kind) for kind in ("page", "search")}
+_last_build = {kind: LastBuild(kind) for kind in (caches.PAGES, caches.SEARCH_ENTRIES)}
 
 
 def _rendered(page) -> dict:

@@ -23,9 +23,10 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
+from qakb import caches
+
 NPM_DIR = Path(__file__).with_name("npm")
 NPM_FILES = ("package.json", "package-lock.json")
-NPM_CACHE = "npm"
 NPM_TIMEOUT_S = 600
 
 log = logging.getLogger("mkdocs.plugins.qakb")
@@ -106,7 +107,7 @@ def run_node(script: Path, args: list[str], *, timeout_s: int, purpose: str, opt
 def install_folder(cache_dir: Path) -> Path:
     """Where the cache holds these pins: named by a hash of the package and lock files."""
     key = hashlib.sha256(b"".join((NPM_DIR / name).read_bytes() for name in NPM_FILES)).hexdigest()[:16]
-    return cache_dir / NPM_CACHE / key
+    return caches.npm(cache_dir) / key
 
 
 def install(destination: Path) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
+from qakb import caches
 from qakb.plugin.engine_wheel import DISTRIBUTION, LOCK_FILE, EngineWheel, engine_wheel
 from qakb.plugin.runtime import content_key, made_in_place, run_node
 from qakb.plugin.stdlib import trimmed_stdlib
@@ -48,7 +49,6 @@ PYODIDE_BOOT_FILES = (
     "python_stdlib.zip",
 )
 SNAPSHOT_SCRIPT = Path(__file__).with_name("pyodide_snapshot.mjs")
-SNAPSHOT_CACHE = "pyodide-snapshot"
 SNAPSHOT_TIMEOUT_S = 120
 
 SITE_RUNTIME_DIR = "assets/pyodide/"
@@ -171,7 +171,7 @@ def pyodide_snapshot(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel) ->
     script = SNAPSHOT_SCRIPT
     key = content_key((pyodide_dir / "pyodide.asm.wasm").read_bytes(), (pyodide_dir / "pyodide.asm.mjs").read_bytes(),
                       engine.wheel.read_bytes(), engine.lock.read_bytes(), script.read_bytes())
-    cached = cache_dir / SNAPSHOT_CACHE / f"qakb-snapshot-{key}.bin"
+    cached = caches.pyodide_snapshots(cache_dir) / f"qakb-snapshot-{key}.bin"
     if cached.is_file():
         return cached
     with made_in_place(cached) as partial:

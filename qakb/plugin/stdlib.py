@@ -19,11 +19,11 @@ import json
 import zipfile
 from pathlib import Path
 
+from qakb import caches
 from qakb.plugin.engine_wheel import DISTRIBUTION, EngineWheel
 from qakb.plugin.runtime import content_key, made_in_place, run_node
 
 SCRIPT = Path(__file__).with_name("stdlib_modules.mjs")
-CACHE = "stdlib"
 STDLIB_ARCHIVE = "python_stdlib.zip"
 TIMEOUT_S = 180
 
@@ -32,7 +32,7 @@ def trimmed_stdlib(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel, inde
     """The cached trimmed archive for this Pyodide and engine, made with Node if missing."""
     full = pyodide_dir / STDLIB_ARCHIVE
     key = content_key(full.read_bytes(), engine.wheel.read_bytes(), SCRIPT.read_bytes(), Path(__file__).read_bytes())
-    cached = cache_dir / CACHE / f"python_stdlib-{key}.zip"
+    cached = caches.trimmed_stdlibs(cache_dir) / f"python_stdlib-{key}.zip"
     if cached.is_file():
         return cached
     result = run_node(SCRIPT, [str(pyodide_dir), str(engine.lock), DISTRIBUTION, str(index_dir)], timeout_s=TIMEOUT_S,
