@@ -30,6 +30,7 @@ from typing import Callable
 from qakb import caches
 from qakb.config import PLUGIN_NAME, Settings
 from qakb.parse import Bank, Question, bank_files, content_hash, parse_content, shown_path
+from qakb.session import BuildSession, Deletions
 
 
 TRASH_DIR = "discarded"  # beside the staging folder: the last build's folders, being deleted
@@ -75,7 +76,7 @@ def recover_interrupted_swap(paths: list[Path]) -> None:
             os.rename(previous, path)
 
 
-def swap_in(new: Path, dest: Path, trash: Path) -> None:
+def swap_in(new: Path, dest: Path, trash: Path, deletions: Deletions) -> None:
     """Put `new` in `dest`'s place; the old `dest` goes to `discard` (into `trash`)."""
     previous = _previous(dest)
     if previous.exists():
@@ -84,17 +85,14 @@ def swap_in(new: Path, dest: Path, trash: Path) -> None:
         os.rename(dest, previous)
     os.rename(new, dest)
     if previous.exists():
-        discard(previous, trash)
+        discard(previous, trash, deletions)
 
 
-_discarding: set[Path] = set()  # folders this process is deleting in the background
-_discarding_lock = threading.Lock()
-
-
-def discard(folder: Path, trash: Path) -> None:
+def discard(folder: Path, trash: Path, deletions: Deletions) -> None:
     """Delete `folder` in the background: it is moved into `trash` at once and removed by a thread,
     so a rebuild does not wait for the ~8,000 files of a 10,000-question site to be unlinked
-    (`qakb serve --watch` goes back to serving; a one-shot build's process exits when the thread ends)."""
+    (`qakb serve --watch` goes back to serving; a one-shot build's process exits when the thread ends).
+    `deletions` lists the folder until its thread is done."""
     trash.mkdir(parents=True, exist_ok=True)
     target = trash / f"{folder.name}-{uuid.uuid4().hex}"
     try:
@@ -102,21 +100,19 @@ def discard(folder: Path, trash: Path) -> None:
     except OSError:  # the trash on another file system: delete it here and now
         shutil.rmtree(folder, ignore_errors=True)
         return
-    with _discarding_lock:
-        _discarding.add(target)
+    deletions.started(target)
 
     def remove() -> None:
         shutil.rmtree(target, ignore_errors=True)
-        with _discarding_lock:
-            _discarding.discard(target)
+        deletions.finished(target)
 
     threading.Thread(target=remove, name="qakb-discard").start()
 
 
-def empty_trash(trash: Path) -> None:
-    """Remove what an earlier process left in `trash` (it was stopped while deleting)."""
-    with _discarding_lock:
-        busy = set(_discarding)
+def empty_trash(trash: Path, deletions: Deletions) -> None:
+    """Remove what an earlier process left in `trash` (it was stopped while deleting); what `deletions`
+    lists is being deleted by this session's threads."""
+    busy = deletions.busy()
     if trash.is_dir():
         for left in trash.iterdir():
             if left not in busy:
@@ -133,28 +129,27 @@ def element_ids(html_text: str) -> list[str]:
     return [html.unescape(match.group(2)) for match in _ID_ATTRIBUTE.finditer(html_text)]
 
 
-# A page's ids by the sha256 of its bytes, for the process: `qakb serve --watch` checks the
-# same 100 topic pages (35 MB at 10k) after every edit, and an edit changes a few of them.
-_ids_of_page: dict[bytes, list[str]] = {}
-
-
-def page_ids(page: Path, seen: dict[bytes, list[str]]) -> list[str]:
-    """element_ids of the page file, from the last check's pages where it is one of them; adds it to `seen`."""
+def page_ids(page: Path, seen: dict[bytes, list[str]], last: dict[bytes, list[str]]) -> list[str]:
+    """element_ids of the page file, from the last check's pages (`last`, by the sha256 of their bytes)
+    where it is one of them; adds it to `seen`."""
     data = page.read_bytes()
     digest = hashlib.sha256(data).digest()
-    ids = _ids_of_page.get(digest)
+    ids = last.get(digest)
     seen[digest] = ids if ids is not None else element_ids(data.decode("utf-8"))
     return seen[digest]
 
 
-def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_dir: Path, site_dir: Path) -> None:
+def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_dir: Path, site_dir: Path,
+                       session: BuildSession | None = None) -> None:
     """Every item is in the site exactly once under its anchor (on the page `url_of` gives it),
-    and exactly once in the index."""
+    and exactly once in the index. `session` keeps the pages' ids for its next check: `qakb serve
+    --watch` checks the same 100 topic pages (35 MB at 10k) after every edit, which changes a few."""
     from collections import Counter
 
     from qakb.engine import Engine
     from qakb.shards import load_metadata
 
+    session = session if session is not None else BuildSession()
     page_of = {anchor: url.partition("#")[0] for anchor, url in url_of.items()}
     ids_by_page: dict[str, Counter] = {}
     seen: dict[bytes, list[str]] = {}
@@ -162,7 +157,7 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
         page = site_dir / page_url / "index.html"
         if not page.is_file():
             raise BuildError(f"nothing-lost check: the topic page {page_url} was not built ({page})")
-        ids_by_page[page_url] = Counter(page_ids(page, seen))
+        ids_by_page[page_url] = Counter(page_ids(page, seen, session.page_ids))
     everywhere: Counter = Counter()
     for ids in ids_by_page.values():
         everywhere.update(ids)  # in place: sum() would copy the growing total once a page
@@ -174,8 +169,8 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
         if on_own_page != 1 or elsewhere:
             problems.append(f"{question.source}:{question.line}: item {question.number} appears {on_own_page} "
                             f"time(s) on {page_url} and {elsewhere} time(s) elsewhere, not once")
-    _ids_of_page.clear()
-    _ids_of_page.update(seen)  # only this build's pages are kept
+    session.page_ids.clear()
+    session.page_ids.update(seen)  # only this build's pages are kept
     engine = Engine.open(index_dir)
     load_metadata(engine)
     indexed = [(hit["source"], hit["number"], hit["id"]) for hit in engine.metadata]
@@ -187,7 +182,9 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
         raise BuildError("nothing-lost check failed:\n  " + "\n  ".join(problems))
 
 
-def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: Path) -> None:
+def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: Path, session: BuildSession) -> None:
+    """mkdocs' build of the site into `site_dir`, the qakb plugin pointed at the staged pages and index
+    and handed the build's `session` (mkdocs makes a new plugin for each build: see `qakb.plugin`)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, ConfigurationError, PluginError
@@ -207,6 +204,7 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
         plugin.config.pages_dir = str(pages_dir)
         plugin.config.index_dir = str(index_dir)
         plugin.config.cache_dir = str(settings.cache_dir)
+        plugin.session = session
         mkdocs_build(config)
     except (Abort, ConfigurationError, PluginError) as error:
         raise BuildError(f"mkdocs build --strict failed: {error}") from None
@@ -332,8 +330,11 @@ def duplicate_rows(questions: list[Question], also_asked: dict[str, list[Questio
     return {row_of[anchor]: {row_of[other.anchor] for other in others} for anchor, others in also_asked.items()}
 
 
-def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
-    """Run the whole pipeline; on success the new index, pages and site are in place."""
+def build(settings: Settings, log: Callable[[str], None], session: BuildSession | None = None) -> BuildResult:
+    """Run the whole pipeline; on success the new index, pages and site are in place.
+
+    `session`: what the last build in this process left for this one, and where this one leaves its
+    own (`qakb.session`); `qakb serve --watch` hands every rebuild the same one. None: a new one."""
     from qakb.anchors import RECORD_FILE, links_map, read_record, update_record, write_record
     from qakb.anki import deck_file_name, deck_timestamp
     from qakb.embed import Embedder
@@ -346,6 +347,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     from qakb.topics import place_questions
 
     started = time.perf_counter()
+    session = session if session is not None else BuildSession()
 
     def step(message: str) -> None:
         log(f"[{time.perf_counter() - started:6.1f}s] {message}")
@@ -353,7 +355,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
     with build_lock(settings) as lock, ExitStack() as stack:
         recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
         trash = settings.staging_dir.parent / TRASH_DIR
-        empty_trash(trash)
+        empty_trash(trash, session.deletions)
         bank: Bank = parse_content(settings.content_dir, settings.read_options)
         questions = list(bank.questions)
         for source in bank.files:
@@ -362,7 +364,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         for warning in bank.warnings:
             log(f"warning: {warning}")
         step(f"parsed {len(questions)} questions from {len(bank.files)} file(s)")
-        build_cache = BuildCache(settings.cache_dir)
+        build_cache = BuildCache(settings.cache_dir, session)
         stack.callback(build_cache.close)
         record_path = settings.content_dir / RECORD_FILE
         anchors = update_record(read_record(record_path), questions, build_cache.signatures(questions))
@@ -375,7 +377,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"rendered the answers' Markdown ({build_cache.rendered_count} rendered, "
              f"{len(questions) - build_cache.rendered_count} from cache)")
 
-        embedder = Embedder(caches.embeddings(settings.cache_dir))
+        embedder = Embedder(caches.embeddings(settings.cache_dir), kept=session.vectors)
         stack.callback(embedder.close)
         vectors = embedder.encode(documents)
         step(f"embedded with all-MiniLM-L6-v2 ({embedder.encoded_count} new, "
@@ -390,7 +392,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
              f"({embedder.encoded_count - embedded_before} question(s) embedded, the rest from cache)")
 
         placement = place_questions(questions, vectors, settings.topics_file, embedder.encode,
-                                    {source.name: source.title for source in bank.files})
+                                    {source.name: source.title for source in bank.files}, session)
         for warning in placement.warnings:
             log(f"warning: {warning}")
         topic_by_slug = {topic.slug: topic for topic in placement.topics}
@@ -429,7 +431,7 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
             write_index(index_dir, questions, documents, passages, topic_of, vectors, project_hash(settings),
                         settings.cache_dir, embed=embedder.encode, part_of=part_of,
                         shard_above=settings.shard_above, shard_list_size=settings.shard_list_size,
-                        previous=settings.index_dir)
+                        previous=settings.index_dir, session=session)
         except BaseException:
             pages_written.wait()  # nothing may still write into the staging folder the next build clears
             raise
@@ -440,14 +442,14 @@ def build(settings: Settings, log: Callable[[str], None]) -> BuildResult:
         step(f"rendered the topic pages ({media_count} image(s) copied)")
         step(f"wrote the Anki deck {deck_file}")
 
-        run_mkdocs(settings, pages_dir, index_dir, site_dir)
-        check_nothing_lost(questions, url_of, index_dir, site_dir)
+        run_mkdocs(settings, pages_dir, index_dir, site_dir, session)
+        check_nothing_lost(questions, url_of, index_dir, site_dir, session)
         step("built the site with mkdocs --strict; every item is in the site and the index once")
 
         for new, dest in ((index_dir, settings.index_dir), (pages_dir, settings.pages_dir),
                           (site_dir, settings.site_dir)):
             dest.parent.mkdir(parents=True, exist_ok=True)
-            swap_in(new, dest, trash)
+            swap_in(new, dest, trash, session.deletions)
         shutil.rmtree(staging, ignore_errors=True)
         if write_record(record_path, anchors.record):
             step(f"updated {shown_path(record_path)}: commit it with the bank, it keeps links "

@@ -21,7 +21,8 @@ from qakb.anchors import answer_signature
 from qakb.markup import Answer, AnswerRenderer, document_text
 from qakb.parse import Question
 from qakb.progress import progress_bar
-from qakb.result_store import LastBuild, ResultStore
+from qakb.result_store import ResultStore
+from qakb.session import BuildSession
 
 # The libraries whose versions change a rendered answer's bytes.
 RENDERING_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "nh3")
@@ -37,8 +38,11 @@ def _code_version(*modules: str) -> str:
 
 
 class BuildCache:
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, session: BuildSession | None = None):
+        """`session`: where the last build in this process left the answers and signatures it used
+        (`qakb serve --watch` looks up the same 10,000 of each after every edit; an edit changes one)."""
         self._store = ResultStore(cache_dir)
+        self._session = session if session is not None else BuildSession()
         self.rendered_count = 0
 
     def close(self) -> None:
@@ -50,7 +54,7 @@ class BuildCache:
         keys = [hashlib.sha256(json.dumps([code, q.anchor, q.source, list(q.answer_lines)]
                                           + ([list(q.prompt_lines)] if q.prompt_lines else [])).encode()).hexdigest()
                 for q in questions]
-        in_process = _answers_kept.kept(self._store, keys)
+        in_process = self._session.answers.kept(self._store, keys)
         cached = self._store.lookup(caches.ANSWERS, [key for key in keys if key not in in_process])
         renderer = None
         answers: dict[str, Answer] = {}
@@ -77,23 +81,18 @@ class BuildCache:
                     kept[key] = answer
                 bar.update()
         self._store.store(caches.ANSWERS, new)
-        _answers_kept.replace(self._store, kept)
+        self._session.answers.replace(self._store, kept)
         return answers, [document_text(question, answers[question.anchor]) for question in questions]
 
     def signatures(self, questions: list[Question]) -> dict[str, str]:
         """Each question's answer signature (`qakb.anchors.answer_signature`) by anchor."""
         code = _code_version("anchors.py")
         keys = [hashlib.sha256(f"{code}\n{question.answer}".encode()).hexdigest() for question in questions]
-        in_process = _signatures_kept.kept(self._store, keys)
+        in_process = self._session.signatures.kept(self._store, keys)
         cached = self._store.lookup(caches.SIGNATURES, [key for key in keys if key not in in_process])
         new = {key: answer_signature(question.answer) for question, key in zip(questions, keys)
                if key not in cached and key not in in_process}
         self._store.store(caches.SIGNATURES, new)
         found = {key: in_process.get(key) or cached.get(key) or new[key] for key in keys}
-        _signatures_kept.replace(self._store, found)
+        self._session.signatures.replace(self._store, found)
         return {question.anchor: found[key] for question, key in zip(questions, keys)}
-
-
-# What the process's last build found (`qakb serve --watch` looks up the same 10,000 answers
-# and signatures after every edit: 0.3 s from the store; an edit changes one of them).
-_answers_kept, _signatures_kept = LastBuild(caches.ANSWERS), LastBuild(caches.SIGNATURES)

@@ -7,6 +7,8 @@ each entry is keyed by everything it is made from, or checked against it when us
 function below says which, and what it holds. The modules that read and write an entry take
 its path from here.
 
+What a build keeps in memory for the next build in the same process is not here: see `qakb.session`.
+
 Standard library only: the mkdocs plugin imports it.
 """
 

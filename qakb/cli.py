@@ -128,14 +128,16 @@ def _watch(settings, stop, server) -> None:
     from qakb.build import BuildError, build
     from qakb.embed import load_model
     from qakb.engine import SearchIndexError
+    from qakb.session import BuildSession
     from qakb.watch import watch_and_build
 
     # Loaded while the first build (most often one with nothing to embed) runs: the first edit
     # then waits for nothing.
     threading.Thread(target=load_model, daemon=True).start()
+    session = BuildSession()  # every rebuild takes what the last one left in it
 
     def build_once(current) -> None:
-        result = build(current, log=_log)
+        result = build(current, log=_log, session=session)
         server.build += 1  # open pages reload themselves
         _log(f"built {result.questions} questions in {result.topics} topics in {result.seconds:.1f} s; "
              "open pages reload; watching for changes")

@@ -25,8 +25,8 @@ Two steps, both deterministic for the same input:
   word, plurals folded into their singular. BERTopic itself is not used: it
   requires umap-learn (numba, llvmlite), hdbscan, pandas and plotly, and HDBSCAN
   leaves "outlier" questions outside every topic, where each question needs one;
-  the part used here is a few lines over term counts the process keeps from build to
-  build (`_Corpus`).
+  the part used here is a few lines over term counts a session keeps from build to
+  build (`_Corpus`, `qakb.session.BuildSession.topic_corpus`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from qakb.session import BuildSession
 
 MAX_TOPICS = 30
 # Each topic holds at least this many questions (and at least 1% of the bank).
@@ -196,7 +199,7 @@ class _Corpus:
     spelling most used for each).
 
     `qakb serve --watch` names the topics again after every edit, from texts nearly all of which
-    it counted before: `_corpus_for` keeps one corpus for the process and changes only the entries
+    it counted before: `_corpus_for` takes the last build's corpus and changes only the entries
     that changed (0.1 s instead of 2 s at 10,000 questions). The counts are the same as a fresh
     corpus's; where an edit changes how a plural folds (it adds or removes a word whose plural the
     corpus holds), the corpus is counted afresh."""
@@ -323,21 +326,21 @@ def _count(counts: Counter, keys, times: int) -> None:
             del counts[key]
 
 
-_kept_corpus: list[_Corpus] = []  # the process's last corpus (`qakb serve --watch` builds again and again)
-
-
-def _corpus_for(texts: list[str], labels: list[int]) -> _Corpus:
+def _corpus_for(texts: list[str], labels: list[int], last: _Corpus | None) -> _Corpus:
+    """The corpus of these entries: `last` (the last build's) brought up to date where it can be."""
     entries = Counter(zip(texts, labels))
-    corpus = _kept_corpus[0] if _kept_corpus else _Corpus()
+    corpus = last if last is not None else _Corpus()
     if not corpus.update(entries):
         corpus = _Corpus()
         corpus.update(entries)
-    _kept_corpus[:] = [corpus]
     return corpus
 
 
-def characteristic_terms(texts: list[str], labels: list[int] | np.ndarray, top: int = 8) -> list[list[str]]:
+def characteristic_terms(texts: list[str], labels: list[int] | np.ndarray, top: int = 8,
+                         session: BuildSession | None = None) -> list[list[str]]:
     """For each label 0..k-1, its `top` terms by class-based TF-IDF, most characteristic first.
+
+    `session`: the term counts are taken from its last build's and left there for its next.
 
     A term inside a chosen one is skipped ("gradient" after "gradient descent"); a
     phrase replaces a chosen part of it only when it carries nearly all of that part's
@@ -346,7 +349,9 @@ def characteristic_terms(texts: list[str], labels: list[int] | np.ndarray, top: 
     """
     labels = [int(label) for label in labels]
     classes = max(labels) + 1
-    corpus = _corpus_for(texts, labels)
+    corpus = _corpus_for(texts, labels, session.topic_corpus if session is not None else None)
+    if session is not None:
+        session.topic_corpus = corpus
     totals = {term: count for term, count in corpus.totals.items() if corpus.counted(term)}
     average_words = float(sum(totals.values())) / classes
     result = []

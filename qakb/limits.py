@@ -258,6 +258,8 @@ class _Watchdog:
                 self._condition.wait(self._wakes_at - now if self._wakes_at < float("inf") else None)
 
 
+# Process machinery, not rebuild state: the one thread that times every render in the process,
+# whichever build it is part of; it keeps nothing of a build for the next (a forked child makes its own).
 _watchdog = _Watchdog()
 
 

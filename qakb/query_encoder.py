@@ -41,7 +41,8 @@ from qakb.engine.encoder import StaticEncoder
 from qakb.engine.format import CHARS_FILE, VOCAB_FILE
 from qakb.engine.ranking import FUSION_DEFAULTS
 from qakb.engine.tokenizer import CharClasses
-from qakb.result_store import LastBuild, ResultStore
+from qakb.result_store import ResultStore
+from qakb.session import BuildSession, LastBuild
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]")
 ENCODER_SPEC = {
@@ -112,10 +113,11 @@ class StaticSearch:
 
 def static_search(documents: list[str], passages: list[list[str]], cache_dir: Path,
                   embed: Callable[[list[str]], np.ndarray] | None = None,
-                  settings: StaticSettings = StaticSettings()) -> StaticSearch:
+                  settings: StaticSettings = StaticSettings(), session: BuildSession | None = None) -> StaticSearch:
     """The encoder, the static vectors of the documents and passages, and the BM25 data.
 
     `embed` maps texts to normalised transformer vectors (default: qakb.embed's cached Embedder).
+    `session` keeps the documents' BM25 tokens for its next build.
     """
     cache_dir = Path(cache_dir)
     if embed is None:
@@ -130,7 +132,7 @@ def static_search(documents: list[str], passages: list[list[str]], cache_dir: Pa
         for texts in (documents, [passage for item in passages for passage in item]))
     store = ResultStore(cache_dir)
     try:
-        bm25 = bm25_data(documents, model.chars, store)
+        bm25 = bm25_data(documents, model.chars, store, session.tokens if session is not None else None)
     finally:
         store.close()
     encoder = {"vocab_file": VOCAB_FILE, "chars_file": CHARS_FILE, "rows": int(table.rows.shape[0]), "dim": dims,
@@ -416,16 +418,19 @@ def mean_pooled(vocab: list[str], chars: CharClasses, table: np.ndarray, texts: 
     return vectors
 
 
-def bm25_data(documents: list[str], chars: CharClasses, store: ResultStore | None = None) -> dict:
+def bm25_data(documents: list[str], chars: CharClasses, store: ResultStore | None = None,
+              kept: LastBuild | None = None) -> dict:
     """Document lengths, postings {term: [doc, tf, doc, tf, ...]} over the BM25 terms, and the
     bank's alphabetic words with their counts (the run-time spelling corrector's dictionary).
 
     `store`: where each document's words and terms are kept from the last build (tokenizing a
-    10,000-question bank takes ~3.5 s; an edit changes one document)."""
+    10,000-question bank takes ~3.5 s; an edit changes one document); `kept`: the ones the last
+    build in this process used (`qakb.session`; reading 10,000 back from the store takes ~0.3 s)."""
     postings: dict[str, list[int]] = {}
     lengths = []
     words: dict[str, int] = {}
-    for doc, (alphabetic, terms) in enumerate(_words_and_terms(documents, chars, store)):
+    kept = kept if kept is not None else LastBuild(caches.TOKENS)
+    for doc, (alphabetic, terms) in enumerate(_words_and_terms(documents, chars, store, kept)):
         for word in alphabetic:
             words[word] = words.get(word, 0) + 1
         lengths.append(len(terms))
@@ -438,7 +443,7 @@ def bm25_data(documents: list[str], chars: CharClasses, store: ResultStore | Non
 
 
 def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStore | None,
-                     ) -> list[tuple[list[str], list[str]]]:
+                     kept_in_process: LastBuild) -> list[tuple[list[str], list[str]]]:
     """Each document's alphabetic words and BM25 terms, in order; from `store` where it has them,
     keyed by the document, the tokenizer's code and the character classes."""
     def tokenized(document: str) -> tuple[list[str], list[str]]:
@@ -450,7 +455,7 @@ def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStor
     code = hashlib.sha256(b"".join(_sources(tokenizer_module, bm25_module))
                           + json.dumps(chars.ranges, sort_keys=True).encode()).hexdigest()
     keys = [hashlib.sha256(f"{code}\n{document}".encode("utf-8")).hexdigest() for document in documents]
-    in_process = _tokenized_kept.kept(store, keys)
+    in_process = kept_in_process.kept(store, keys)
     kept = store.lookup(caches.TOKENS, [key for key in keys if key not in in_process])
     new = {key: tokenized(document) for key, document in zip(keys, documents)
            if key not in kept and key not in in_process}
@@ -458,10 +463,5 @@ def _words_and_terms(documents: list[str], chars: CharClasses, store: ResultStor
     store.keep_recent(caches.TOKENS, 2 * len(documents))
     found = [new[key] if key in new else in_process[key] if key in in_process else tuple(json.loads(kept[key]))
              for key in keys]
-    _tokenized_kept.replace(store, dict(zip(keys, found)))
+    kept_in_process.replace(store, dict(zip(keys, found)))
     return found
-
-
-# The last build's tokenized documents, for the process: `qakb serve --watch` tokenizes the same
-# bank after every edit (reading 10,000 documents' tokens back from the store takes ~0.3 s).
-_tokenized_kept = LastBuild(caches.TOKENS)

@@ -63,28 +63,3 @@ class ResultStore:
             self._db.execute("DELETE FROM entries WHERE kind = ? AND key NOT IN "
                              "(SELECT key FROM entries WHERE kind = ? ORDER BY used DESC LIMIT ?)",
                              (kind, kind, count))
-
-
-class LastBuild:
-    """One kind of result the process's last build used from one store, kept in memory (parsed):
-    `qakb serve --watch` looks up the same thousands of rows after every edit, which changes a few.
-    Used only with the same store (another project's store would not get its rows), and its rows
-    are touched there, so they stay among the most recently used."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self.store_path: Path | None = None
-        self.values: dict = {}
-
-    def kept(self, store: ResultStore, keys, touch: bool = True) -> dict:
-        """The kept values of `keys`, if the last build used `store`; touched there unless `touch` is
-        False (the caller then touches them, all at once)."""
-        if self.store_path != store.path:
-            return {}
-        found = {key: self.values[key] for key in keys if key in self.values}
-        if touch:
-            store.touch(self.kind, list(found))
-        return found
-
-    def replace(self, store: ResultStore, values: dict) -> None:
-        self.store_path, self.values = store.path, values

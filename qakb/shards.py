@@ -52,7 +52,8 @@ from qakb.engine.format import (CENTROIDS_FILE, CHARS_FILE, ITEMS_FILE, MANIFEST
                                 Manifest, list_file, table_file, terms_file, text_file)
 from qakb.engine.ranking import Engine
 from qakb.engine.sharded import ShardedIndex, read_items
-from qakb.index_files import LastEncoded, WrittenLayout, compact_json
+from qakb.index_files import WrittenLayout, compact_json
+from qakb.session import BuildSession
 
 MAX_LENGTH = 65_535  # items.bin keeps a row's BM25 length in 16 bits
 
@@ -92,11 +93,13 @@ class ShardInputs:
 
 
 def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings = ShardSettings(),
-                 previous: Path | None = None) -> WrittenLayout:
+                 previous: Path | None = None, session: BuildSession | None = None) -> WrittenLayout:
     """Write the sharded layout's own files into `index_dir` (the vocabulary and character classes
     are the caller's); returns them and the manifest's "shards" section.
 
-    `previous`: the last build's index folder, whose centroids are kept if they still fit."""
+    `previous`: the last build's index folder, whose centroids are kept if they still fit. `session`:
+    the JSON shards and renumbered postings the last build in this process made (`qakb serve --watch`
+    writes the same ~1,500 JSON files and renumbers the same ~1 M postings after every edit)."""
     import faiss
 
     index_dir = Path(index_dir)
@@ -113,7 +116,9 @@ def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings =
     ids = [row["id"] for row in metadata]
     last = _previous_build(previous)
     kept_shards = last["path"] if last else None  # a shard the same as the last build's is linked, not written
-    _encoded.start()
+    session = session if session is not None else BuildSession()
+    encoded = session.shard_files
+    encoded.start()
     centroids, list_of, trained_fit = _lists(faiss, vectors, settings, _previous_partition(last, settings, table_hashes),
                                              ids)
     order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
@@ -134,7 +139,7 @@ def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings =
             chunk = rows[start:start + settings.text_rows]
             text_path = index_dir / text_file(number, part)
             text = {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]}
-            text_hashes.append(_write(text_path, kept_shards, _encoded.encode(text_path.name, text, compact_json)))
+            text_hashes.append(_write(text_path, kept_shards, encoded.encode(text_path.name, text, compact_json)))
         list_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in rows]
         header = json.dumps({"passages": [len(passages[row]) for row in rows], "texts": text_hashes},
                             separators=(",", ":")).encode("utf-8")
@@ -153,10 +158,11 @@ def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings =
     lengths = np.minimum([bm25["doc_lengths"][old] for old in order], MAX_LENGTH).astype("<u2")
     (index_dir / ITEMS_FILE).write_bytes(row_of_number.tobytes() + lengths.tobytes())
     number_of_old = {old: number_of[new] for old, new in new_row.items()}
-    term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], number_of_old, settings, kept_shards)
+    term_firsts, term_hashes = _write_term_shards(index_dir, bm25["postings"], number_of_old, settings, session,
+                                                  kept_shards)
     max_idf = max((math.log(1 + (count - len(p) // 2 + 0.5) / (len(p) // 2 + 0.5)) for p in bm25["postings"].values()),
                   default=1.0)
-    _encoded.finish()
+    encoded.finish()
 
     spec = {
         "layout": "ivf", "lists": len(centroids), "offsets": offsets, "probe": settings.probe,
@@ -268,7 +274,8 @@ def _int8_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_of: dict[int, int],
-                       settings: ShardSettings, previous: Path | None = None) -> tuple[list[str], list[str]]:
+                       settings: ShardSettings, session: BuildSession, previous: Path | None = None,
+                       ) -> tuple[list[str], list[str]]:
     """Postings {term: [item number, tf, ...]} in sorted term ranges; the first term of each range
     (the first range starts at "", so every term has one).
 
@@ -276,9 +283,9 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
     range of `term_shard_bytes` holds on average: ranges average about that size, and where they end
     depends on the terms alone, so adding or removing a term changes one range, not every range after
     it. A range that reaches four times the size ends anyway."""
-    # A term whose postings and whose items' numbers are the last build's keeps its entry (the
-    # process's last build: `qakb serve --watch` renumbers ~1 M postings at 10k otherwise).
-    last = _renumbered["terms"] if _renumbered["number_of"] == number_of else {}
+    # A term whose postings and whose items' numbers are the session's last build's keeps its entry.
+    renumbered_last = session.renumbered_postings
+    last = renumbered_last.terms if renumbered_last.number_of == number_of else {}
     renumbered: dict[str, tuple[list[int], list[int], int]] = {}
     entries, sizes = {}, {}
     for term in sorted(postings):
@@ -298,7 +305,7 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
 
     def close():
         path = index_dir / terms_file(firsts[len(hashes)])
-        hashes.append(_write(path, previous, _encoded.encode(path.name, shard, compact_json)))
+        hashes.append(_write(path, previous, session.shard_files.encode(path.name, shard, compact_json)))
 
     for term, pairs in entries.items():
         if shard and (_term_hash(term) % spacing == 0 or size >= 4 * settings.term_shard_bytes):
@@ -308,14 +315,8 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
         shard[term] = pairs
         size += sizes[term]
     close()
-    _renumbered.update(number_of=number_of, terms=renumbered)
+    renumbered_last.number_of, renumbered_last.terms = number_of, renumbered
     return firsts, hashes
-
-
-_renumbered: dict = {"number_of": None, "terms": {}}  # the process's last build's renumbered postings
-
-
-_encoded = LastEncoded()  # the term ranges and text shards of the process's last build
 
 
 @functools.lru_cache(maxsize=1 << 18)

@@ -16,12 +16,15 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import yaml
 
 from qakb.parse import ParseError, Question, read_text, slugify
+
+if TYPE_CHECKING:
+    from qakb.session import BuildSession
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -163,12 +166,14 @@ def place_questions(
     topics_file: Path,
     embed: Callable[[list[str]], np.ndarray],
     titles: dict[str, str],
+    session: BuildSession | None = None,
 ) -> Placement:
     """Place every question: by `topics_file` if it exists, else by the bank's sections, else by discovery.
 
     `vectors` are the questions' L2-normalised document vectors, row-aligned with
     `questions`; `embed` encodes topic descriptions (used only with a topics file);
-    `titles` maps each bank file's name to its title.
+    `titles` maps each bank file's name to its title; `session` keeps the term counts
+    that name topics and describe sections for its next build (`qakb.discover`).
     """
     if topics_file.is_file():
         plan = load_topics(topics_file)
@@ -177,17 +182,19 @@ def place_questions(
         empty = [topic.slug for topic in plan.topics if topic.slug not in set(topic_of.values())]
         warnings = (f"{plan.path}: topic(s) with no questions get no page: {', '.join(empty)}",) if empty else ()
         return Placement(topics=plan.topics, topic_of=topic_of, origin=ORIGIN_TOPICS_FILE, warnings=warnings)
-    return automatic_placement(questions, vectors, titles)
+    return automatic_placement(questions, vectors, titles, session)
 
 
-def automatic_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str]) -> Placement:
+def automatic_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str],
+                        session: BuildSession | None = None) -> Placement:
     """The placement without a topics file: the bank's sections if it has any, else discovered topics."""
     if any(question.section for question in questions):
-        return section_placement(questions, titles)
-    return discovered_placement(questions, vectors, titles)
+        return section_placement(questions, titles, session)
+    return discovered_placement(questions, vectors, titles, session)
 
 
-def section_placement(questions: Sequence[Question], titles: dict[str, str]) -> Placement:
+def section_placement(questions: Sequence[Question], titles: dict[str, str],
+                      session: BuildSession | None = None) -> Placement:
     """A topic per section name, in order of first appearance; one name in two files is one topic.
 
     Questions before a file's first section (or in a file without sections) go to
@@ -202,7 +209,7 @@ def section_placement(questions: Sequence[Question], titles: dict[str, str]) -> 
     labels = [label_of[key] for key in keys]
     taken: set[str] = set()
     slugs = [_topic_slug(name, taken) for name in first_name.values()]
-    descriptions = _descriptions(questions, labels)
+    descriptions = _descriptions(questions, labels, session)
     topics = tuple(Topic(slug=slug, title=_one_line(name), description=description)
                    for slug, name, description in zip(slugs, first_name.values(), descriptions))
     return Placement(topics=topics,
@@ -210,13 +217,14 @@ def section_placement(questions: Sequence[Question], titles: dict[str, str]) -> 
                      origin=ORIGIN_SECTIONS)
 
 
-def discovered_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str]) -> Placement:
+def discovered_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str],
+                         session: BuildSession | None = None) -> Placement:
     """Topics found by clustering the vectors and named by their characteristic terms."""
     # Imported here: scikit-learn loads only for banks without a topics file.
     from qakb.discover import characteristic_terms, cluster, description_from_terms, title_from_terms
 
     labels = cluster(vectors).labels
-    terms = characteristic_terms(_naming_texts(questions), labels)
+    terms = characteristic_terms(_naming_texts(questions), labels, session=session)
     if len(terms) == 1:
         sources = {question.source for question in questions}
         only_title = titles.get(next(iter(sources)), "") if len(sources) == 1 else ""
@@ -238,11 +246,11 @@ def _naming_texts(questions: Sequence[Question]) -> list[str]:
     return [f"{question.question}\n" * QUESTION_WEIGHT_IN_NAMES + question.answer for question in questions]
 
 
-def _descriptions(questions: Sequence[Question], labels: list[int]) -> list[str]:
+def _descriptions(questions: Sequence[Question], labels: list[int], session: BuildSession | None) -> list[str]:
     from qakb.discover import characteristic_terms, description_from_terms
 
     return [description_from_terms(terms[:DESCRIPTION_TERMS])
-            for terms in characteristic_terms(_naming_texts(questions), labels)]
+            for terms in characteristic_terms(_naming_texts(questions), labels, session=session)]
 
 
 def _distinct_titles(terms: list[list[str]]) -> list[str]:

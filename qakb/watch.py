@@ -3,8 +3,10 @@
 A `qakb build` spends ~6 s importing torch and sentence-transformers and loading the model
 before it can embed the one answer an edit changed, and imports mkdocs, faiss and the theme
 besides. A watching process pays for that once: each rebuild then does only the work the
-edit calls for (the build's caches do the rest), and the server goes on sending the last
-site that built, so a save with a mistake in it shows the error here and breaks nothing there.
+edit calls for (the build's caches do the rest, and what the last build kept in memory: the
+command hands every rebuild the same `qakb.session.BuildSession`), and the server goes on
+sending the last site that built, so a save with a mistake in it shows the error here and
+breaks nothing there.
 
 Changes are noticed with watchdog (the library `mkdocs serve` uses) on the folders a build
 reads: mkdocs.yml's folder (not recursively), the bank folder and the hand-written pages.

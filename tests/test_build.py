@@ -510,6 +510,7 @@ def test_element_ids_reads_every_id_attribute_and_no_text():
 
 def test_the_replaced_folder_is_moved_aside_at_once_and_deleted_in_the_background(tmp_path, monkeypatch):
     from qakb import build
+    from qakb.session import BuildSession
 
     trash = tmp_path / "build" / build.TRASH_DIR
     dest, new = tmp_path / "site", tmp_path / "build" / "staging-site"
@@ -525,18 +526,19 @@ def test_the_replaced_folder_is_moved_aside_at_once_and_deleted_in_the_backgroun
         real_rmtree(path, *args, **kwargs)
 
     monkeypatch.setattr(build.shutil, "rmtree", slow_rmtree)
-    build.swap_in(new, dest, trash)
+    deletions = BuildSession().deletions
+    build.swap_in(new, dest, trash, deletions)
     assert (dest / "page" / "index.html").read_text() == "new" and not new.exists()
     assert not (tmp_path / "site.previous").exists()
     [moved] = list(trash.iterdir())  # out of the way, not deleted yet
-    build.empty_trash(trash)  # a rebuild starting now leaves what this process is deleting alone
+    build.empty_trash(trash, deletions)  # a rebuild starting now leaves what this session is deleting alone
     assert moved.exists()
     release.set()
     for thread in [t for t in threading.enumerate() if t.name == "qakb-discard"]:
         thread.join(10)
     assert list(trash.iterdir()) == []
     (trash / "site-left-by-a-killed-build" / "x").mkdir(parents=True)
-    build.empty_trash(trash)
+    build.empty_trash(trash, deletions)
     assert list(trash.iterdir()) == []
 
 

@@ -90,7 +90,8 @@ def test_what_the_last_build_used_serves_only_its_own_store_and_keeps_its_rows_r
     import sqlite3
 
     from qakb import caches
-    from qakb.result_store import LastBuild, ResultStore
+    from qakb.result_store import ResultStore
+    from qakb.session import LastBuild
 
     one, other = ResultStore(tmp_path / "one"), ResultStore(tmp_path / "other")
     one.store("answer", {"a": "1", "b": "2", "c": "3"})

@@ -188,10 +188,10 @@ def test_topics_command_on_a_site_without_topics_file(tmp_path):
 
 
 def test_terms_counted_again_after_edits_equal_terms_counted_afresh(monkeypatch):
-    """`qakb serve --watch` keeps the corpus and changes only the texts an edit changed: the result,
+    """`qakb serve --watch` keeps the corpus in its session and changes only the texts an edit changed: the result,
     and every count behind it, must be what a fresh count gives, through edits that add a word,
     remove one, fold a plural differently (mutex/mutexes, error/errors), move a text to another topic, and repeat one."""
-    from qakb import discover
+    from qakb.session import BuildSession
 
     rng = random.Random(11)
     words = ["gradient", "descent", "Adam", "ReLU", "ReLUs", "kernel", "thread", "lock", "locks", "cache",
@@ -209,15 +209,12 @@ def test_terms_counted_again_after_edits_equal_terms_counted_afresh(monkeypatch)
         lambda: (texts.pop(20), labels.pop(20)),
         lambda: texts.__setitem__(7, texts[7].replace(" Many errors.", "")),
     ]
-    discover._kept_corpus.clear()
-    characteristic_terms(texts, labels)
+    session = BuildSession()
+    characteristic_terms(texts, labels, session=session)
     for edit in edits:
         edit()
-        kept = characteristic_terms(texts, labels)
-        kept_corpus = discover._kept_corpus[0]
-        discover._kept_corpus.clear()
-        assert characteristic_terms(texts, labels) == kept
-        fresh = discover._kept_corpus[0]
+        kept = characteristic_terms(texts, labels, session=session)
+        fresh_session = BuildSession()
+        assert characteristic_terms(texts, labels, session=fresh_session) == kept
         for counts in ("entries", "lowered", "texts_with", "totals", "by_label", "spellings", "initial_spellings"):
-            assert getattr(kept_corpus, counts) == getattr(fresh, counts), counts
-        discover._kept_corpus[:] = [kept_corpus]
+            assert getattr(session.topic_corpus, counts) == getattr(fresh_session.topic_corpus, counts), counts

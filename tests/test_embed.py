@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from qakb import embed
+from qakb.session import BuildSession
 
 
 @pytest.fixture
@@ -64,9 +65,10 @@ def test_vectors_cached_at_one_precision_are_not_served_at_the_other(chosen_prec
 
     monkeypatch.setattr(embed, "encode_texts", fake_encode)
     cache = tmp_path / "embeddings.sqlite"
+    kept = BuildSession().vectors  # what a watching process keeps from build to build: keyed by precision too
     for precision, value in (("fp32", 1.0), ("bf16", 2.0), ("fp32", 1.0)):
         chosen_precision(precision)
-        embedder = embed.Embedder(cache)
+        embedder = embed.Embedder(cache, kept=kept)
         assert embedder.encode(["one text"])[0, 0] == value
         embedder.close()
     assert made == [("fp32", ["one text"]), ("bf16", ["one text"])]  # the third came from the cache

@@ -95,3 +95,64 @@ def test_the_documented_format_version_is_the_one_the_code_writes_and_reads():
     documented = re.fullmatch(r"# search_index/ format, version (\d+)", heading)
     assert documented, heading
     assert int(documented[1]) == FORMAT_VERSION
+
+
+# Module-level state that stays, with why: process machinery (a lock, a thread, a logger, what the
+# machine is) and pure functions' memoised results, which no build can make stale. What one build
+# keeps for the next lives in a qakb.session.BuildSession, which the builds hand each other.
+PROCESS_MACHINERY = {
+    "qakb.embed._model_lock": "the model loads once a process; `qakb serve --watch` loads it ahead in a thread",
+    "qakb.embed._load_model": "the sentence-transformer (functools.cache), loaded once a process and only read",
+    "qakb.embed.precision": "this machine's CPU flags or QAKB_EMBED_PRECISION, read once a process",
+    "qakb.limits._watchdog": "the one thread that times every render in the process (a forked child makes its own)",
+    "qakb.discover._phrases_of": "a pure function's results (lru_cache): a text's phrases are the same in any build",
+    "qakb.render._relative_path": "a pure function's results (lru_cache): posixpath.relpath of two page paths",
+    "qakb.shards._term_hash": "a pure function's results (lru_cache): a term's blake2b hash",
+    "qakb.plugin.runtime.log": "the plugin's logger (logging keeps one a name for the process anyway)",
+    "qakb.plugin.QakbConfig": "a class, the plugin's options, made with type()",
+    "qakb.engine.arrays._sumprod": "a function: math.sumprod where Python has it",
+}
+# Made only to be kept from build to build: never at module level, whatever its name.
+KEEPERS = {"BuildSession", "LastBuild", "LastEncoded", "KeptVectors", "RenumberedPostings", "Deletions"}
+MUTATORS = {"append", "extend", "insert", "update", "clear", "pop", "popitem", "setdefault", "add", "discard",
+            "remove", "__setitem__"}
+
+
+def module_state(name: str) -> set[str]:
+    """What module `name` keeps at module level beyond constants: names bound to a mutable container or
+    to an object made by a call (but UPPER_CASE constants), any keeper, functools caches, and any
+    module-level name a function changes (`global`, a mutating method, an item or attribute set)."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    bound: dict[str, ast.expr] = {}
+    found = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                bound.update({each.id: node.value for each in names if isinstance(each, ast.Name)})
+        elif isinstance(node, ast.FunctionDef) and any("cache" in ast.unparse(decorator)
+                                                       for decorator in node.decorator_list):
+            found.add(node.name)
+    for variable, value in bound.items():
+        made = isinstance(value, (ast.Call, ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp))
+        keeper = any(isinstance(call, ast.Call) and ast.unparse(call.func).split(".")[-1] in KEEPERS
+                     for call in ast.walk(value))
+        if keeper or (made and not variable.isupper() and not variable.startswith("__")):
+            found.add(variable)
+    for function in (node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.Lambda))):
+        for node in ast.walk(function):
+            if isinstance(node, ast.Global):
+                found.update(node.names)
+            changed = [node.func.value] if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in MUTATORS else []
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                changed += [target.value for target in targets if isinstance(target, (ast.Subscript, ast.Attribute))]
+            found.update(each.id for each in changed if isinstance(each, ast.Name) and each.id in bound)
+    return {f"{name}.{variable}" for variable in found}
+
+
+def test_no_module_keeps_state_from_build_to_build():
+    kept = set().union(*(module_state(name) for name in MODULES))
+    assert sorted(kept - set(PROCESS_MACHINERY)) == []
+    assert sorted(set(PROCESS_MACHINERY) - kept) == [], "an allowed name the package no longer has"

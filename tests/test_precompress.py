@@ -15,6 +15,7 @@ from conftest import serve
 from qakb import caches
 from qakb.plugin import compress
 from qakb.serve import accepted_encodings
+from qakb.session import BuildSession
 
 SCRIPT = ("// a script long enough to be worth compressing\n" + "console.log('qakb');\n" * 200).encode()
 
@@ -201,16 +202,18 @@ def test_a_watching_server_adds_the_reload_script_to_pages_and_says_which_build_
 
 def test_a_file_seen_before_is_not_read_again_and_a_changed_one_is(site, tmp_path, monkeypatch):
     """A watching process compresses and lists the same hard-linked index files after every build:
-    known by inode, size and time, they are not read again; a file written anew is."""
-    compress.precompress_site(site, tmp_path / "cache")
+    known by inode, size and time (in its session), they are not read again; a file written anew is."""
+    known_files = BuildSession().compressed_files
+    compress.precompress_site(site, tmp_path / "cache", known_files=known_files)
     read = []
     real_read = Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path.name) or real_read(path))
-    compress.precompress_site(site, tmp_path / "cache")
+    compress.precompress_site(site, tmp_path / "cache", known_files=known_files)
     assert read == []
     script = site / "assets" / "app.js"
     script.write_bytes(SCRIPT + b"\n// changed")
-    compress.precompress_site(site, tmp_path / "cache")
+    compress.precompress_site(site, tmp_path / "cache", known_files=known_files)
     assert "app.js" in read
     assert gzip.decompress((site / "assets" / "app.js.gz").read_bytes()) == SCRIPT + b"\n// changed"
-    assert compress.file_sha256(script) == (hashlib.sha256(SCRIPT + b"\n// changed").hexdigest(), len(SCRIPT) + 11)
+    assert compress.file_sha256(script, known_files) == (hashlib.sha256(SCRIPT + b"\n// changed").hexdigest(),
+                                                         len(SCRIPT) + 11)

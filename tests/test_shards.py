@@ -21,6 +21,7 @@ from qakb.engine.format import list_file, terms_file
 from qakb.evaluate import index_for_content
 from qakb.index import shard_whole_index
 from qakb.plugin.search_assets import engine_index_files
+from qakb.session import BuildSession
 from qakb.shards import ShardSettings, load_everything, load_metadata
 from qakb.whole_index import WHOLE_FILES
 
@@ -47,9 +48,10 @@ OWN_QUERIES = [
 ]
 
 
-def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS, previous: Path | None = None) -> Path:
+def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS, previous: Path | None = None,
+               session: BuildSession | None = None) -> Path:
     """A sharded copy of the unsharded index `source`, as write_index would write it."""
-    shard_whole_index(source, target, settings, previous)
+    shard_whole_index(source, target, settings, previous, session)
     return target
 
 
@@ -272,6 +274,7 @@ def test_a_new_term_changes_one_range_of_postings(tmp_path):
 
     from qakb.shards import _write_term_shards
 
+    session = BuildSession()
     generator = random.Random(0)
     words = sorted({"".join(generator.choices("abcdefghij", k=generator.randint(3, 9))) for _ in range(3000)})
     postings = {word: [doc for d in sorted(generator.sample(range(200), 3)) for doc in (d, 1)] for word in words}
@@ -280,7 +283,7 @@ def test_a_new_term_changes_one_range_of_postings(tmp_path):
 
     def ranges(folder: Path, postings: dict) -> dict[str, bytes]:
         folder.mkdir()
-        firsts, _ = _write_term_shards(folder, postings, numbers, settings)
+        firsts, _ = _write_term_shards(folder, postings, numbers, settings, session)
         assert sorted(path.name for path in folder.iterdir()) == sorted(map(terms_file, firsts))
         return {first: (folder / terms_file(first)).read_bytes() for first in firsts}
 
@@ -362,21 +365,19 @@ def test_above_the_threshold_material_keyword_index_keeps_the_questions_not_the_
 
 
 def test_what_the_process_kept_from_its_last_builds_never_changes_the_bytes_written(indexes, tmp_path):
-    """`qakb serve --watch` keeps the last build's encoded shards and renumbered postings: whatever it
-    kept (the same bank, another bank, nothing), each shard is what a fresh process writes."""
-    from qakb import shards
-
+    """`qakb serve --watch` keeps the last build's encoded shards and renumbered postings in its session:
+    whatever it kept (the same bank, another bank, nothing), each shard is what a fresh session writes."""
     def written(folder: Path) -> dict[str, bytes]:
         return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
     data_science, ml = indexes["data-science"][0], indexes["ml-dl"][0]
-    first = written(shard_copy(data_science, tmp_path / "first"))
-    again = written(shard_copy(data_science, tmp_path / "again", previous=tmp_path / "first"))  # all kept
-    shard_copy(ml, tmp_path / "other-bank")  # the process now keeps another bank's shards
-    after_other = written(shard_copy(data_science, tmp_path / "after-other"))
-    shards._encoded.last.clear()
-    shards._renumbered.update(number_of=None, terms={})
-    fresh = written(shard_copy(data_science, tmp_path / "fresh"))
+    session = BuildSession()
+    first = written(shard_copy(data_science, tmp_path / "first", session=session))
+    again = written(shard_copy(data_science, tmp_path / "again", previous=tmp_path / "first",  # all kept
+                               session=session))
+    shard_copy(ml, tmp_path / "other-bank", session=session)  # the session now keeps another bank's shards
+    after_other = written(shard_copy(data_science, tmp_path / "after-other", session=session))
+    fresh = written(shard_copy(data_science, tmp_path / "fresh", session=BuildSession()))
     assert first == again == after_other == fresh
 
 

@@ -36,6 +36,16 @@ makes the search assets and opens the page cache; on_files adds the files; on_pa
 and on_page_content skip and restore unchanged pages; on_env names the engine to the
 templates; on_post_build rewrites, writes and compresses what the build wrote.
 
+What a rebuild reuses in memory (the page cache's rows, what compression learned of the site's
+files) is the build's `qakb.session.BuildSession`, which `qakb build` hands the plugin before mkdocs
+runs (`qakb.build.run_mkdocs`): the session is what lives as long as `qakb serve --watch`, the
+plugin is not. `qakb build` loads mkdocs.yml again for every build (its options may have changed),
+and mkdocs makes a new plugin each time. (mkdocs would keep one plugin for the whole process if it
+had an on_startup hook, but for every project the process builds alike: state on it would be a
+process-wide cache again.) Run by mkdocs alone (`mkdocs build`, `mkdocs serve`), the plugin starts
+each build with a new session: it reuses what the cache folder holds, not what the last build left
+in memory.
+
 Importable without the build-time stack (torch, faiss): mkdocs loads it for every build.
 """
 
@@ -58,6 +68,7 @@ from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE
 from qakb.plugin import compress, katex, offline, scheduler, search_assets
 from qakb.plugin.page_cache import PageCache
 from qakb.plugin.runtime import runtime_packages
+from qakb.session import BuildSession
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -125,6 +136,8 @@ QakbConfig = type("QakbConfig", (_CheckedConfig,), {option.name: _SchemaOption(o
 
 
 class QakbPlugin(BasePlugin[QakbConfig]):
+    session: BuildSession | None = None  # handed over by `qakb build` (the module's docstring)
+
     def on_config(self, config):
         """Check the theme and the search, add the templates, Markdown extensions, page assets and the nav."""
         if config.theme.name != "material":
@@ -143,8 +156,10 @@ class QakbPlugin(BasePlugin[QakbConfig]):
 
     def on_pre_build(self, *, config) -> None:
         """Open the page cache and make the search assets (the runtime is installed here on a first build)."""
+        if self.session is None:
+            self.session = BuildSession()
         self.cache_dir = cache_folder(self.project_dir, self.config.cache_dir)
-        self.page_cache = PageCache(self.cache_dir, config, self.pages_dir)
+        self.page_cache = PageCache(self.cache_dir, config, self.pages_dir, self.session)
         self.node_modules = runtime_packages(self.cache_dir)
         self.search = search_assets.collect(self.node_modules, self.project_dir / self.config.index_dir,
                                             self.cache_dir, self.config.pyodide_snapshot, self.config.search_start,
@@ -186,9 +201,10 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         site_dir = Path(config.site_dir)
         if "shards" in self.search.manifest:
             keyword_index_without_answers(site_dir / KEYWORD_INDEX, self.generated_urls)
-        offline.write(site_dir, self.search.page_config["index"], self.search.manifest)
+        offline.write(site_dir, self.search.page_config["index"], self.search.manifest, self.session.compressed_files)
         # Last: it compresses the finished site, files written above included.
-        compress.precompress_site(site_dir, self.cache_dir, lasting=search_assets.is_runtime_file)
+        compress.precompress_site(site_dir, self.cache_dir, lasting=search_assets.is_runtime_file,
+                                  known_files=self.session.compressed_files)
         self.page_cache.finish()
 
     def on_build_error(self, *, error) -> None:

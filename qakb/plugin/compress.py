@@ -37,6 +37,7 @@ import brotli
 
 from qakb import caches
 from qakb.plugin.runtime import made_in_place
+from qakb.session import KnownFiles
 
 # Formats that are compressed already: another layer saves nothing.
 COMPRESSED_SUFFIXES = frozenset({".gz", ".br", ".zip", ".whl", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
@@ -81,28 +82,30 @@ def compressible(path: Path) -> bool:
 
 
 def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool] = lambda path: False,
-                     ) -> list[Compressed]:
+                     known_files: KnownFiles | None = None) -> list[Compressed]:
     """Write NAME.gz and NAME.br beside every compressible file of site_dir that they shrink.
 
     `lasting(path)` says whether a file (its path relative to the site) is the same in every
-    build: those are worth brotli's slowest quality at any size up to 10 MB.
+    build: those are worth brotli's slowest quality at any size up to 10 MB. `known_files`: what
+    the last build learned of its files (`_learned`), brought up to date with this site's.
     """
+    known_files = known_files if known_files is not None else {}
     paths = [path for path in sorted(site_dir.rglob("*")) if path.is_file() and compressible(path)]
     # Brotli and zlib release the GIL: one thread a core compresses the files a build changed in
     # a fraction of the time (the ~300 term ranges one edit can change at 10k: 12 s on one core).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        done = list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting), paths))
+        done = list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting, known_files), paths))
     present = {identity for _, identity in done}
-    for identity in set(_known_files) - present:  # only this site's files are kept
-        del _known_files[identity]
+    for identity in set(known_files) - present:  # only this site's files are kept
+        del known_files[identity]
     return [result for result, _ in done]
 
 
 def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool],
-                      ) -> tuple[Compressed, tuple]:
+                      known_files: KnownFiles) -> tuple[Compressed, tuple]:
     """The file's compressed copies, and its identity (`_learned`)."""
     relative = path.relative_to(site_dir).as_posix()
-    identity, digest, worth_trying, data = _learned(path)
+    identity, digest, worth_trying, data = _learned(path, known_files)
     size = identity[2]
     if not worth_trying:
         for suffix in ENCODINGS:
@@ -126,28 +129,24 @@ def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Call
     return Compressed(relative, size, sizes), identity
 
 
-# What the process learned of a file's bytes, by its inode, size and modification time: the
-# index and runtime files are hard links that keep their inode from build to build, so `qakb
-# serve --watch` reads and hashes only what a build wrote anew (pages, changed shards).
-_known_files: dict[tuple[int, int, int, int], tuple[str, bool]] = {}
-
-
-def _learned(path: Path) -> tuple[tuple[int, int, int, int], str, bool, bytes | None]:
+def _learned(path: Path, known_files: KnownFiles) -> tuple[tuple[int, int, int, int], str, bool, bytes | None]:
     """The file's identity (device, inode, size, modification time), sha256 and whether it is worth
-    compressing, from what the process learned before; its bytes too when they had to be read."""
+    compressing, from `known_files` where it is there (added if not); its bytes too when they had to
+    be read. The index and runtime files are hard links that keep their inode from build to build, so
+    `qakb serve --watch` reads and hashes only what a build wrote anew (pages, changed shards)."""
     status = path.stat()
     identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
-    known = _known_files.get(identity)
+    known = known_files.get(identity)
     if known is not None:
         return identity, known[0], known[1], None
     data = path.read_bytes()
-    _known_files[identity] = (hashlib.sha256(data).hexdigest(), _worth_trying(data))
-    return identity, *_known_files[identity], data
+    known_files[identity] = (hashlib.sha256(data).hexdigest(), _worth_trying(data))
+    return identity, *known_files[identity], data
 
 
-def file_sha256(path: Path) -> tuple[str, int]:
-    """The file's sha256 and size, from what this process learned of it before where it can."""
-    identity, digest, _, _ = _learned(path)
+def file_sha256(path: Path, known_files: KnownFiles) -> tuple[str, int]:
+    """The file's sha256 and size, from `known_files` where it is there (added if not)."""
+    identity, digest, _, _ = _learned(path, known_files)
     return digest, identity[2]
 
 

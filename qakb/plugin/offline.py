@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qakb.plugin.compress import file_sha256
+from qakb.session import KnownFiles
 
 SERVICE_WORKER = "sw.js"
 SUMMARY = "offline.json"
@@ -40,9 +41,11 @@ class SavedFile:
     sha256: str
 
 
-def write(site_dir: Path, index_dir: str, manifest: dict) -> dict:
-    """Write sw.js and offline.json into the built site; returns offline.json's content."""
-    files = saved_files(site_dir, index_dir, cli_only_files(manifest))
+def write(site_dir: Path, index_dir: str, manifest: dict, known_files: KnownFiles | None = None) -> dict:
+    """Write sw.js and offline.json into the built site; returns offline.json's content.
+
+    `known_files`: what the last build learned of its files' bytes (`qakb.plugin.compress`)."""
+    files = saved_files(site_dir, index_dir, cli_only_files(manifest), known_files if known_files is not None else {})
     content_hash = manifest.get("content_hash")
     version = build_version(files, content_hash)
     # The count and bytes leave out offline.json itself (under 100 bytes).
@@ -68,7 +71,7 @@ def cli_only_files(manifest: dict) -> set[str]:
     return {transformer["file"]} if isinstance(transformer, dict) and "file" in transformer else set()
 
 
-def saved_files(site_dir: Path, index_dir: str, cli_only: set[str]) -> list[SavedFile]:
+def saved_files(site_dir: Path, index_dir: str, cli_only: set[str], known_files: KnownFiles) -> list[SavedFile]:
     index_prefix = index_dir.strip("/") + "/"
     files = []
     for path in sorted(site_dir.rglob("*")):
@@ -77,7 +80,7 @@ def saved_files(site_dir: Path, index_dir: str, cli_only: set[str]) -> list[Save
             continue
         if relative.startswith(index_prefix) and relative[len(index_prefix):] in cli_only:
             continue
-        digest, size = file_sha256(path)
+        digest, size = file_sha256(path, known_files)
         files.append(SavedFile(page_url(relative), size, digest))
     return files
 

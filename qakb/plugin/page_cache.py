@@ -3,7 +3,7 @@
 On a 10,000-question bank mkdocs spends ~26 s turning the 100 topic pages' Markdown into
 HTML and Material's search ~7 s indexing that HTML for its keyword search, on every build;
 an edit to one answer changes a handful of pages. So the plugin keeps, in the project's
-`qakb.result_store`:
+`qakb.result_store` (and, parsed, in the build's `qakb.session.BuildSession` for its next build):
 
     "page"    what mkdocs' `Page.render` made of a generated page: its HTML, table of
               contents, title, the anchors it holds and its links to other pages' anchors
@@ -45,7 +45,8 @@ from pathlib import Path
 from mkdocs.structure.toc import get_toc
 
 from qakb import caches
-from qakb.result_store import LastBuild, ResultStore
+from qakb.result_store import ResultStore
+from qakb.session import BuildSession, LastBuild
 
 RENDERING_LIBRARIES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "pygments")
 BUILDS_KEPT = 2
@@ -86,8 +87,12 @@ class _WarningCount(logging.Handler):
 
 
 class PageCache:
-    def __init__(self, cache_dir: Path, config, pages_dir: Path):
+    def __init__(self, cache_dir: Path, config, pages_dir: Path, session: BuildSession):
+        """`session`: the rows its last build used, parsed, by kind (`qakb serve --watch` restores the
+        same ~100 pages, 35 MB of HTML at 10k, after every edit); this build's are left there."""
         self.store = ResultStore(cache_dir)
+        self.last_build: dict[str, LastBuild] = {caches.PAGES: session.pages,
+                                                 caches.SEARCH_ENTRIES: session.search_entries}
         self.pages_dir = pages_dir.resolve()
         self.settings = _digest([f"{name}=={version(name)}" for name in RENDERING_LIBRARIES],
                                 stable(config.markdown_extensions), stable(config.mdx_configs),
@@ -96,8 +101,8 @@ class PageCache:
         # By page, from on_page_markdown to on_page_content: its key, what was kept (None: nothing)
         # and the warnings logged before mkdocs converted it.
         self.pending: dict[str, tuple[str, dict | None, int]] = {}
-        self.used = {caches.PAGES: 0, caches.SEARCH_ENTRIES: 0}  # rows of each kind this build reads or writes
-        self.kept_now: dict[str, dict[str, str]] = {caches.PAGES: {}, caches.SEARCH_ENTRIES: {}}  # for the next build
+        self.used = {kind: 0 for kind in self.last_build}  # rows of each kind this build reads or writes
+        self.kept_now: dict[str, dict[str, str]] = {kind: {} for kind in self.last_build}  # for the next build
         self.warnings = _WarningCount()
         logging.getLogger("mkdocs").addHandler(self.warnings)
 
@@ -111,12 +116,12 @@ class PageCache:
             self.store.keep_recent(kind, BUILDS_KEPT * max(count, 1))
         for kind, values in self.kept_now.items():
             self.store.touch(kind, list(values))  # one transaction, not one a page
-            _last_build[kind].replace(self.store, values)
+            self.last_build[kind].replace(self.store, values)
         self.close()
 
     def _lookup(self, kind: str, key: str):
-        """The kept result of `key` (parsed JSON), from the process's last build or the store; None if neither has it."""
-        kept = _last_build[kind].kept(self.store, [key], touch=False).get(key)
+        """The kept result of `key` (parsed JSON), from the session's last build or the store; None if neither has it."""
+        kept = self.last_build[kind].kept(self.store, [key], touch=False).get(key)
         if kept is None:
             stored = self.store.lookup(kind, [key]).get(key)
             kept = json.loads(stored) if stored is not None else None
@@ -184,11 +189,6 @@ class PageCache:
             self._keep(caches.SEARCH_ENTRIES, key, index.entries[first:])
 
         index.add_entry_from_context = add_entry_kept
-
-
-# The rows the process's last build used, parsed, by kind and key: `qakb serve --watch` restores
-# the same ~100 pages (35 MB of HTML at 10k) after every edit.
-_last_build = {kind: LastBuild(kind) for kind in (caches.PAGES, caches.SEARCH_ENTRIES)}
 
 
 def _rendered(page) -> dict:
