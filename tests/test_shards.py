@@ -1,8 +1,9 @@
 """The sharded index (qakb.shards) read lazily by the engine: recall against exhaustive search,
 only the probed shards read, the browser's fetch-and-ask protocol, checksums.
 
-Fast: the two test banks' cached evaluation indexes, sharded into lists of a few items so
-that a query probes a small part of them, as it does at 10,000 items.
+The two test banks' evaluation indexes, sharded into lists of a few items so that a query probes
+a small part of them, as it does at 10,000 items. Fast: the indexes written with a stand-in for the
+model (tests/stand_in_model.py); slow: recall and ranking, on the indexes the real model makes.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import pytest
 import yaml
 
 from projects import ROOT
+from stand_in_model import StandInModel, standing_in
 from qakb import caches
+from qakb.config import load_settings
 from qakb.engine import Engine, SearchIndexError, ShardsMissing
 from qakb.engine.format import list_file, terms_file
 from qakb.evaluate import index_for_content
 from qakb.index import shard_whole_index
+from qakb.parse import parse_content
 from qakb.plugin.search_assets import engine_index_files
 from qakb.session import BuildSession
 from qakb.shards import ShardSettings, load_everything, load_metadata
@@ -55,16 +59,29 @@ def shard_copy(source: Path, target: Path, settings: ShardSettings = SMALL_LISTS
     return target
 
 
-@pytest.fixture(scope="module")
-def indexes(tmp_path_factory) -> dict[str, tuple[Path, Path, list[str]]]:
+def sharded_banks(folder: Path, cache_dir: Path) -> dict[str, tuple[Path, Path, list[str]]]:
     """Per bank: its unsharded index, a sharded copy, and its queries (query files + OWN_QUERIES)."""
     found = {}
     for name, (content, query_files) in BANKS.items():
-        whole = index_for_content(content, ROOT / ".cache")
+        whole = index_for_content(content, cache_dir)
         queries = [item["query"] for path in query_files
                    for item in yaml.safe_load(path.read_text(encoding="utf-8"))] + OWN_QUERIES
-        found[name] = (whole, shard_copy(whole, tmp_path_factory.mktemp(name) / "index"), queries)
+        found[name] = (whole, shard_copy(whole, folder / name / "index"), queries)
     return found
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory) -> dict[str, tuple[Path, Path, list[str]]]:
+    """The banks' indexes written with the stand-in model, in a cache folder of their own."""
+    folder = tmp_path_factory.mktemp("stand-in")
+    with standing_in(StandInModel()):
+        return sharded_banks(folder, folder / "cache")
+
+
+@pytest.fixture(scope="module")
+def model_indexes(tmp_path_factory) -> dict[str, tuple[Path, Path, list[str]]]:
+    """The banks' indexes as the real model makes them (cached in .cache/, with its embeddings)."""
+    return sharded_banks(tmp_path_factory.mktemp("model"), ROOT / ".cache")
 
 
 def exhaustive(index_dir: Path) -> Engine:
@@ -73,9 +90,10 @@ def exhaustive(index_dir: Path) -> Engine:
     return engine
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bank", BANKS)
-def test_probed_search_recalls_the_exhaustive_top5(indexes, bank):
-    _, sharded, queries = indexes[bank]
+def test_probed_search_recalls_the_exhaustive_top5(model_indexes, bank):
+    _, sharded, queries = model_indexes[bank]
     probed, full = Engine.open(sharded), exhaustive(sharded)
     found = total = 0
     for query in queries:
@@ -86,10 +104,11 @@ def test_probed_search_recalls_the_exhaustive_top5(indexes, bank):
     assert found / total >= 0.95, f"recall@5 {found / total:.3f} on {len(queries)} queries"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bank", BANKS)
-def test_exhaustive_sharded_search_ranks_as_the_whole_index(indexes, bank):
+def test_exhaustive_sharded_search_ranks_as_the_whole_index(model_indexes, bank):
     """The shards' int8 vectors move scores by ~1e-3, not the ranking a reader sees."""
-    whole, sharded, queries = indexes[bank]
+    whole, sharded, queries = model_indexes[bank]
     flat, full = Engine.open(whole), exhaustive(sharded)
     same_first = sum(flat.search(q, 1)[0].id == full.search(q, 1)[0].id for q in queries if flat.search(q, 1))
     assert same_first / len(queries) >= 0.95
@@ -149,12 +168,37 @@ def test_a_damaged_shard_is_refused_with_its_name(indexes, tmp_path):
         Engine.open(damaged).search("what is dropout", 5)
 
 
+def write_bank_index(content: Path, out_dir: Path, cache_dir: Path, **options) -> dict:
+    """write_index on the bank files in `content`, all in one topic, as `qakb eval` indexes them; the manifest."""
+    from qakb.embed import Embedder
+    from qakb.index import answer_passages, write_index
+    from qakb.markup import answers_and_documents
+    from qakb.topics import Topic
+
+    questions = list(parse_content(content).questions)
+    answers, documents = answers_and_documents(questions, content)
+    passages = [answer_passages(answers[question.anchor].text) for question in questions]
+    topic_of = {question.anchor: Topic(slug="all", title="All questions", description="") for question in questions}
+    embedder = Embedder(caches.embeddings(cache_dir))
+    try:
+        write_index(out_dir, questions, documents, passages, topic_of, embedder.encode(documents), "hash", cache_dir,
+                    embed=embedder.encode, **options)
+    finally:
+        embedder.close()
+    return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
 def test_small_banks_keep_the_whole_index(tmp_path):
     """Below the threshold write_index writes exactly what it did before shards existed."""
-    whole = index_for_content(ROOT / "content", ROOT / ".cache")
-    manifest = json.loads((whole / "manifest.json").read_text(encoding="utf-8"))
+    count = len(parse_content(ROOT / "content").questions)
+    with standing_in(StandInModel()):
+        manifest = write_bank_index(ROOT / "content", tmp_path / "whole", tmp_path / "cache", shard_above=count + 1)
+        at_threshold = write_bank_index(ROOT / "content", tmp_path / "sharded", tmp_path / "cache", shard_above=count)
+    whole = tmp_path / "whole"
     assert "shards" not in manifest and (whole / "static_table.bin").is_file()
     assert "static_table.bin" in engine_index_files(manifest)
+    assert "shards" in at_threshold and not (tmp_path / "sharded" / "static_table.bin").exists()
+    assert count < load_settings(ROOT).shard_above, "this project's bank is written whole"
 
 
 # --- in the browser ---------------------------------------------------------------------------
@@ -384,24 +428,10 @@ def test_what_the_process_kept_from_its_last_builds_never_changes_the_bytes_writ
 def test_a_build_cuts_the_shards_from_its_own_data_as_from_the_unsharded_files(tmp_path):
     """`write_index` shards a big bank from memory (the unsharded files are never written); the
     result is what cutting the unsharded index's files gives, byte for byte."""
-    from qakb.embed import Embedder
-    from qakb.index import answer_passages, write_index
-    from qakb.markup import answers_and_documents
-    from qakb.parse import parse_content
-    from qakb.topics import Topic
-
     content = BANKS["data-science"][0]
-    questions = list(parse_content(content).questions)
-    answers, documents = answers_and_documents(questions, content)
-    passages = [answer_passages(answers[question.anchor].text) for question in questions]
-    topic_of = {question.anchor: Topic(slug="all", title="All questions", description="") for question in questions}
-    embedder = Embedder(caches.embeddings(ROOT / ".cache"))
-    try:
-        arguments = (questions, documents, passages, topic_of, embedder.encode(documents), "hash", ROOT / ".cache")
-        write_index(tmp_path / "whole", *arguments, embed=embedder.encode)
-        write_index(tmp_path / "sharded", *arguments, embed=embedder.encode, shard_above=1, shard_list_size=8)
-    finally:
-        embedder.close()
+    with standing_in(StandInModel()):
+        write_bank_index(content, tmp_path / "whole", tmp_path / "cache")
+        write_bank_index(content, tmp_path / "sharded", tmp_path / "cache", shard_above=1, shard_list_size=8)
     cut = shard_copy(tmp_path / "whole", tmp_path / "cut", ShardSettings(items_per_list=8))
     built = {path.name: path.read_bytes() for path in sorted((tmp_path / "sharded").iterdir())}
     assert built == {path.name: path.read_bytes() for path in sorted(cut.iterdir())}
