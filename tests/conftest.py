@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from projects import ROOT, qakb
+from qakb.config import CACHE_DIR_ENV
 from qakb.plugin import SITE_WIDGET_DIR, WIDGET_DIR, engine_wheel, offline, search_assets
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,6 +62,12 @@ def stale_reason(site_dir: Path) -> str | None:
         if not built.is_file() or built.read_bytes() != source.read_bytes():
             return f"qakb/plugin/assets/qakb/{source.name} changed since the last build"
     return None
+
+
+@pytest.fixture
+def site_cache_dir(monkeypatch):
+    """The site's own `cache_dir` option, even when QAKB_CACHE_DIR names another folder for the run."""
+    monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,9 @@ from test_plugin import make_site
 from qakb import caches
 from qakb.plugin.page_cache import stable
 
+# The stand-in runtime lies in the site's own cache folder.
+pytestmark = pytest.mark.usefixtures("site_cache_dir")
+
 
 def build_counting_renders(site, monkeypatch) -> list[str]:
     """Build `site` with mkdocs; the pages whose Markdown was converted, by source path (a kept page

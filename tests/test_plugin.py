@@ -23,6 +23,9 @@ from qakb import caches
 from qakb.plugin import (MARKDOWN_EXTENSIONS, MEDIA_DIR, MEDIA_URL_PREFIX, NAV_FILE, PRACTICE_PAGE, SCRIPTS,
                          STYLESHEETS, WIDGET_DIR, engine_wheel, katex, link_media, runtime, scheduler, search_assets)
 
+# The stand-in runtime lies in the site's own cache folder.
+pytestmark = pytest.mark.usefixtures("site_cache_dir")
+
 FONT_FACE = ('@font-face{font-family:KaTeX_Main;src:url(fonts/KaTeX_Main-Regular.woff2) format("woff2"),'
              'url(fonts/KaTeX_Main-Regular.woff) format("woff"),'
              'url(fonts/KaTeX_Main-Regular.ttf) format("truetype")}.katex{font:normal 1.21em KaTeX_Main}')
