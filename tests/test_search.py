@@ -243,10 +243,10 @@ def test_hostile_queries_return_quickly(tiny_index, query):
     engine = Engine.open(tiny_index)
     for method in ("fused", "static", "bm25"):
         started = time.perf_counter()
-        hits = engine.search(query, k=5, method=method)
+        hits = engine.search(query, k=2, method=method)  # fewer than the index's documents
         assert time.perf_counter() - started < 0.5
-        assert len(hits) <= 5
-        json.loads(engine.search_json(query, 5, method))
+        assert len(hits) <= 2
+        json.loads(engine.search_json(query, 2, method))
 
 
 def test_empty_and_symbol_queries_give_no_hits(tiny_index):
