@@ -177,12 +177,16 @@ def cmd_export(args, settings) -> int:
 def cmd_eval(args, settings) -> int:
     from qakb.evaluate import format_table, index_for_content, run_evaluation
 
+    if not args.queries.is_file():
+        _log(f"error: no query set at {args.queries}; --queries names a YAML list of queries written for this "
+             "bank, each with `query:` and `relevant:` (the numbers of the items that answer it)")
+        return EXIT_ERROR
     if args.content:
         index_dir = index_for_content(args.content.resolve(), settings.cache_dir)
     else:
         _open_engine(settings)
         index_dir = settings.index_dir
-    print(format_table(run_evaluation(index_dir, Path(args.queries))))
+    print(format_table(run_evaluation(index_dir, args.queries)))
     return 0
 
 
@@ -320,7 +324,10 @@ def parser() -> argparse.ArgumentParser:
     eval_parser = commands.add_parser("eval", help="measure search quality on a labelled query set",
                                       description="Print recall@1, recall@5 and MRR of BM25, the static "
                                       "model, their fusion and the transformer on both sides.")
-    eval_parser.add_argument("--queries", default="tests/data/queries.yml", help="YAML query set")
+    # No default: a query set names items of one bank by number, so it is written for the bank it measures.
+    eval_parser.add_argument("--queries", type=Path, required=True, metavar="FILE",
+                             help="the labelled query set: a YAML list of queries, each with `query:` and "
+                             "`relevant:` (the numbers of the items that answer it)")
     eval_parser.add_argument("--content", type=Path, metavar="DIR",
                              help="measure the bank files in DIR instead of this site's built index "
                              "(their index is built without a site and cached)")

@@ -32,3 +32,13 @@ def test_eval_of_a_folder_without_banks_is_a_clear_error(tmp_path):
     result = qakb(ROOT, "eval", "--content", str(tmp_path), "--queries", str(DS_BANK / "queries-dev.yml"))
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "no bank files in the content folder (looked for *.md" in result.stderr
+
+
+def test_eval_needs_a_query_set_written_for_the_bank(tmp_path):
+    """No default: a query set names one bank's items by number (this repository's sets are not installed)."""
+    without = qakb(ROOT, "eval", "--content", str(DS_BANK))
+    assert without.returncode == 2 and "the following arguments are required: --queries" in without.stderr
+    missing = qakb(ROOT, "eval", "--content", str(DS_BANK), "--queries", str(tmp_path / "queries.yml"))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f"error: no query set at {tmp_path / 'queries.yml'}; ")
+    assert "`relevant:`" in missing.stderr
