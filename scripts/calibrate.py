@@ -16,20 +16,18 @@ Held-out query sets and tests/data/offtopic-holdout.yml are only reported on.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from eval_sets import BANKS, OFF_TOPIC, queries_file
+from qakb.evaluate import index_for_content, load_queries
+from qakb.engine import Engine
+from qakb.engine.calibration import CALIBRATION, NO_MATCH_BELOW
 
-from eval_sets import BANKS, OFF_TOPIC, queries_file  # noqa: E402
-from qakb.evaluate import index_for_content, load_queries  # noqa: E402
-from qakb.engine import Engine  # noqa: E402
-from qakb.engine.calibration import CALIBRATION, NO_MATCH_BELOW  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 HIT_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known", "gap")
 QUERY_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known")

@@ -67,10 +67,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qakb.bank import ParseError, Question
 
-from qakb.bank import ParseError, Question  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 NORMAL_BANKS = (ROOT / "content" / "ml-dl-interview-qa.md", ROOT / "tests" / "data" / "ds-bank" / "data-science-qa.md")
 

@@ -9,16 +9,14 @@ recall@1 / recall@5 / MRR per bank and query set; the indexes come from `qakb ev
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from eval_sets import BANKS, SPLITS, queries_file
+from qakb.engine import Engine
+from qakb.engine.speller import Speller
+from qakb.evaluate import index_for_content, load_queries
 
-from eval_sets import BANKS, SPLITS, queries_file  # noqa: E402
-from qakb.engine import Engine  # noqa: E402
-from qakb.engine.speller import Speller  # noqa: E402
-from qakb.evaluate import index_for_content, load_queries  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SETS = [(bank.name, split, bank.content, queries_file(bank, split)) for bank in BANKS for split in SPLITS]
 

@@ -18,23 +18,20 @@ the hand-written ones. Embeddings use the build's document text and its cache.
 from __future__ import annotations
 
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from qakb import caches
+from qakb.discover import cluster, kmeans_partition
+from qakb.embed import Embedder
+from qakb.markup import document_text, render_answers
+from qakb.parse import Question, parse_content
+from qakb.topics import automatic_placement, place_questions
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from qakb import caches  # noqa: E402
-from qakb.discover import cluster, kmeans_partition  # noqa: E402
-from qakb.embed import Embedder  # noqa: E402
-from qakb.markup import document_text, render_answers  # noqa: E402
-from qakb.parse import Question, parse_content  # noqa: E402
-from qakb.topics import automatic_placement, place_questions  # noqa: E402
-
 DS_BANK = ROOT / "tests" / "data" / "ds-bank"
 ML_BANK = ROOT / "content"
 
