@@ -14,17 +14,24 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval_sets import BANKS, SPLITS, queries_file
+from qakb.evaluate import format_table, index_for_content, load_queries, run_evaluation
+from qakb.engine import Engine
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from eval_sets import BANKS, SPLITS, queries_file  # noqa: E402
-from projects import make_project  # noqa: E402  (the same project copy the tests build)
-
-from qakb.evaluate import format_table, index_for_content, load_queries, run_evaluation  # noqa: E402
-from qakb.engine import Engine  # noqa: E402
-
 QUERIES = ROOT / "tests" / "data" / "queries.yml"
+PROJECT_FILES = ("mkdocs.yml", "docs", "content")  # the site folder: settings, hand-written pages, bank
 
+
+def project_copy(where: Path) -> Path:
+    """This project's site folder, copied: the timed builds leave its site/ and search_index/ alone."""
+    where.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, where / name)
+        else:
+            shutil.copy2(ROOT / name, where / name)
+    return where
 
 
 def timed_build(project: Path, cache_dir: Path) -> float:
@@ -36,7 +43,7 @@ def timed_build(project: Path, cache_dir: Path) -> float:
 
 def build_figures() -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as scratch:
-        project = make_project(Path(scratch) / "project")
+        project = project_copy(Path(scratch) / "project")
         cold = timed_build(project, Path(scratch) / "cache")
         warm = timed_build(project, Path(scratch) / "cache")
         bank = project / "content" / "ml-dl-interview-qa.md"
