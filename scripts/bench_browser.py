@@ -12,7 +12,7 @@ copy where the build wrote one (qakb.plugin.compress), split into Pyodide core (
 interpreter, wasm, standard library, lock file) and what the search adds beyond it.
 
 Trade-offs (unless --no-tradeoffs): the same figures for copies of the site that differ
-in one option (scripts/site_variants.py): with the Pyodide memory snapshot, with the
+in one option (qakb.plugin.site_variants): with the Pyodide memory snapshot, with the
 whole standard library instead of the trimmed one, and with search_start: focus instead
 of idle, each also measured as a reader who starts typing 3 s after the page loaded
 (keystroke -> first result).
@@ -39,8 +39,8 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from qakb.plugin.search_assets import PYODIDE_BOOT_FILES, SITE_RUNTIME_DIR
+from qakb.plugin.site_variants import add_snapshot, copy_site, patch_search_config
 from qakb.serve import make_server
-from site_variants import add_snapshot, copy_site, patch_search_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -8,7 +8,6 @@ search_start: idle starts the engine after page load; focus waits for the search
 
 from __future__ import annotations
 
-import sys
 import zipfile
 from pathlib import Path
 
@@ -17,10 +16,8 @@ import pytest
 from conftest import serve
 from projects import ROOT
 from qakb.plugin import engine_wheel, search_assets
+from qakb.plugin.site_variants import add_snapshot, copy_site, patch_search_config, search_config
 from qakb.engine import Engine
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from site_variants import add_snapshot, copy_site, patch_search_config, search_config  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

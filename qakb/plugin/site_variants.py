@@ -1,4 +1,5 @@
-"""Copies of a built site that differ in one first-visit option, for the benchmark and tests.
+"""Copies of a built site that differ in one first-visit option, for the benchmark
+(scripts/bench_browser.py's trade-off table) and the tests (tests/test_engine_package.py).
 
 Each variant is what a build with that option would write, made from one built site so
 that the bank, index and engine are the same bytes in every row of the trade-off table.
