@@ -97,7 +97,8 @@ def serve(directory: Path, site_path: str = "") -> SiteServer:
     from qakb.serve import make_server
 
     server = make_server(directory, "127.0.0.1", 0, quiet=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Polled every 50 ms, not 0.5 s: stop() waits for the next poll.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     host, port = server.server_address[:2]
     return SiteServer(url=f"http://{host}:{port}/{site_path}", server=server)
 

@@ -154,7 +154,7 @@ def test_qakb_serve_moves_the_sitemap_to_its_own_address(tmp_path, site_url, loc
 
     (tmp_path / "sitemap.xml").write_text(f"<urlset><url><loc>{loc}</loc></url></urlset>", encoding="utf-8")
     server = make_server(tmp_path, "127.0.0.1", 0, quiet=True, site_url=site_url)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         host, port = server.server_address[:2]
         response, body = get(f"http://{host}:{port}/", "/sitemap.xml", "gzip, br")
