@@ -10,8 +10,9 @@ Who holds a session: `qakb build` makes one for its one build; `qakb serve --wat
 and hands the same one to every rebuild (`qakb.build.build(settings, log, session)`), which
 passes each stage the session or the part of it the stage uses. The mkdocs plugin gets it
 from `qakb build` too (`qakb.build.run_mkdocs`; see `qakb.plugin`). Nothing is kept anywhere
-else: the modules hold no state between builds, and a test that wants a fresh process's
-behaviour makes a fresh session.
+else: the modules hold no state between builds (tests/test_layout.py lists what a process does
+keep, its machinery, and why), and a test that wants a first build's behaviour makes a fresh
+session.
 
 What is kept never changes a byte of what a build writes: it is used only where it equals what
 would be made again (the same key, the same payload, the same store).
