@@ -218,6 +218,7 @@ def test_a_binary_or_non_utf8_file_is_refused_at_its_line(tmp_path, name, data, 
     assert caught.value.line == line and reason in caught.value.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer, line, reason", [
     ("- " * 5_000 + "a", 6, "nested more than 40 levels deep"),  # the line of the list
     (FOOTNOTES, 4, "took over"),  # the question's line

@@ -52,6 +52,7 @@ def checking_anchors(site):
     return site
 
 
+@pytest.mark.slow
 def test_a_rebuild_converts_only_changed_generated_pages_and_makes_the_same_site(tmp_path, monkeypatch):
     site = checking_anchors(make_site(tmp_path / "site"))
     generated = site / "build" / "pages"
@@ -79,6 +80,7 @@ def test_a_rebuild_converts_only_changed_generated_pages_and_makes_the_same_site
         mkdocs_build(load_config(str(site / "mkdocs.yml"), strict=True))
 
 
+@pytest.mark.slow
 def test_a_page_rendered_with_a_warning_is_not_kept(tmp_path, monkeypatch):
     site = make_site(tmp_path / "site")
     generated = site / "build" / "pages"
@@ -105,6 +107,7 @@ def test_extension_options_key_the_same_in_every_run():
     assert keyed == stable(dict(reversed(list(options.items()))))
 
 
+@pytest.mark.slow
 def test_the_search_entries_of_hand_written_pages_are_kept_too(tmp_path, monkeypatch):
     site = make_site(tmp_path / "site")
     for number in range(6):  # more hand-written pages than twice the generated ones

@@ -2,7 +2,8 @@
 
 The site's generated pages, index and npm runtime are small stand-ins written by the
 tests (the runtime as a filled install folder in the cache), so mkdocs runs for real
-in well under a second and no network, Node or model is needed.
+in a second or two and no network, Node or model is needed; the tests that run it are
+marked slow, as every site build is.
 """
 
 from __future__ import annotations
@@ -243,6 +244,7 @@ def test_media_placeholders_point_at_the_media_folder_from_each_page(page_url, e
                                           f"<a href='{expected}'>x</a> <code>src=\"{MEDIA_URL_PREFIX}kept\"</code>")
 
 
+@pytest.mark.slow
 def test_a_tiny_site_builds_with_the_widget_math_and_media(tmp_path):
     site = make_site(tmp_path)
     config = load_config(str(site / "mkdocs.yml"))
@@ -265,6 +267,7 @@ def test_a_tiny_site_builds_with_the_widget_math_and_media(tmp_path):
     assert (built / "about" / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_a_sharded_banks_keyword_index_keeps_its_questions_not_their_answers(tmp_path):
     """Above `shard_above` the semantic search covers the answers, so Material's keyword index is
     rewritten after the build without the generated questions' text; the rest is as Material wrote it."""
