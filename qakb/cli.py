@@ -23,11 +23,11 @@ def _log(message: str) -> None:
 
 
 def cmd_new(args, settings) -> int:
-    from qakb.scaffold import new_site
+    from qakb.scaffold import URL_EXAMPLE, WORKFLOW, new_site
 
     from qakb.formats import describe
 
-    site = new_site(args.folder, args.bank, title=args.title, format=args.format)
+    site = new_site(args.folder, args.bank, title=args.title, format=args.format, url=args.url)
     for path, source in site.sources:
         for line in describe(source, str(path)):
             _log(line)
@@ -38,6 +38,13 @@ def cmd_new(args, settings) -> int:
           f"{', '.join(site.banks)}{images} in content/")
     enter = "" if site.folder == Path.cwd().resolve() else f"cd {shlex.quote(str(args.folder))} && "
     print(f"next: {enter}qakb build && qakb serve")
+    if site.site_url is None:
+        print(f"site_url is not set: once you know the address the site will be published at, set it in "
+              f"mkdocs.yml (on GitHub Pages: {URL_EXAMPLE}), or make the folder with qakb new --url URL")
+    print(f"to publish on GitHub Pages: push the folder to a repository on GitHub and set Settings > Pages > "
+          f"Source to GitHub Actions; {WORKFLOW} builds and publishes it. On any other host: upload site/")
+    if site.requirement_note:
+        _log(f"note: {site.requirement_note}")
     return 0
 
 
@@ -281,7 +288,8 @@ def parser() -> argparse.ArgumentParser:
     new_parser = commands.add_parser("new", help="make a site folder from a bank file",
                                      description="Make DIR (new or empty) a site folder: mkdocs.yml named after "
                                      "the bank's title, content/ with the bank(s) and the images they show, "
-                                     "docs/about.md, a README. Then run `qakb build` inside it.")
+                                     "docs/about.md, a README, requirements.txt and a GitHub Pages workflow "
+                                     "(.github/workflows/pages.yml). Then run `qakb build` inside it.")
     new_parser.add_argument("folder", type=Path, metavar="DIR")
     new_parser.add_argument("--bank", type=Path, action="append", default=[], metavar="FILE",
                             help="a bank file as its author publishes it (Markdown, CSV, TSV, JSON, YAML or an "
@@ -291,6 +299,9 @@ def parser() -> argparse.ArgumentParser:
                             help="the banks' format, where detection guesses wrong: "
                             + ", ".join(_format_names()) + " (default: detected from each file's structure)")
     new_parser.add_argument("--title", help="the site's name (default: the first bank's title)")
+    new_parser.add_argument("--url", metavar="URL",
+                            help="the address the site will be published at, mkdocs.yml's site_url "
+                            "(e.g. https://USER.github.io/REPO/; default: unset, to set later)")
     new_parser.set_defaults(handler=cmd_new, needs_project=False)
 
     build_parser = commands.add_parser("build", help="parse the bank, embed, index and build the site",

@@ -48,7 +48,8 @@ def test_new_site_holds_config_content_images_readme_and_nothing_else(tmp_path, 
     site = tmp_path / "site"
     assert main(["new", str(site), "--bank", str(bank)]) == 0
     assert files_in(site) == {"mkdocs.yml", "README.md", ".gitignore", "docs/about.md", "content/plots.md",
-                              "content/images/curve.png", "content/images/more/bars.png"}
+                              "content/images/curve.png", "content/images/more/bars.png", "requirements.txt",
+                              ".github/workflows/pages.yml"}
     assert (site / "content" / "plots.md").read_bytes() == bank.read_bytes()
     assert (site / "content" / "images" / "more" / "bars.png").read_bytes() == b"\x89PNG bars"
     settings = load_settings(site)
