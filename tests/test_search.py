@@ -266,6 +266,19 @@ def test_unknown_method_is_an_error(tiny_index):
         Engine.open(tiny_index).search("dropout", method="transformer")
 
 
+def test_the_cue_follows_the_engines_calibration_constants(tiny_index):
+    """An evaluation puts in constants fitted without the bank it reports on (qakb.eval_banks)."""
+    engine = Engine.open(tiny_index)
+    engine.no_match_below = float("inf")  # nothing is close: every hit a weak match
+    assert {(hit.close, hit.cue) for hit in engine.search(DOCUMENTS[2], k=3)} == {(False, "Weak match")}
+    engine.no_match_below = 0.0
+    engine.calibration = {"hit": {"intercept": 60.0}, "query": {"intercept": 0.0}}
+    hits = engine.search(DOCUMENTS[2], k=3)
+    assert {(hit.close, hit.cue, hit.confidence) for hit in hits} == {(True, "Strong match", 1.0)}
+    engine.calibration = {"hit": {"intercept": -60.0}, "query": {"intercept": 0.0}}
+    assert {(hit.cue, hit.confidence) for hit in engine.search(DOCUMENTS[2], k=3)} == {("Weak match", 0.0)}
+
+
 def test_snippet_is_the_best_passage_with_the_query_words_marked(tiny_index):
     engine = Engine.open(tiny_index)
     hit = engine.search("which optimiser follows the gradients of the loss", k=1)[0]

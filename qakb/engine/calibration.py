@@ -22,9 +22,9 @@ NO_MATCH_BELOW = 0.56
 CUE_LEVELS = ((0.6, "Strong match"), (0.35, "Good match"), (0.15, "Fair match"), (0.0, "Weak match"))
 
 
-def probability(model: str, features: dict[str, float]) -> float:
-    """The probability CALIBRATION[model] gives for these features (see `Engine.features`)."""
-    weights = CALIBRATION[model]
+def probability(model: str, features: dict[str, float], calibration: dict = CALIBRATION) -> float:
+    """The probability `calibration[model]` gives for these features (see `Engine.features`)."""
+    weights = calibration[model]
     logit = weights["intercept"] + sum(weight * features[name] for name, weight in weights.items()
                                        if name != "intercept")
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from qakb.engine.arrays import dot
 from qakb.engine.bm25 import bm25_terms, stem, word_terms
-from qakb.engine.calibration import CUE_LEVELS, NO_MATCH_BELOW, cue_of, probability
+from qakb.engine.calibration import CALIBRATION, CUE_LEVELS, NO_MATCH_BELOW, cue_of, probability
 from qakb.engine.reader import open_index
 from qakb.engine.storage import ShardsMissing, Storage
 
@@ -87,6 +87,8 @@ class Engine:
         self.chars = self.encoder.tokenizer.chars
         weights = {**FUSION_DEFAULTS, **storage.manifest.bm25.get("fusion", {})}
         self.bm25_weight, self.passage_weight = weights["bm25_weight"], weights["passage_weight"]
+        # The cue's constants; an evaluation puts in those it fitted without the bank it reports on.
+        self.calibration, self.no_match_below = CALIBRATION, NO_MATCH_BELOW
         self._documents_of: dict[str, set[int]] = {}
         self._term_of_word: dict[str, str] = {}
         self._passage_terms: dict[int, list[set[str]]] = {}
@@ -158,11 +160,12 @@ class Engine:
         hits = []
         ranked = self._ranked(found, method)
         best = ranked[0][1] if ranked else 0.0
-        close = bool(ranked) and probability("query", self.features(found, ranked[0][0], best, best)) >= NO_MATCH_BELOW
+        top = self.features(found, ranked[0][0], best, best) if ranked else {}
+        close = bool(ranked) and probability("query", top, self.calibration) >= self.no_match_below
         texts = self.storage.texts_of([row for row, _ in ranked[:k]])
         for (row, score), (item, passages) in zip(ranked[:k], texts):
             passage, snippet, marks = self._snippet(found, row, passages)
-            confidence = probability("hit", self.features(found, row, best, score))
+            confidence = probability("hit", self.features(found, row, best, score), self.calibration)
             hits.append(Hit(id=item["id"], number=item["number"], question=item["question"],
                             topic=item["topic"], topic_title=item["topic_title"], url=item["url"],
                             needs_review=item["needs_review"], difficulty=item.get("difficulty", ""),
