@@ -61,7 +61,8 @@ def static_tables(cache_dir: Path) -> Path:
 
 def eval_indexes(cache_dir: Path) -> Path:
     """eval-index/<key>/: the search index of a content folder alone, for `qakb evaluate` and the
-    benchmarks (`qakb.evaluate.index_for_content`), keyed by the banks and the index-writing code."""
+    benchmarks (`qakb.evaluate.index_for_content`), keyed by the banks, the transformer's precision and
+    the index-writing code."""
     return cache_dir / "eval-index"
 
 
