@@ -66,6 +66,13 @@ def eval_indexes(cache_dir: Path) -> Path:
     return cache_dir / "eval-index"
 
 
+def eval_banks(cache_dir: Path) -> Path:
+    """eval-banks/<bank>/content/: each bank of a `qakb eval --banks` spec, the files it lists copied
+    into one content folder (`qakb.eval_banks`; `--work` names another place); a file is copied
+    again whenever its bytes differ from the listed one's, and a file no longer listed is removed."""
+    return cache_dir / "eval-banks"
+
+
 def npm(cache_dir: Path) -> Path:
     """npm/<hash of the lock>/node_modules/: the pinned browser runtime, Pyodide, KaTeX and ts-fsrs
     (`qakb.plugin.runtime`); a new pin installs into a new folder."""

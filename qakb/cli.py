@@ -182,19 +182,36 @@ def cmd_export(args, settings) -> int:
 
 
 def cmd_eval(args, settings) -> int:
+    if args.banks:
+        return _eval_banks(args, settings)
     from qakb.evaluate import format_table, index_for_content, run_evaluation
 
     if not args.queries.is_file():
         _log(f"error: no query set at {args.queries}; --queries names a YAML list of queries written for this "
-             "bank, each with `query:` and `relevant:` (the numbers of the items that answer it)")
+             "bank, each with `query:` and `relevant:` (the numbers or question texts of the items that answer it)")
         return EXIT_ERROR
     if args.content:
         index_dir = index_for_content(args.content.resolve(), settings.cache_dir)
     else:
         _open_engine(settings)
         index_dir = settings.index_dir
-    print(format_table(run_evaluation(index_dir, args.queries)))
+    print(format_table(run_evaluation(index_dir, args.queries, transformer=not args.no_transformer)))
     return 0
+
+
+def _eval_banks(args, settings) -> int:
+    from qakb.eval_banks import format_report, report_json, run
+
+    if not args.banks.is_file():
+        _log(f"error: no bank spec at {args.banks}; --banks names a YAML file listing banks "
+             "(name, field, content, heldout), as scripts/eval-banks.yml does")
+        return EXIT_ERROR
+    report = run(args.banks, settings.cache_dir, work=args.work and args.work.resolve(), only=tuple(args.bank),
+                 transformer=not args.no_transformer, log=_log)
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(report_json(report) + "\n", encoding="utf-8")
+    return 0 if report.results else EXIT_ERROR
 
 
 def cmd_topics(args, settings) -> int:
@@ -332,16 +349,30 @@ def parser() -> argparse.ArgumentParser:
                               "(one process: the model loads once, so a rebuild after an edit is quick)")
     serve_parser.set_defaults(handler=cmd_serve)
 
-    eval_parser = commands.add_parser("eval", help="measure search quality on a labelled query set",
+    eval_parser = commands.add_parser("eval", help="measure search quality on labelled query sets",
                                       description="Print recall@1, recall@5 and MRR of BM25, the static "
-                                      "model, their fusion and the transformer on both sides.")
-    # No default: a query set names items of one bank by number, so it is written for the bank it measures.
-    eval_parser.add_argument("--queries", type=Path, required=True, metavar="FILE",
-                             help="the labelled query set: a YAML list of queries, each with `query:` and "
-                             "`relevant:` (the numbers of the items that answer it)")
+                                      "model, their fusion and the transformer on both sides: on one query set "
+                                      "(--queries), or on every bank of a spec, each held out in turn (--banks).")
+    # No default: a query set names items of one bank, so it is written for the bank it measures.
+    sets = eval_parser.add_mutually_exclusive_group(required=True)
+    sets.add_argument("--queries", type=Path, metavar="FILE",
+                      help="the labelled query set: a YAML list of queries, each with `query:` and "
+                      "`relevant:` (the numbers or exact question texts of the items that answer it)")
+    sets.add_argument("--banks", type=Path, metavar="SPEC",
+                      help="leave-one-bank-out over the banks a YAML spec lists (scripts/eval-banks.yml): "
+                      "each bank's index built (and cached), its held-out queries scored with whatever is "
+                      "fitted across banks taken from the others; a bank whose files are absent is skipped")
     eval_parser.add_argument("--content", type=Path, metavar="DIR",
-                             help="measure the bank files in DIR instead of this site's built index "
-                             "(their index is built without a site and cached)")
+                             help="with --queries: measure the bank files in DIR instead of this site's built "
+                             "index (their index is built without a site and cached)")
+    eval_parser.add_argument("--bank", action="append", default=[], metavar="NAME",
+                             help="with --banks: report on this bank only (repeatable; the others still train)")
+    eval_parser.add_argument("--work", type=Path, metavar="DIR",
+                             help="with --banks: where each bank's files are gathered (default: the cache's "
+                             "eval-banks/)")
+    eval_parser.add_argument("--json", type=Path, metavar="FILE", help="with --banks: also write every cell as JSON")
+    eval_parser.add_argument("--no-transformer", action="store_true",
+                             help="leave out the transformer (no torch loaded)")
     eval_parser.set_defaults(handler=cmd_eval)
     export_parser = commands.add_parser("export", help="write the bank as an Anki deck",
                                         description="Write an Anki deck (.apkg): one note per question, the "

@@ -35,10 +35,25 @@ def test_eval_of_a_folder_without_banks_is_a_clear_error(tmp_path):
 
 
 def test_eval_needs_a_query_set_written_for_the_bank(tmp_path):
-    """No default: a query set names one bank's items by number (this repository's sets are not installed)."""
+    """No default: a query set names one bank's items (this repository's sets are not installed)."""
     without = qakb(ROOT, "eval", "--content", str(DS_BANK))
-    assert without.returncode == 2 and "the following arguments are required: --queries" in without.stderr
+    assert without.returncode == 2 and "one of the arguments --queries --banks is required" in without.stderr
     missing = qakb(ROOT, "eval", "--content", str(DS_BANK), "--queries", str(tmp_path / "queries.yml"))
     assert missing.returncode == 1
     assert missing.stderr.startswith(f"error: no query set at {tmp_path / 'queries.yml'}; ")
     assert "`relevant:`" in missing.stderr
+
+
+def test_eval_banks_needs_a_spec_that_exists(tmp_path):
+    missing = qakb(ROOT, "eval", "--banks", str(tmp_path / "banks.yml"))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f"error: no bank spec at {tmp_path / 'banks.yml'}; ")
+
+
+def test_eval_banks_with_no_bank_present_reports_nothing_and_fails(tmp_path):
+    spec = tmp_path / "banks.yml"
+    spec.write_text("banks:\n  - name: gone\n    content: [gone.md]\n    heldout: [gone.yml]\n", encoding="utf-8")
+    result = qakb(ROOT, "eval", "--banks", str(spec), "--no-transformer")
+    assert result.returncode == 1
+    assert f"note: bank gone skipped: {tmp_path / 'gone.md'} is absent" in result.stderr
+    assert result.stdout.startswith("no bank to report on")
