@@ -1,4 +1,5 @@
-"""`make bench`: build time, query latency and recall in CPython, then the browser figures.
+"""`make bench`: build time, query latency in CPython, search quality on every bank held out in turn
+(`qakb eval --banks scripts/eval-banks.yml`), then the browser figures.
 
 Prints tables; asserts nothing. Run after `make build` (the Makefile does).
 """
@@ -14,12 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval_sets import BANKS, SPLITS, queries_file
-from qakb.evaluate import format_table, index_for_content, load_queries, run_evaluation
+from qakb import eval_banks
+from qakb.evaluate import load_queries
 from qakb.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "tests" / "data" / "queries.yml"
+BANK_SPEC = ROOT / "scripts" / "eval-banks.yml"
 PROJECT_FILES = ("mkdocs.yml", "docs", "content")  # the site folder: settings, hand-written pages, bank
 
 
@@ -85,13 +87,9 @@ def table(title: str, rows: list[tuple[str, str]]) -> str:
 def main() -> int:
     print(table("Build", build_figures()), flush=True)
     print(table("Engine (CPython)", engine_figures()), flush=True)
-    for bank in BANKS:
-        for split in SPLITS:
-            queries = queries_file(bank, split)
-            print(f"\nRecall, {bank.title}, {split} set (qakb eval --content {bank.content.relative_to(ROOT)} "
-                  f"--queries {queries.relative_to(ROOT)})")
-            index_dir = index_for_content(bank.content, ROOT / ".cache")
-            print(format_table(run_evaluation(index_dir, queries)), flush=True)
+    print(f"\nSearch quality (qakb eval --banks {BANK_SPEC.relative_to(ROOT)})", flush=True)
+    report = eval_banks.run(BANK_SPEC, ROOT / ".cache", log=lambda message: print(message, file=sys.stderr))
+    print(eval_banks.format_report(report), flush=True)
     print()
     if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
         # The first visit and its trade-offs, then the second page (instant navigation) and the offline copy.

@@ -1,4 +1,4 @@
-"""The test banks and their query sets, as the measuring scripts (bench, calibrate, search_ablation) use them.
+"""The test banks and their query sets, as the measuring scripts (calibrate, search_ablation) use them.
 
 Development sets chose every setting of the engine; held-out sets are only reported on.
 """
