@@ -69,6 +69,8 @@ def test_a_folder_without_mkdocs_yml_says_to_run_qakb_new(tmp_path):
     ("qakb:\n      related_max: true", "option related_max must be a whole number"),
     ("qakb:\n      page_size: 0", "option page_size (questions a topic page holds) must be 1 or more, not 0"),
     ("qakb:\n      search_start: click", "option search_start must be one of idle, focus, not 'click'"),
+    ("qakb:\n      precompress: zstd", "option precompress must be one of none, gzip, brotli, both, not 'zstd'"),
+    ("qakb:\n      precompress: true", "option precompress must be text"),
     ("qakb: [content]", "the options of the qakb plugin must be a mapping"),
 ])
 def test_mistakes_are_named(tmp_path, plugin, message):

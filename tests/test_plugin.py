@@ -291,3 +291,27 @@ def test_a_sharded_banks_keyword_index_keeps_its_questions_not_their_answers(tmp
             entry["text"] = ""
     assert sharded == whole
     assert indexes["sharded"] == json.dumps(sharded, separators=(",", ":"))
+
+
+@pytest.mark.slow
+def test_a_site_has_precompressed_copies_only_when_asked_and_a_file_over_the_host_limit_is_named(tmp_path, capfd):
+    from qakb.plugin.host_limits import MAX_FILE_BYTES
+
+    copies = {}
+    for precompress in ("none", "both"):
+        site = make_site(tmp_path / precompress)
+        build_handed_over(site, plugins={"search": {}, "qakb": {"cache_dir": "cache", "trim_stdlib": False,
+                                                                 "precompress": precompress}})
+        built = site / "site"
+        copies[precompress] = sorted(path.relative_to(built).as_posix() for path in built.rglob("*.[bg][rz]"))
+        assert all(path.stat().st_size <= MAX_FILE_BYTES for path in built.rglob("*") if path.is_file())
+    assert copies["none"] == ["sitemap.xml.gz"]  # mkdocs' own, always written
+    assert "index.html.gz" in copies["both"] and "index.html.br" in copies["both"]
+    assert "warning:" not in capfd.readouterr().err
+
+    site = make_site(tmp_path / "big")
+    with open(site / "docs" / "recording.bin", "wb") as file:
+        file.truncate(MAX_FILE_BYTES + 1)
+    build_handed_over(site)
+    assert ("warning: the site's recording.bin is 25.0 MiB: Cloudflare Pages refuses files over 25 MiB"
+            in capfd.readouterr().err)

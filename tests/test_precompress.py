@@ -44,6 +44,17 @@ def test_compressed_copies_are_written_beside_the_files_they_shrink(site, tmp_pa
     assert not (site / "noise.bin.gz").exists() and results["noise.bin"].sizes == {}, "random bytes do not shrink"
 
 
+@pytest.mark.parametrize(("precompress", "suffixes"), [("none", []), ("gzip", [".gz"]), ("brotli", [".br"]),
+                                                     ("both", [".br", ".gz"])])
+def test_the_option_says_which_copies_are_written_and_the_others_are_removed(site, tmp_path, precompress, suffixes):
+    compress.precompress_site(site, tmp_path / "cache", precompress="both")
+    compress.precompress_site(site, tmp_path / "cache", precompress=precompress)  # a site built with the option
+    copies = sorted(path.relative_to(site).as_posix() for path in site.rglob("*.[bg][rz]"))
+    assert copies == sorted(f"{name}{suffix}" for name in ("assets/app.js", "index.html") for suffix in suffixes)
+    if ".gz" in suffixes:
+        assert gzip.decompress((site / "index.html.gz").read_bytes()).startswith(b"<!doctype html>")
+
+
 def test_runtime_files_get_the_best_brotli_and_large_site_files_a_faster_one(tmp_path):
     # Text that brotli q11, q10 and q9 compress to different bytes, just over the 1 MB line.
     data = " ".join(f"word{i * 7919 % 5003} item{i % 977}" for i in range(90_000)).encode()

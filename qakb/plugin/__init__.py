@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from mkdocs.config.base import BaseConfigOption, Config, ValidationError
@@ -65,7 +66,7 @@ from mkdocs.utils import get_relative_url
 from qakb.config import OPTIONS, OptionError, cache_folder, validate_options
 from qakb.markup import MARKDOWN_CONFIG, MEDIA_DIR, MEDIA_URL_PREFIX
 from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE
-from qakb.plugin import compress, katex, offline, scheduler, search_assets
+from qakb.plugin import compress, host_limits, katex, offline, scheduler, search_assets
 from qakb.plugin.page_cache import PageCache
 from qakb.plugin.runtime import runtime_packages
 from qakb.session import BuildSession
@@ -204,7 +205,9 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         offline.write(site_dir, self.search.page_config["index"], self.search.manifest, self.session.compressed_files)
         # Last: it compresses the finished site, files written above included.
         compress.precompress_site(site_dir, self.cache_dir, lasting=search_assets.is_runtime_file,
-                                  known_files=self.session.compressed_files)
+                                  known_files=self.session.compressed_files, precompress=self.config.precompress)
+        for warning in host_limits.warnings(host_limits.site_size(site_dir), self.config.precompress):
+            print(f"warning: {warning}", file=sys.stderr)
         self.page_cache.finish()
 
     def on_build_error(self, *, error) -> None:

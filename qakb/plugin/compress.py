@@ -4,7 +4,10 @@ Static hosts that serve such files when the browser accepts the encoding (nginx'
 gzip_static / brotli_static, Caddy's `file_server precompressed`, `qakb serve`) then send
 the search's runtime and index at their compressed size without compressing on every
 request. Written last in the build, over the finished site; a host that ignores them
-serves the plain files as before.
+serves the plain files as before. The plugin option `precompress` (none, gzip, brotli,
+both; `SUFFIXES`) says which: none by default, since GitHub Pages, Cloudflare Pages and
+Netlify compress on the fly and never send a copy, and the copies nearly triple the
+site's files, which Cloudflare Pages counts (20,000 at most).
 
 gzip at level 9 with no name and mtime 0, and brotli (the PyPI package): the same input
 gives the same bytes. Each output is cached in <cache_dir>/compressed/ by the sha256 of its
@@ -70,6 +73,10 @@ ENCODINGS: dict[str, Callable[[bytes, int], bytes]] = {
 }
 
 
+# The plugin option `precompress` (qakb.config) -> the copies written.
+SUFFIXES: dict[str, tuple[str, ...]] = {"none": (), "gzip": (".gz",), "brotli": (".br",), "both": (".gz", ".br")}
+
+
 @dataclass(frozen=True)
 class Compressed:
     path: str  # relative to the site
@@ -82,8 +89,9 @@ def compressible(path: Path) -> bool:
 
 
 def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool] = lambda path: False,
-                     known_files: KnownFiles | None = None) -> list[Compressed]:
-    """Write NAME.gz and NAME.br beside every compressible file of site_dir that they shrink.
+                     known_files: KnownFiles | None = None, precompress: str = "both") -> list[Compressed]:
+    """Write NAME.gz and NAME.br (those `precompress` names, `SUFFIXES`) beside every compressible
+    file of site_dir that they shrink; a copy of the other kind, or of a file it does not shrink, is removed.
 
     `lasting(path)` says whether a file (its path relative to the site) is the same in every
     build: those are worth brotli's slowest quality at any size up to 10 MB. `known_files`: what
@@ -94,7 +102,8 @@ def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], b
     # Brotli and zlib release the GIL: one thread a core compresses the files a build changed in
     # a fraction of the time (the ~300 term ranges one edit can change at 10k: 12 s on one core).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        done = list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting, known_files), paths))
+        done = list(pool.map(lambda path: _precompress_file(path, site_dir, cache_dir, lasting, known_files,
+                                                            SUFFIXES[precompress]), paths))
     present = {identity for _, identity in done}
     for identity in set(known_files) - present:  # only this site's files are kept
         del known_files[identity]
@@ -102,18 +111,20 @@ def precompress_site(site_dir: Path, cache_dir: Path, lasting: Callable[[str], b
 
 
 def _precompress_file(path: Path, site_dir: Path, cache_dir: Path, lasting: Callable[[str], bool],
-                      known_files: KnownFiles) -> tuple[Compressed, tuple]:
-    """The file's compressed copies, and its identity (`_learned`)."""
+                      known_files: KnownFiles, suffixes: tuple[str, ...]) -> tuple[Compressed, tuple]:
+    """The file's compressed copies (of `suffixes`), and its identity (`_learned`)."""
     relative = path.relative_to(site_dir).as_posix()
     identity, digest, worth_trying, data = _learned(path, known_files)
     size = identity[2]
-    if not worth_trying:
-        for suffix in ENCODINGS:
+    for suffix in ENCODINGS:
+        if not worth_trying or suffix not in suffixes:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
+    if not worth_trying:
         return Compressed(relative, size, {}), identity
     quality = brotli_quality(size, lasting(relative))
     sizes = {}
-    for suffix, compress in ENCODINGS.items():
+    for suffix in suffixes:
+        compress = ENCODINGS[suffix]
         # The brotli quality is part of the key: the same bytes may be either kind of file.
         key = digest + (f"-q{quality}" if suffix == ".br" and quality != 11 else "")
         cached = caches.compressed(cache_dir) / f"{key}{suffix}"
