@@ -6,8 +6,14 @@ The build part makes a project per size (`qakb new --bank`), builds it from an e
 (no embeddings, distilled model or index caches; the npm runtime is copied in, as it is not
 the build's work) under `/usr/bin/time -v`, then rebuilds it after editing one answer.
 It prints one table: build time, each step's time (from the build's own `[  12.3s] ...`
-lines), peak memory, index and site bytes, and the one-answer rebuild. Results also go to
-<work>/scale-build.json. Asserts nothing; the figures depend on the machine and its load.
+lines), peak memory, index and site bytes, the site's files and its largest, and the one-answer
+rebuild; then each site's files by kind. Results also go to <work>/scale-build.json. Asserts
+nothing; the figures depend on the machine and its load.
+
+    python scripts/bench_scale.py files --site DIR
+
+The files part counts a built site's files by kind (pages, index shards by kind, .gz/.br copies,
+Pyodide, other assets...), with bytes, and names its largest file.
 
     python scripts/bench_scale.py watch --project DIR [--rounds 2]
 
@@ -40,8 +46,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+import brotli
+
 from qakb import caches
 from qakb.engine import Engine
+from qakb.plugin.host_limits import MAX_FILE_BYTES, MAX_FILES, site_size
 from qakb.serve import make_server
 from qakb.shards import load_everything
 
@@ -74,6 +83,9 @@ class ScaleRow:
     index_mb: float
     site_mb: float
     pages: int
+    site_files: int = 0
+    largest_file: tuple[str, int] = ("", 0)
+    files_by_kind: dict[str, list[int]] = field(default_factory=dict)
 
 
 def make_scale_project(items: int, work: Path, seed: int = 0) -> Path:
@@ -167,14 +179,58 @@ def folder_mb(folder: Path) -> float:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) / 1e6
 
 
+def file_kind(path: str) -> str:
+    """A site file's kind, for counting: its copies (.gz, .br) apart, index shards by their kind."""
+    for suffix in (".gz", ".br"):
+        if path.endswith(suffix):
+            return f"{suffix} copies"
+    name = path.rsplit("/", 1)[-1]
+    if path.startswith("search_index/"):
+        shard = re.match(r"(list|text|vectors|table|terms)-", name)
+        return f"index {shard[1]}-*" if shard else "index, other"
+    if path.startswith("assets/pyodide/"):
+        return "Pyodide runtime and engine"
+    if path.startswith("assets/") or path.startswith("search/"):
+        return "theme, widget and keyword-search assets"
+    if name.endswith(".html"):
+        return "pages (.html)"
+    if re.search(r"\.(png|jpe?g|gif|svg|webp|avif)$", name):
+        return "images"
+    return "other (practice, links, deck, sitemap, sw.js)"
+
+
+def files_by_kind(site: Path) -> dict[str, list[int]]:
+    """{kind: [files, bytes]} of a built site."""
+    kinds: dict[str, list[int]] = {}
+    for path in site.rglob("*"):
+        if path.is_file():
+            entry = kinds.setdefault(file_kind(path.relative_to(site).as_posix()), [0, 0])
+            entry[0] += 1
+            entry[1] += path.stat().st_size
+    return dict(sorted(kinds.items(), key=lambda item: -item[1][0]))
+
+
+def print_files(site: Path, kinds: dict[str, list[int]]) -> None:
+    size = site_size(site)
+    print(f"\n{site}: {size.files:,} files (Cloudflare Pages takes {MAX_FILES:,}), "
+          f"{sum(entry[1] for entry in kinds.values()) / 1e6:.1f} MB; largest {size.largest[0]} "
+          f"{size.largest[1] / 2**20:.1f} MiB; over {MAX_FILE_BYTES / 2**20:.0f} MiB: "
+          f"{', '.join(path for path, _ in size.oversized) or 'none'}")
+    print("| kind | files | MB |\n|---|---:|---:|")
+    for kind, (count, total) in kinds.items():
+        print(f"| {kind} | {count:,} | {total / 1e6:.2f} |")
+
+
 def build_figures(items: int, work: Path) -> ScaleRow:
     project = make_scale_project(items, work)
     cold = timed_build(project)
     index_mb, site_mb = folder_mb(project / "search_index"), folder_mb(project / "site")
     pages = len(list((project / "build" / "pages" / "topics").rglob("*.md")))
+    size = site_size(project / "site")
+    kinds = files_by_kind(project / "site")
     edit_one_answer(project)
     one_answer = timed_build(project)
-    return ScaleRow(items, cold, one_answer, index_mb, site_mb, pages)
+    return ScaleRow(items, cold, one_answer, index_mb, site_mb, pages, size.files, size.largest, kinds)
 
 
 def watched_rebuilds(project: Path, rounds: int) -> list[BuildRun]:
@@ -218,12 +274,14 @@ def watched_rebuilds(project: Path, rounds: int) -> list[BuildRun]:
 
 def build_table(rows: list[ScaleRow]) -> str:
     names = [name for name, _ in STEPS]
-    head = ["items", "build s", *names, "peak MB", "index MB", "site MB", "topic pages", "one-answer rebuild s"]
+    head = ["items", "build s", *names, "peak MB", "index MB", "site MB", "site files", "largest file MiB",
+            "topic pages", "one-answer rebuild s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for row in rows:
         cells = [f"{row.items:,}", f"{row.cold.seconds:.0f}", *(f"{row.cold.steps.get(name, float('nan')):.1f}"
                                                                 for name in names),
-                 f"{row.cold.peak_mb:.0f}", f"{row.index_mb:.1f}", f"{row.site_mb:.0f}", str(row.pages),
+                 f"{row.cold.peak_mb:.0f}", f"{row.index_mb:.1f}", f"{row.site_mb:.0f}", f"{row.site_files:,}",
+                 f"{row.largest_file[0]} {row.largest_file[1] / 2**20:.1f}", str(row.pages),
                  f"{row.one_answer.seconds:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -284,6 +342,46 @@ def recall_at_10(index_dir: Path, queries: list[str], whole: Path | None) -> dic
             found += len(expected & set(ids(probed, query)))
             total += len(expected)
         figures["recall_at_10_vs_whole_index"] = found / total if total else 1.0
+    return figures
+
+
+def query_downloads(index_dir: Path, queries: list[str], k: int = 5) -> dict:
+    """What each query downloads on its own, as the first search of a page that has fetched only the
+    up-front files: the files a fresh engine reads for it (the worker fetches exactly the files the
+    engine names), in CPython. Raw, gzip -6 (GitHub Pages compresses on the fly with gzip) and brotli
+    -5 (Cloudflare's on-the-fly brotli), p50 / p95 / max; and by kind of file, mean gzip bytes."""
+    compressed: dict[str, tuple[int, int, int]] = {}
+
+    def sizes(name: str) -> tuple[int, int, int]:
+        if name not in compressed:
+            data = (index_dir / name).read_bytes()
+            compressed[name] = (len(data), len(gzip.compress(data, 6)), len(brotli.compress(data, quality=5)))
+        return compressed[name]
+
+    totals, counts, by_kind = [], [], {}
+    for query in queries:
+        engine = Engine.open(index_dir)
+        storage, read = engine.storage, []
+        require = storage.require
+
+        def recording(names, *args, require=require, storage=storage, read=read):
+            read.extend(name for name in names if name not in storage.loaded)
+            return require(names, *args)
+
+        storage.require = recording
+        engine.search(query, k)
+        names = list(dict.fromkeys(read))
+        totals.append([sum(sizes(name)[i] for name in names) for i in range(3)])
+        counts.append(len(names))
+        for name in names:
+            kind = name.split("-")[0]
+            by_kind[kind] = by_kind.get(kind, 0) + sizes(name)[1]
+    figures = {"queries": len(queries), "files_p50": percentile(counts, 0.5), "files_p95": percentile(counts, 0.95),
+               "gzip_by_kind_mean": {kind: total / len(queries) for kind, total in sorted(by_kind.items())}}
+    for i, encoding in enumerate(("raw", "gzip", "brotli")):
+        values = [row[i] for row in totals]
+        figures.update({f"{encoding}_p50": percentile(values, 0.5), f"{encoding}_p95": percentile(values, 0.95),
+                        f"{encoding}_max": max(values)})
     return figures
 
 
@@ -355,6 +453,7 @@ def run_browser(index_dir: Path, site: Path, query_files: list[Path], whole: Pat
         served = site_with_index(site, index_dir, Path(scratch))
         figures = browser_figures(served, queries)
     figures.update(recall_at_10(index_dir, queries, whole))
+    figures["alone"] = query_downloads(index_dir, queries)
     manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
     figures["items"] = manifest["count"]
     figures["lists"] = manifest.get("shards", {}).get("lists", 0)
@@ -364,6 +463,7 @@ def run_browser(index_dir: Path, site: Path, query_files: list[Path], whole: Pat
 
 def print_browser(figures: dict) -> None:
     kb = lambda n: f"{n / 1e3:.0f} kB"  # noqa: E731
+    alone = figures["alone"]
     rows = [
         ("items / lists", f"{figures['items']} / {figures['lists']}"),
         ("search_index/ on disk", kb(figures["index_bytes"])),
@@ -377,6 +477,13 @@ def print_browser(figures: dict) -> None:
          f"{kb(figures['bytes_per_further_query_max'])}"),
         ("bytes per further query p50 / p95 (gzip)",
          f"{kb(figures['gzip_per_further_query_p50'])} / {kb(figures['gzip_per_further_query_p95'])}"),
+        ("bytes of a query alone (up-front files only) p50 / p95 / max, raw",
+         f"{kb(alone['raw_p50'])} / {kb(alone['raw_p95'])} / {kb(alone['raw_max'])}"),
+        ("  gzip -6", f"{kb(alone['gzip_p50'])} / {kb(alone['gzip_p95'])} / {kb(alone['gzip_max'])}"),
+        ("  brotli -5", f"{kb(alone['brotli_p50'])} / {kb(alone['brotli_p95'])} / {kb(alone['brotli_max'])}"),
+        ("  files p50 / p95; gzip mean by kind",
+         f"{alone['files_p50']} / {alone['files_p95']}; "
+         + ", ".join(f"{kind} {kb(total)}" for kind, total in alone["gzip_by_kind_mean"].items())),
         ("keystroke -> results drawn, first time (fetching shards) p50 / p95 / max",
          f"{figures['first_time_ms_p50']:.0f} / {figures['first_time_ms_p95']:.0f} / {figures['first_time_ms_max']:.0f} ms"),
         ("  slowest query", figures["slowest_query"]),
@@ -394,12 +501,13 @@ def print_browser(figures: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["build", "browser", "watch"], help="which figures to take")
+    parser.add_argument("part", choices=["build", "browser", "watch", "files"], help="which figures to take")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/qakb-scale"))
     parser.add_argument("--index", type=Path, help="browser: the search_index/ folder to search")
     parser.add_argument("--whole", type=Path, help="browser: the same bank's unsharded index, for recall")
-    parser.add_argument("--site", type=Path, default=ROOT / "site", help="browser: a built site to host it")
+    parser.add_argument("--site", type=Path, default=ROOT / "site", help="browser: a built site to host it; "
+                                                                         "files: the site to count")
     parser.add_argument("--queries", type=Path, nargs="+", default=[], help="browser: YAML query lists")
     parser.add_argument("--project", type=Path, help="watch: a built project (e.g. <work>/p10000)")
     parser.add_argument("--rounds", type=int, default=2, help="watch: edits of each kind")
@@ -412,6 +520,9 @@ def main() -> None:
         for run in runs:
             print(f"| {run.log[0]} | {run.seconds:.1f} | " + " | ".join(str(run.steps.get(name, "")) for name in names)
                   + " |")
+        return
+    if args.part == "files":
+        print_files(args.site, files_by_kind(args.site))
         return
     if args.part == "browser":
         figures = run_browser(args.index, args.site, args.queries, args.whole)
@@ -427,6 +538,8 @@ def main() -> None:
     (args.work / "scale-build.json").write_text(json.dumps([asdict(row) for row in rows], indent=1) + "\n",
                                                 encoding="utf-8")
     print(build_table(rows))
+    for row in rows:
+        print_files(args.work / f"p{row.items}" / "site", row.files_by_kind)
 
 
 if __name__ == "__main__":
