@@ -23,7 +23,7 @@ setup: $(STAMP) node_modules/.package-lock.json
 build: setup
 	$(BIN)/qakb build
 
-# mkdocs alone, on the pages and index of the last `make build`.
+# The same build run by mkdocs alone: the qakb plugin runs the pipeline in its events.
 site: setup
 	$(BIN)/mkdocs build --strict
 

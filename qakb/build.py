@@ -60,7 +60,8 @@ def build_lock(settings: Settings):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BuildError("another `qakb build` is running in this project; wait for it to finish") from None
+            raise BuildError("another build (`qakb build` or a mkdocs command) is running in this project; "
+                             "wait for it to finish") from None
         yield lock
 
 
@@ -184,7 +185,7 @@ def check_nothing_lost(questions: list[Question], url_of: dict[str, str], index_
 
 def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: Path, session: BuildSession) -> None:
     """mkdocs' build of the site into `site_dir`, the qakb plugin pointed at the staged pages and index
-    and handed the build's `session` (mkdocs makes a new plugin for each build: see `qakb.plugin`)."""
+    and handed the build's `session`, so that it runs no pipeline of its own (see `qakb.plugin`)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, ConfigurationError, PluginError
@@ -204,8 +205,11 @@ def run_mkdocs(settings: Settings, pages_dir: Path, index_dir: Path, site_dir: P
         plugin.config.pages_dir = str(pages_dir)
         plugin.config.index_dir = str(index_dir)
         plugin.config.cache_dir = str(settings.cache_dir)
-        plugin.session = session
-        mkdocs_build(config)
+        plugin.handed_over = session
+        try:
+            mkdocs_build(config)
+        finally:  # mkdocs keeps one plugin for the process: its next build may be a plain `mkdocs build`
+            plugin.handed_over = None
     except (Abort, ConfigurationError, PluginError) as error:
         raise BuildError(f"mkdocs build --strict failed: {error}") from None
 
@@ -330,12 +334,32 @@ def duplicate_rows(questions: list[Question], also_asked: dict[str, list[Questio
     return {row_of[anchor]: {row_of[other.anchor] for other in others} for anchor, others in also_asked.items()}
 
 
-def build(settings: Settings, log: Callable[[str], None], session: BuildSession | None = None) -> BuildResult:
-    """Run the whole pipeline; on success the new index, pages and site are in place.
+def step_logger(log: Callable[[str], None]) -> Callable[[str], None]:
+    """`log` with each message led by the seconds since this call: one line per build step."""
+    started = time.perf_counter()
 
-    `session`: what the last build in this process left for this one, and where this one leaves its
-    own (`qakb.session`); `qakb serve --watch` hands every rebuild the same one. None: a new one."""
-    from qakb.anchors import RECORD_FILE, links_map, read_record, update_record, write_record
+    def step(message: str) -> None:
+        log(f"[{time.perf_counter() - started:6.1f}s] {message}")
+    return step
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What `stage` wrote into the staging folder for mkdocs, and what putting it in place needs."""
+    questions: list[Question]
+    topics: int
+    url_of: dict[str, str]  # each question's page and anchor
+    record: object  # the anchor record (qakb.anchors), written beside the banks once the build is in place
+    index_dir: Path
+    pages_dir: Path
+
+
+def stage(settings: Settings, log: Callable[[str], None], step: Callable[[str], None], session: BuildSession,
+          lock) -> Staged:
+    """The pipeline up to mkdocs: read the banks, render, embed, place, then write the search index,
+    the pages and the deck into the staging folder. The caller holds the build lock (`lock`, which
+    a child process writing the pages holds too); nothing outside the staging folder changes."""
+    from qakb.anchors import RECORD_FILE, links_map, read_record, update_record
     from qakb.anki import deck_file_name, deck_timestamp
     from qakb.embed import Embedder
     from qakb.formats import describe
@@ -346,16 +370,9 @@ def build(settings: Settings, log: Callable[[str], None], session: BuildSession 
     from qakb.related import related_questions
     from qakb.topics import place_questions
 
-    started = time.perf_counter()
-    session = session if session is not None else BuildSession()
-
-    def step(message: str) -> None:
-        log(f"[{time.perf_counter() - started:6.1f}s] {message}")
-
-    with build_lock(settings) as lock, ExitStack() as stack:
+    with ExitStack() as stack:
         recover_interrupted_swap([settings.index_dir, settings.pages_dir, settings.site_dir])
-        trash = settings.staging_dir.parent / TRASH_DIR
-        empty_trash(trash, session.deletions)
+        empty_trash(settings.staging_dir.parent / TRASH_DIR, session.deletions)
         bank: Bank = parse_content(settings.content_dir, settings.read_options)
         questions = list(bank.questions)
         for source in bank.files:
@@ -413,7 +430,7 @@ def build(settings: Settings, log: Callable[[str], None], session: BuildSession 
         staging = settings.staging_dir
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        index_dir, pages_dir, site_dir = staging / "search_index", staging / "pages", staging / "site"
+        index_dir, pages_dir = staging / "search_index", staging / "pages"
         deck_file = deck_file_name(settings.site_name)
         pages_job = PagesJob(
             bank=bank, answers=answers, topics=placement.topics, topic_of=topic_of, related_of=related_of,
@@ -441,23 +458,64 @@ def build(settings: Settings, log: Callable[[str], None], session: BuildSession 
         media_count = pages_written.result()
         step(f"rendered the topic pages ({media_count} image(s) copied)")
         step(f"wrote the Anki deck {deck_file}")
+    return Staged(questions=questions, topics=len(set(placement.topic_of.values())), url_of=url_of,
+                  record=anchors.record, index_dir=index_dir, pages_dir=pages_dir)
 
-        run_mkdocs(settings, pages_dir, index_dir, site_dir, session)
-        check_nothing_lost(questions, url_of, index_dir, site_dir, session)
+
+def staged_site_dir(settings: Settings) -> Path:
+    """Where the site is built before it is swapped in: the staging folder, or a hidden folder beside
+    `site_dir` when that lies outside the project (`mkdocs build -d ELSEWHERE`), so that the swap
+    stays a rename on one file system."""
+    if settings.site_dir.resolve().is_relative_to(settings.root.resolve()):
+        return settings.staging_dir / "site"
+    return settings.site_dir.with_name(f".{settings.site_dir.name}.staging")
+
+
+def put_in_place(settings: Settings, staged: Staged, session: BuildSession, step: Callable[[str], None],
+                 site_dir: Path | None) -> None:
+    """Swap the staged index, pages and site (`site_dir`; None: mkdocs wrote the site where it is
+    served, as `mkdocs serve` does) into place, then write the anchor record."""
+    from qakb.anchors import RECORD_FILE, write_record
+
+    trash = settings.staging_dir.parent / TRASH_DIR
+    swaps = [(staged.index_dir, settings.index_dir), (staged.pages_dir, settings.pages_dir)]
+    if site_dir is not None:
+        swaps.append((site_dir, settings.site_dir))
+    for new, dest in swaps:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        swap_in(new, dest, trash, session.deletions)
+    shutil.rmtree(settings.staging_dir, ignore_errors=True)
+    record_path = settings.content_dir / RECORD_FILE
+    if write_record(record_path, staged.record):
+        step(f"updated {shown_path(record_path)}: commit it with the bank, it keeps links "
+             "to reworded questions working")
+    done = ([settings.site_dir] if site_dir is not None else []) + [settings.index_dir]
+    step(f"done: {' and '.join(_shown(dest, settings.root) + '/' for dest in done)} "
+         f"{'are' if len(done) > 1 else 'is'} up to date")
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def build(settings: Settings, log: Callable[[str], None], session: BuildSession | None = None) -> BuildResult:
+    """Run the whole pipeline; on success the new index, pages and site are in place.
+
+    `session`: what the last build in this process left for this one, and where this one leaves its
+    own (`qakb.session`); `qakb serve --watch` hands every rebuild the same one. None: a new one.
+    Run by mkdocs alone (`mkdocs build`), the qakb plugin runs the same steps (`qakb.plugin.pipeline`)."""
+    started = time.perf_counter()
+    session = session if session is not None else BuildSession()
+    step = step_logger(log)
+    with build_lock(settings) as lock:
+        staged = stage(settings, log, step, session, lock)
+        site_dir = staged_site_dir(settings)
+        shutil.rmtree(site_dir, ignore_errors=True)
+        run_mkdocs(settings, staged.pages_dir, staged.index_dir, site_dir, session)
+        check_nothing_lost(staged.questions, staged.url_of, staged.index_dir, site_dir, session)
         step("built the site with mkdocs --strict; every item is in the site and the index once")
-
-        for new, dest in ((index_dir, settings.index_dir), (pages_dir, settings.pages_dir),
-                          (site_dir, settings.site_dir)):
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            swap_in(new, dest, trash, session.deletions)
-        shutil.rmtree(staging, ignore_errors=True)
-        if write_record(record_path, anchors.record):
-            step(f"updated {shown_path(record_path)}: commit it with the bank, it keeps links "
-                 "to reworded questions working")
-        step(f"done: {settings.site_dir.relative_to(settings.root)}/ and "
-             f"{settings.index_dir.relative_to(settings.root)}/ are up to date")
-    return BuildResult(questions=len(questions), topics=len(set(placement.topic_of.values())),
-                       seconds=time.perf_counter() - started)
+        put_in_place(settings, staged, session, step, site_dir)
+    return BuildResult(questions=len(staged.questions), topics=staged.topics, seconds=time.perf_counter() - started)
 
 
 if __name__ == "__main__":  # the child process of PagesWriting

@@ -282,8 +282,14 @@ def load_settings(root: Path) -> Settings:
         values = validate_options(plugin_options(mkdocs, path) or {})
     except OptionError as error:
         raise ValueError(f"{path}: {error}") from None
+    return site_settings(root, mkdocs, values)
+
+
+def site_settings(root: Path, mkdocs: Mapping, values: Mapping) -> Settings:
+    """Settings of the site folder `root` from mkdocs' settings (mkdocs.yml as read, or the config mkdocs
+    made of it: its folders are then absolute already) and the plugin's options checked by `validate_options`."""
     if not isinstance(mkdocs.get("site_name"), str) or not mkdocs["site_name"].strip():
-        raise ValueError(f"{path}: site_name is missing; mkdocs needs it (the site's title)")
+        raise ValueError(f"{root / MKDOCS_FILE}: site_name is missing; mkdocs needs it (the site's title)")
     return Settings(
         root=root,
         site_name=mkdocs["site_name"],

@@ -9,7 +9,8 @@ next build takes from it what is the same and reads or makes only the rest.
 Who holds a session: `qakb build` makes one for its one build; `qakb serve --watch` makes one
 and hands the same one to every rebuild (`qakb.build.build(settings, log, session)`), which
 passes each stage the session or the part of it the stage uses. The mkdocs plugin gets it
-from `qakb build` too (`qakb.build.run_mkdocs`; see `qakb.plugin`). Nothing is kept anywhere
+from `qakb build` too (`qakb.build.run_mkdocs`; see `qakb.plugin`); under `mkdocs serve` the plugin
+keeps one for all the rebuilds it runs itself (`qakb.plugin.pipeline`). Nothing is kept anywhere
 else: the modules hold no state between builds (tests/test_layout.py lists what a process does
 keep, its machinery, and why), and a test that wants a first build's behaviour makes a fresh
 session.

@@ -202,13 +202,17 @@ def test_rebuild_is_byte_identical_and_reuses_embeddings(built, tmp_path):
             and not name.startswith("sitemap.xml")] == []
 
 
-def test_plain_mkdocs_build_strict_on_the_built_pages(built, tmp_path):
+def test_plain_mkdocs_build_strict_into_a_folder_outside_the_project(built, tmp_path):
+    """The plugin runs the pipeline (with the index and pages of the build before it, nothing is new) and
+    stages the site beside the folder it goes to, so that it is swapped in with a rename."""
     project, _ = built
     result = subprocess.run([str(Path(QAKB[0]).parent / "mkdocs"), "build", "--strict", "-q",
                              "-f", str(project / "mkdocs.yml"), "-d", str(tmp_path / "site")],
-                            capture_output=True, text=True, cwd=project)
+                            capture_output=True, text=True, cwd=project,
+                            env={**os.environ, "QAKB_CACHE_DIR": str(ROOT / ".cache")})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site" / "topics" / "convolutional-networks" / "index.html").is_file()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]
 
 
 BANK = SEED.name

@@ -88,7 +88,7 @@ def test_the_pages_process_holds_the_build_lock_while_it_writes(tmp_path):
         os.kill(writing.process.pid, signal.SIGSTOP)  # still starting Python: hold it there
     try:
         # The build's own hold has ended (its process "was killed"); the child's has not.
-        with pytest.raises(build.BuildError, match="another `qakb build` is running"):
+        with pytest.raises(build.BuildError, match=r"another build \(`qakb build` or a mkdocs command\) is running"):
             with build.build_lock(settings):
                 pass
     finally:

@@ -7,11 +7,9 @@ import functools
 import sqlite3
 
 import pytest
-from mkdocs.commands.build import build as mkdocs_build
-from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 from mkdocs.structure.pages import Page
-from test_plugin import make_site
+from test_plugin import build_handed_over, make_site
 
 from qakb import caches
 from qakb.plugin.page_cache import stable
@@ -32,7 +30,7 @@ def build_counting_renders(site, monkeypatch) -> list[str]:
         return render(page, config, files)
 
     monkeypatch.setattr(Page, "render", counting)
-    mkdocs_build(load_config(str(site / "mkdocs.yml"), strict=True))
+    build_handed_over(site, strict=True)
     monkeypatch.setattr(Page, "render", render)
     return sorted(converted)
 
@@ -77,7 +75,7 @@ def test_a_rebuild_converts_only_changed_generated_pages_and_makes_the_same_site
     # A link to an anchor a kept page does not have is still reported under --strict.
     (generated / "topics" / "b.md").write_text("# Topic B\n\nSee [topic A](a.md#no-such-anchor).\n", encoding="utf-8")
     with pytest.raises(Abort, match="warnings"):
-        mkdocs_build(load_config(str(site / "mkdocs.yml"), strict=True))
+        build_handed_over(site, strict=True)
 
 
 @pytest.mark.slow
@@ -85,7 +83,7 @@ def test_a_page_rendered_with_a_warning_is_not_kept(tmp_path, monkeypatch):
     site = make_site(tmp_path / "site")
     generated = site / "build" / "pages"
     (generated / "topics" / "a.md").write_text("# Topic A\n\n[gone](missing.md)\n", encoding="utf-8")
-    mkdocs_build(load_config(str(site / "mkdocs.yml"), strict=False))  # the warning is logged, the build goes on
+    build_handed_over(site, strict=False)  # the warning is logged, the build goes on
     assert rows(site, "page") == 1  # index.md only
     with pytest.raises(Abort):  # converted again, so --strict reports it again
         build_counting_renders(site, monkeypatch)

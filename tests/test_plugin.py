@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from mkdocs.structure.files import get_files
 from qakb import caches
 from qakb.plugin import (MARKDOWN_EXTENSIONS, MEDIA_DIR, MEDIA_URL_PREFIX, NAV_FILE, PRACTICE_PAGE, SCRIPTS,
                          STYLESHEETS, WIDGET_DIR, engine_wheel, katex, link_media, runtime, scheduler, search_assets)
+from qakb.session import BuildSession
 
 # The stand-in runtime lies in the site's own cache folder.
 pytestmark = pytest.mark.usefixtures("site_cache_dir")
@@ -112,12 +114,32 @@ def reuse_engine_wheel(cache: Path, lock: Path) -> None:
         _built_engine.append(caches.engine_wheels(cache))
 
 
+@contextmanager
+def handed_over(config):
+    """What `qakb build` does around its mkdocs build (`qakb.build.run_mkdocs`): the plugin is handed a
+    session, so it runs no pipeline and takes the pages and index as they are (here the stand-ins)."""
+    plugin = config.plugins["qakb"]
+    plugin.handed_over = BuildSession()
+    try:
+        yield config
+    finally:
+        plugin.handed_over = None
+
+
+def build_handed_over(site: Path, **options) -> None:
+    """mkdocs' build of `site`'s stand-in pages and index, as `qakb build` runs it."""
+    config = load_config(str(site / "mkdocs.yml"), **options)
+    with handed_over(config):
+        mkdocs_build(config)
+
+
 def configured(site: Path):
     """mkdocs' config of `site` after every plugin's on_config and on_pre_build, as a build has it
     before it collects the files."""
     config = load_config(str(site / "mkdocs.yml"))
-    config = config.plugins.on_config(config)
-    config.plugins.on_pre_build(config=config)
+    with handed_over(config):
+        config = config.plugins.on_config(config)
+        config.plugins.on_pre_build(config=config)
     return config
 
 
@@ -247,8 +269,7 @@ def test_media_placeholders_point_at_the_media_folder_from_each_page(page_url, e
 @pytest.mark.slow
 def test_a_tiny_site_builds_with_the_widget_math_and_media(tmp_path):
     site = make_site(tmp_path)
-    config = load_config(str(site / "mkdocs.yml"))
-    mkdocs_build(config)
+    build_handed_over(site)
     built = site / "site"
     home = (built / "index.html").read_text(encoding="utf-8")
     page_config = home.split('<script id="__qakb_search" type="application/json">')[1].split("</script>")[0]
@@ -281,7 +302,7 @@ def test_a_sharded_banks_keyword_index_keeps_its_questions_not_their_answers(tmp
             manifest_file = site / "search_index" / "manifest.json"
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
             manifest_file.write_text(json.dumps({**manifest, "shards": {"lists": 1}}), encoding="utf-8")
-        mkdocs_build(load_config(str(site / "mkdocs.yml")))
+        build_handed_over(site)
         indexes[name] = (site / "site" / "search" / "search_index.json").read_text(encoding="utf-8")
     whole, sharded = json.loads(indexes["whole"]), json.loads(indexes["sharded"])
     texts = {entry["location"]: entry["text"] for entry in sharded["docs"]}

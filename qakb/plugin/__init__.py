@@ -6,9 +6,11 @@ Enabled beside Material's search in mkdocs.yml (options and defaults: qakb.confi
       - search
       - qakb
 
-`qakb build` generates the topic pages into a folder of their own (`pages_dir`, with
-their images under media/) and the search index (`index_dir`); the plugin adds them
-to the site, with:
+The pipeline (`qakb.build`: read the banks, embed, index, write the topic pages into `pages_dir`,
+with their images under media/, and the search index into `index_dir`) runs before mkdocs builds the
+site: `qakb build` runs it and then mkdocs, and a plain `mkdocs build`, `mkdocs serve` or
+`mkdocs gh-deploy` runs it inside the plugin's events (`qakb.plugin.pipeline`). The plugin adds what
+it made to the site, with:
 
     navigation    Home, Practice, the topics in the order of the pages' nav.json, Needs
                   review (if the bank flags answers), then the hand-written pages of docs/
@@ -30,21 +32,22 @@ to the site, with:
     keyword index for a sharded bank, Material's search_index.json rewritten after the build
                   without the generated questions' answer text
 
-The hooks, in mkdocs' order (mkdocs/commands/build.py): on_config only configures (checks,
-templates, extensions, assets, nav); on_pre_build installs the npm runtime on a first build,
-makes the search assets and opens the page cache; on_files adds the files; on_page_markdown
-and on_page_content skip and restore unchanged pages; on_env names the engine to the
-templates; on_post_build rewrites, writes and compresses what the build wrote.
+The hooks, in mkdocs' order (mkdocs/commands/build.py): on_startup (mkdocs' commands only) keeps
+a session for `mkdocs serve`'s rebuilds; on_config only configures (checks, templates, extensions,
+assets, and the staged site folder when the plugin runs the pipeline); on_pre_build runs the
+pipeline, sets the nav, installs the npm runtime on a first build, makes the search assets and opens
+the page cache; on_files adds the files; on_page_markdown and on_page_content skip and restore
+unchanged pages; on_env names the engine to the templates; on_post_build rewrites, writes and
+compresses what the build wrote, then checks the site and swaps it into place; on_serve watches the
+bank folder.
 
 What a rebuild reuses in memory (the page cache's rows, what compression learned of the site's
-files) is the build's `qakb.session.BuildSession`, which `qakb build` hands the plugin before mkdocs
-runs (`qakb.build.run_mkdocs`): the session is what lives as long as `qakb serve --watch`, the
-plugin is not. `qakb build` loads mkdocs.yml again for every build (its options may have changed),
-and mkdocs makes a new plugin each time. (mkdocs would keep one plugin for the whole process if it
-had an on_startup hook, but for every project the process builds alike: state on it would be a
-process-wide cache again.) Run by mkdocs alone (`mkdocs build`, `mkdocs serve`), the plugin starts
-each build with a new session: it reuses what the cache folder holds, not what the last build left
-in memory.
+files, and the pipeline's own: `qakb.session`) is a `BuildSession`. `qakb build` makes one and hands
+it to the plugin before mkdocs runs (`handed_over`, `qakb.build.run_mkdocs`); the plugin then runs
+no pipeline of its own. `mkdocs serve` keeps one on the plugin for all its rebuilds (mkdocs keeps a
+plugin that has an on_startup hook for the whole process). Any other build starts with a new one: it
+reuses what the cache folder holds. Since mkdocs keeps the plugin between builds of one process,
+every hook sets what it uses afresh, and `qakb build` takes its session back after its build.
 
 Importable without the build-time stack (torch, faiss): mkdocs loads it for every build.
 """
@@ -63,11 +66,12 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from qakb.config import OPTIONS, OptionError, cache_folder, validate_options
+from qakb.config import OPTIONS, OptionError, cache_folder, site_settings, validate_options
 from qakb.markup import MARKDOWN_CONFIG, MEDIA_DIR, MEDIA_URL_PREFIX
 from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE
 from qakb.plugin import compress, host_limits, katex, offline, scheduler, search_assets
 from qakb.plugin.page_cache import PageCache
+from qakb.plugin.pipeline import OwnBuild
 from qakb.plugin.runtime import runtime_packages
 from qakb.session import BuildSession
 
@@ -137,18 +141,46 @@ QakbConfig = type("QakbConfig", (_CheckedConfig,), {option.name: _SchemaOption(o
 
 
 class QakbPlugin(BasePlugin[QakbConfig]):
-    session: BuildSession | None = None  # handed over by `qakb build` (the module's docstring)
+    handed_over: BuildSession | None = None
+    """Set by `qakb build` for the one mkdocs build it runs (`qakb.build.run_mkdocs`): its pipeline
+    has staged the pages and the index where the options point, and this is its session. None: the
+    plugin runs the pipeline itself (`qakb.plugin.pipeline`)."""
+
+    serving: BuildSession | None = None
+    """`mkdocs serve`'s session, shared by its rebuilds (on_startup)."""
+
+    served_inputs: str | None = None
+    """The inputs' hash of the last build `mkdocs serve` made (`qakb.plugin.pipeline`)."""
+
+    page_cache: PageCache | None = None  # this build's, from on_pre_build
+    own_build: OwnBuild | None = None  # this build's pipeline, when the plugin runs it
+
+    def on_startup(self, *, command, dirty) -> None:
+        """Run by the mkdocs commands only. Having this hook makes mkdocs keep the plugin for the whole
+        process, so `mkdocs serve`'s rebuilds share one session."""
+        self.serving = BuildSession() if command == "serve" else None
+        self.served_inputs = None
+
+    def on_shutdown(self) -> None:
+        self.serving = None
 
     def on_config(self, config):
-        """Check the theme and the search, add the templates, Markdown extensions, page assets and the nav."""
+        """Check the theme and the search, add the templates, Markdown extensions and page assets; without a
+        session from `qakb build`, send the site into the staging folder (`qakb.plugin.pipeline`)."""
+        self.page_cache, self.own_build = None, None  # mkdocs may keep the plugin from an earlier build
         if config.theme.name != "material":
             raise PluginError("the qakb plugin needs the Material theme: set `theme: name: material` in mkdocs.yml")
         if not any(name in config.plugins for name in SEARCH_PLUGINS):
             raise PluginError("the qakb plugin puts its search in Material's search box: "
                               "add `- search` before `- qakb` under plugins in mkdocs.yml")
         self.project_dir = Path(config.config_file_path).parent
-        self.pages_dir = self.project_dir / self.config.pages_dir
-        config.nav = site_nav(self.pages_dir, Path(config.docs_dir))
+        if self.handed_over is not None:
+            self.session = self.handed_over
+        else:
+            self.session = self.serving if self.serving is not None else BuildSession()
+            settings = site_settings(self.project_dir, config, self.config)
+            self.own_build = OwnBuild(settings, config, self.session, serving=self.serving is not None,
+                                      last_inputs=self.served_inputs)
         # After a custom_dir, if any: a site's own templates still come first.
         config.theme.dirs.insert(1 if config.theme.custom_dir else 0, str(TEMPLATES_DIR))
         add_markdown_extensions(config)
@@ -156,15 +188,18 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         return config
 
     def on_pre_build(self, *, config) -> None:
-        """Open the page cache and make the search assets (the runtime is installed here on a first build)."""
-        if self.session is None:
-            self.session = BuildSession()
+        """Run the pipeline (unless `qakb build` did), set the nav, open the page cache and make the search
+        assets (the runtime is installed here on a first build)."""
+        if self.own_build is not None:
+            self.pages_dir, index_dir = self.own_build.run()
+        else:
+            self.pages_dir, index_dir = self.project_dir / self.config.pages_dir, self.project_dir / self.config.index_dir
+        config.nav = site_nav(self.pages_dir, Path(config.docs_dir))
         self.cache_dir = cache_folder(self.project_dir, self.config.cache_dir)
         self.page_cache = PageCache(self.cache_dir, config, self.pages_dir, self.session)
         self.node_modules = runtime_packages(self.cache_dir)
-        self.search = search_assets.collect(self.node_modules, self.project_dir / self.config.index_dir,
-                                            self.cache_dir, self.config.pyodide_snapshot, self.config.search_start,
-                                            self.config.trim_stdlib)
+        self.search = search_assets.collect(self.node_modules, index_dir, self.cache_dir, self.config.pyodide_snapshot,
+                                            self.config.search_start, self.config.trim_stdlib)
         search_plugin = next(config.plugins[name] for name in SEARCH_PLUGINS if name in config.plugins)
         if hasattr(search_plugin, "search_index"):  # Material's, configured in its on_config
             self.page_cache.cache_search_entries(search_plugin)
@@ -197,8 +232,9 @@ class QakbPlugin(BasePlugin[QakbConfig]):
 
     @event_priority(-100)  # last: after Material's search has written its index
     def on_post_build(self, *, config) -> None:
-        """Trim the keyword index of a sharded bank, then write the offline copy's service worker
-        and compress the site, from the files mkdocs wrote."""
+        """Trim the keyword index of a sharded bank, write the offline copy's service worker and compress
+        the site, from the files mkdocs wrote; then, when the plugin ran the pipeline, check the site and
+        put it in place."""
         site_dir = Path(config.site_dir)
         if "shards" in self.search.manifest:
             keyword_index_without_answers(site_dir / KEYWORD_INDEX, self.generated_urls)
@@ -209,13 +245,24 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         for warning in host_limits.warnings(host_limits.site_size(site_dir), self.config.precompress):
             print(f"warning: {warning}", file=sys.stderr)
         self.page_cache.finish()
+        if self.own_build is not None:
+            self.own_build.finish()
+            if self.serving is not None:
+                self.served_inputs = self.own_build.inputs
 
     def on_build_error(self, *, error) -> None:
-        if hasattr(self, "page_cache"):
+        if self.page_cache is not None:
             self.page_cache.close()
+        if self.own_build is not None:
+            self.own_build.end()
 
     def on_serve(self, server, *, config, builder):
-        server.watch(str(self.pages_dir))
+        """Rebuild on a change to the bank folder or the topics file (mkdocs watches docs/ and mkdocs.yml)."""
+        settings = self.own_build.settings if self.own_build is not None else None
+        if settings is not None:
+            server.watch(str(settings.content_dir))
+            if settings.topics_file.exists() and not settings.topics_file.is_relative_to(settings.content_dir):
+                server.watch(str(settings.topics_file))
         return server
 
 
