@@ -74,6 +74,13 @@ def _shards_check(values: Mapping) -> str | None:
     return None
 
 
+def _offline_check(values: Mapping) -> str | None:
+    if values["offline_auto_mb"] < 0:
+        return ("the qakb plugin's option offline_auto_mb (the largest site saved for offline use unasked, in MB; "
+                f"0: always ask) cannot be negative, not {values['offline_auto_mb']}")
+    return None
+
+
 def _mapping_check(name: str, allowed: Callable[[], tuple[str, ...]]) -> Callable[[Mapping], str | None]:
     """A check that every value of the mapping option `name` is one of `allowed()` (read only if the mapping is set)."""
     def check(values: Mapping) -> str | None:
@@ -129,6 +136,11 @@ OPTIONS = (
                                      "that the browser fetches as queries need them (0: never)", _shards_check),
     # A query fetches ~8 lists and their neighbours' texts.
     Option("shard_list_size", int, 64, "questions per shard list", _shards_check),
+    # 25 MB: not much more than a visit that searches downloads anyway (Pyodide and the index: 14 MB raw); above it
+    # the first visit keeps only what browsing and the search need, and the footer offers the rest.
+    Option("offline_auto_mb", int, 25, "a site of at most this many MB is saved for offline use on a first "
+                                       "visit; a bigger one offers it in the footer, with its size "
+                                       "(0: always offer)", _offline_check),
     Option("formats", dict, {}, "a bank file's format by file name ({bank.md: bold}), where detection guesses "
                                 "wrong (`qakb new --format` writes it; the formats: `qakb new --help`)",
            _mapping_check("formats", _format_names)),
@@ -193,6 +205,7 @@ class Settings:
     precompress: str
     shard_above: int
     shard_list_size: int
+    offline_auto_mb: int
     formats: tuple[tuple[str, str], ...]
     difficulty_sections: tuple[tuple[str, str], ...]
 

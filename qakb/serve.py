@@ -16,6 +16,8 @@ import functools
 import html
 import os
 import re
+import threading
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -51,6 +53,42 @@ def accepted_encodings(header: str | None) -> set[str]:
     return accepted
 
 
+@dataclass
+class Traffic:
+    """What a server sent: one (path, status line's code, bytes with headers) per response, in the
+    order they ended. Given to `make_server` by the tests and benchmarks that measure what a visit
+    downloads, whoever asked (a page, its workers, the offline copy's service worker)."""
+    responses: list[tuple[str, int, int]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, path: str, code: int, sent: int) -> None:
+        with self.lock:
+            self.responses.append((path, code, sent))
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(sent for _, _, sent in self.responses)
+
+    def paths(self) -> set[str]:
+        """The paths answered with a body (not 304 Not Modified)."""
+        with self.lock:
+            return {urlsplit(path).path for path, code, _ in self.responses if code != 304}
+
+
+class _CountingWriter:
+    """The response stream, counting the bytes written to it."""
+
+    def __init__(self, stream):
+        self.stream, self.count = stream, 0
+
+    def write(self, data) -> int:
+        self.count += len(data)
+        return self.stream.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 class SiteRequestHandler(SimpleHTTPRequestHandler):
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
@@ -62,6 +100,22 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
     }
     content_encoding: str | None = None  # of the file being sent
     plain_path: str | None = None  # the file asked for, when it has fresh compressed copies
+    status_code: int = 0  # of the response being sent
+
+    def setup(self) -> None:
+        super().setup()
+        if self.server.traffic is not None:
+            self.wfile = _CountingWriter(self.wfile)
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        if self.server.traffic is not None and self.wfile.count:
+            self.server.traffic.add(getattr(self, "path", ""), self.status_code, self.wfile.count)
+            self.wfile.count = 0
+
+    def send_response_only(self, code, message=None) -> None:
+        self.status_code = code
+        super().send_response_only(code, message)
 
     def translate_path(self, path: str) -> str:
         """The file to send: NAME.br or NAME.gz in place of NAME when the request accepts it."""
@@ -145,16 +199,18 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
 
 
 def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False,
-                site_url: str | None = None) -> ThreadingHTTPServer:
+                site_url: str | None = None, traffic: Traffic | None = None) -> ThreadingHTTPServer:
     """A server for `site_dir`; port 0 picks a free port (see server.server_address).
 
     Given the `site_url` the site was built with (mkdocs.yml's; "" when unset), the sitemap is
     served with the addresses of this server (`qakb serve`); with None, as it is on disk.
+    Given a `Traffic`, every response is recorded in it.
     """
     handler = functools.partial(SiteRequestHandler, directory=str(site_dir))
     server = ThreadingHTTPServer((host, port), handler)
     server.site_path = None if site_url is None else urlsplit(site_url).path.rstrip("/") + "/"
     server.quiet = quiet
+    server.traffic = traffic
     server.daemon_threads = True
     # Set by `qakb serve --watch` (a number that changes with each build): pages then reload
     # themselves after a rebuild. None: pages are sent as they are.

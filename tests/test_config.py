@@ -116,6 +116,9 @@ MISTAKES = [
     ("search_start: click", "search_start", "option search_start must be one of idle, focus, not 'click'"),
     ("shard_list_size: 0", "shard_above",
      "options shard_above (0: never shard) and shard_list_size (1 or more) cannot be 3000 and 0"),
+    ("offline_auto_mb: -1", "offline_auto_mb",
+     "option offline_auto_mb (the largest site saved for offline use unasked, in MB; 0: always ask) cannot be "
+     "negative, not -1"),
     ("formats: {bank.md: nonsense}", "formats",
      "option formats maps 'bank.md' to 'nonsense'; each value must be one of"),
 ]

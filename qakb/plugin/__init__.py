@@ -238,7 +238,8 @@ class QakbPlugin(BasePlugin[QakbConfig]):
         site_dir = Path(config.site_dir)
         if "shards" in self.search.manifest:
             keyword_index_without_answers(site_dir / KEYWORD_INDEX, self.generated_urls)
-        offline.write(site_dir, self.search.page_config["index"], self.search.manifest, self.session.compressed_files)
+        offline.write(site_dir, self.search.page_config["index"], self.search.manifest, self.search.boot_files(),
+                      self.config.offline_auto_mb, self.session.compressed_files)
         # Last: it compresses the finished site, files written above included.
         compress.precompress_site(site_dir, self.cache_dir, lasting=search_assets.is_runtime_file,
                                   known_files=self.session.compressed_files, precompress=self.config.precompress)

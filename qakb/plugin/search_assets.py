@@ -89,6 +89,14 @@ class SearchAssets:
             "pyodide_version": json.loads((self.pyodide_dir / "package.json").read_text("utf-8"))["version"],
         }
 
+    def boot_files(self) -> list[str]:
+        """The runtime files (site paths) a page's search fetches to start: Pyodide, the standard library
+        it boots with, the lock file and the engine's wheel, the snapshot if shipped."""
+        stdlib = self.stdlib.name if self.stdlib else "python_stdlib.zip"
+        names = [name for name in PYODIDE_BOOT_FILES if name != "python_stdlib.zip"]
+        names += [stdlib, self.engine.lock.name, self.engine.wheel.name, *([self.snapshot.name] if self.snapshot else [])]
+        return [SITE_RUNTIME_DIR + name for name in names]
+
     def site_files(self, config) -> list[File]:
         """The Pyodide runtime, its lock file and the engine's wheel, the snapshot and the search index
         (but transformer.faiss, which only `qakb ask --exact` and `qakb eval` read: 1.5 kB a question,
