@@ -8,20 +8,23 @@ fields, each with its files and its query sets:
       - name: react
         field: front-end (React)
         content: [../shared/banks/react-interview-questions/README.md]   # files or folders
-        heldout: [tests/data/heldout/react.yml]    # reported on, never fitted on
-        dev: []                                    # what a fitting step may fit on
-        offtopic: [tests/data/heldout/offtopic.yml]  # queries the bank does not answer
-        tuned: false                               # the engine's fixed constants were chosen on this bank
+        heldout: [tests/data/heldout/react.yml]    # reported on when this bank is held out; fitted on otherwise
+        dev: []                                    # only fitted on (labelled or off-topic queries)
+        offtopic: [tests/data/heldout/offtopic.yml]  # queries the bank does not answer: reported on, as heldout
+        tuned: false                               # the static encoder's settings were chosen on this bank
 
 A bank whose content is absent (`../shared/banks/` beside a plain clone) or that has no
 held-out set yet is skipped with a printed note; so is a missing query file.
 
 Each bank is held out in turn: whatever is fitted across banks (the fusion weights, the
-calibration behind the relevance cue) comes from `fit_fusion` and `fit_calibration` called
-with the *other* banks, and the held-out bank's queries are only scored. Today both return
-the engine's fixed constants (`qakb.engine.ranking.FUSION_DEFAULTS`,
-`qakb.engine.calibration`), chosen by hand on the dev sets of the banks marked `tuned`: on
-those banks the figures are not leave-one-bank-out, and the report says so.
+calibration behind the relevance cue: `qakb.fitting`) is fitted on the *other* banks' queries
+(their held-out, dev and off-topic sets), and the held-out bank's queries are only scored. A
+query set the held-out bank is scored on never trains, with one exception: an off-topic set it
+shares with other banks (the same queries, checked against several banks). That set is split by
+position: one fit trains on its even entries (asked of the other banks) and scores the held-out
+bank's queries at odd positions, a second fit the other way round, so every query is scored by
+constants fitted without it. Banks marked `tuned` had the engine's other settings (the static
+encoder's) chosen on their dev sets, and the report marks them.
 
 Per bank, for BM25, the static encoder, the fused ranking (what the browser ranks with,
 `Engine.search`) and the transformer (exact cosine of all-MiniLM-L6-v2 vectors over the same
@@ -39,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from qakb import caches
+from qakb import caches, fitting
 from qakb.engine import Engine
 from qakb.engine.calibration import CALIBRATION, CUE_LEVELS, NO_MATCH_BELOW
 from qakb.engine.ranking import FUSION_DEFAULTS
@@ -53,6 +56,7 @@ CUE_HITS = 5  # the hits the search box shows, whose cues are counted
 STRONG = CUE_LEVELS[0][1]
 METHOD_TITLES = {"bm25": "BM25", "static": "static", "fused": "fused", "transformer": "transformer"}
 SPEC_KEYS = {"name", "field", "content", "heldout", "dev", "offtopic", "tuned"}
+HALVES = 2  # the fits of a bank that shares an off-topic set with the banks it is fitted on
 
 
 class SpecError(ValueError):
@@ -84,11 +88,13 @@ class Constants:
     passage_weight: float
     calibration: dict
     no_match_below: float
-    chosen_on: str  # how they were chosen, for the report
+    cue_levels: tuple
+    fitted_on: tuple[str, ...]  # the banks; none: the engine's shipped constants (nothing to fit on)
 
     def apply(self, engine: Engine) -> Engine:
         engine.bm25_weight, engine.passage_weight = self.bm25_weight, self.passage_weight
         engine.calibration, engine.no_match_below = self.calibration, self.no_match_below
+        engine.cue_levels = self.cue_levels
         return engine
 
 
@@ -110,6 +116,7 @@ class Cues:
     bank_told_none: int  # bank queries told so (each a miss)
     strong_hits: int  # "Strong match" hits in the top CUE_HITS of every query, off-topic ones included
     strong_relevant: int
+    strong_first: int = 0  # bank queries whose first hit is a "Strong match"
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,7 @@ class BankResult:
     field: str
     items: int
     tuned: bool
-    constants: Constants
+    constants: list[Constants]  # one fit, or one per half of a shared off-topic set (HALVES)
     cells: list[Cell]
     cues: Cues
 
@@ -218,49 +225,66 @@ def prepare(bank: BankSpec, work: Path, cache_dir: Path) -> PreparedBank:
 
 # -- what is fitted across banks ---------------------------------------------------------------
 
-def fit_fusion(training: list[PreparedBank]) -> dict[str, float]:
-    """The fused ranking's weights for a bank held out from `training`.
-
-    Not fitted yet: the engine's fixed FUSION_DEFAULTS, chosen on the dev sets of the banks marked
-    `tuned`, whichever banks are given. A fitting step replaces this body and keeps its signature:
-    each training bank's `spec.dev` query sets, scored on its `index_dir`, are what it may fit on."""
-    return dict(FUSION_DEFAULTS)
+def gather_queries(bank: PreparedBank) -> fitting.BankQueries:
+    """The bank's queries a fit for another bank may train on: its held-out, dev and off-topic sets."""
+    return fitting.gather(bank.spec.name, bank.index_dir, [*bank.spec.heldout, *bank.spec.dev, *bank.spec.offtopic])
 
 
-def fit_calibration(training: list[PreparedBank]) -> tuple[dict, float]:
-    """The cue's logistic regressions and "no close question" threshold for a bank held out from `training`.
+def training_sets(held_out: BankSpec, others: list[fitting.BankQueries]) -> list[list[fitting.BankQueries]]:
+    """What each fit for `held_out` trains on: the other banks' queries, none that it scores.
 
-    Not fitted yet: the engine's fixed CALIBRATION and NO_MATCH_BELOW (scripts/calibrate.py fitted them
-    once on the dev sets of the banks marked `tuned`), whichever banks are given."""
-    return CALIBRATION, NO_MATCH_BELOW
+    Several lists: a fit per half (HALVES) of an off-topic set the held-out bank shares with the
+    others; fit h trains without the set's entries at positions h, h + HALVES, ... and scores the
+    held-out bank's queries at those positions (in every set)."""
+    scored = set(held_out.heldout) | set(held_out.offtopic)
+    training = [bank.without(lambda query: query.source in scored and not query.off_topic) for bank in others]
+    shared = {query.source for bank in training for query in bank.queries if query.source in scored}
+    if not shared:
+        return [training]
+    return [[bank.without(lambda query, half=half: query.source in shared and query.position % HALVES == half)
+             for bank in training] for half in range(HALVES)]
 
 
-def constants_for(training: list[PreparedBank], tuned_on: list[str]) -> Constants:
-    fusion = fit_fusion(training)
-    calibration, threshold = fit_calibration(training)
-    chosen_on = (f"fixed in qakb.engine, chosen on the dev sets of {', '.join(tuned_on) or 'no bank listed'}; "
-                 "not fitted without the held-out bank")
-    return Constants(fusion["bm25_weight"], fusion["passage_weight"], calibration, threshold, chosen_on)
+def fit_constants(training: list[list[fitting.BankQueries]]) -> list[Constants]:
+    """The fusion weights (one fit: only labelled queries count, and none is shared) and a calibration per
+    training set; the engine's shipped constants when the other banks have no labelled or no off-topic query."""
+    queries = [query for bank in training[0] for query in bank.queries]
+    if not any(query.off_topic for query in queries) or all(query.off_topic for query in queries):
+        return [Constants(FUSION_DEFAULTS["bm25_weight"], FUSION_DEFAULTS["passage_weight"], CALIBRATION,
+                          NO_MATCH_BELOW, CUE_LEVELS, ())]
+    fusion = fitting.fit_fusion(training[0])
+    constants = []
+    for banks in training:
+        calibration = fitting.fit_calibration(banks, fusion)
+        constants.append(Constants(fusion["bm25_weight"], fusion["passage_weight"], calibration.models,
+                                   calibration.no_match_below, calibration.cue_levels,
+                                   tuple(bank.name for bank in banks)))
+    return constants
 
 
 # -- scoring one held-out bank ------------------------------------------------------------------
 
-def evaluate_bank(bank: PreparedBank, constants: Constants, transformer: bool = True) -> BankResult:
-    queries = [query for path in bank.spec.heldout for query in load_queries(path) if query.kind != OFF_TOPIC]
-    off_topic = [query for path in bank.spec.offtopic for query in load_queries(path) if query.kind == OFF_TOPIC]
-    engine = constants.apply(Engine.open(bank.index_dir))
-    relevant = relevant_rows(queries, engine.metadata)
-    row_of = {item["id"]: row for row, item in enumerate(engine.metadata)}
-    rankings = {method: [[row for row, _ in engine.rank(q.query, method)[:DEPTH]] for q in queries]
+def evaluate_bank(bank: PreparedBank, constants: list[Constants], transformer: bool = True) -> BankResult:
+    """The bank's held-out and off-topic queries scored; the query at position i of its set with constants[i % len]."""
+    queries = [(query, position) for path in bank.spec.heldout for position, query in enumerate(load_queries(path))
+               if query.kind != OFF_TOPIC]
+    off_topic = [(query, position) for path in bank.spec.offtopic
+                 for position, query in enumerate(load_queries(path)) if query.kind == OFF_TOPIC]
+    engines = [each.apply(Engine.open(bank.index_dir)) for each in constants]
+    metadata = engines[0].metadata
+    relevant = relevant_rows([query for query, _ in queries], metadata)
+    row_of = {item["id"]: row for row, item in enumerate(metadata)}
+    rankings = {method: [[row for row, _ in engines[0].rank(q.query, method)[:DEPTH]] for q, _ in queries]
                 for method in ("bm25", "static")}
-    # The fused ranking as the search box gets it, cues included.
-    fused_hits = [engine.search(q.query, k=DEPTH) for q in queries]
+    # The fused ranking as the search box gets it, cues included (the fits differ in the cue only).
+    fused_hits = [engines[position % len(engines)].search(q.query, k=DEPTH) for q, position in queries]
     rankings["fused"] = [[row_of[hit.id] for hit in hits] for hits in fused_hits]
     if transformer:
-        rankings["transformer"] = transformer_rankings(bank.index_dir, [q.query for q in queries])
+        rankings["transformer"] = transformer_rankings(bank.index_dir, [q.query for q, _ in queries])
+    plain = [query for query, _ in queries]
     cells = [cell for method in METHODS if method in rankings
-             for cell in score_cells(method, queries, relevant, rankings[method])]
-    off_topic_hits = [engine.search(q.query, k=CUE_HITS) for q in off_topic]
+             for cell in score_cells(method, plain, relevant, rankings[method])]
+    off_topic_hits = [engines[position % len(engines)].search(q.query, k=CUE_HITS) for q, position in off_topic]
     cues = count_cues([[(hit, row_of[hit.id] in rows) for hit in hits[:CUE_HITS]]
                        for hits, rows in zip(fused_hits, relevant)],
                       [[(hit, False) for hit in hits] for hits in off_topic_hits])
@@ -287,7 +311,8 @@ def count_cues(bank_hits: list[list[tuple]], off_topic_hits: list[list[tuple]]) 
     strong = [relevant for hit, relevant in shown if hit.cue == STRONG]
     return Cues(off_topic_queries=len(off_topic_hits), off_topic_told_none=sum(map(told_none, off_topic_hits)),
                 bank_queries=len(bank_hits), bank_told_none=sum(map(told_none, bank_hits)),
-                strong_hits=len(strong), strong_relevant=sum(strong))
+                strong_hits=len(strong), strong_relevant=sum(strong),
+                strong_first=sum(1 for hits in bank_hits if hits and hits[0][0].cue == STRONG))
 
 
 # -- the whole run -----------------------------------------------------------------------------
@@ -306,14 +331,15 @@ def run(spec_file: Path, cache_dir: Path, work: Path | None = None, only: tuple[
     for bank in banks:
         log(f"bank {bank.name}: building its index (cached after the first time)")
         prepared.append(prepare(bank, work, cache_dir))
-    tuned_on = [bank.name for bank in banks if bank.tuned]
+    log("finding the engine's evidence for every bank's queries (what the fits train on)")
+    queries = [gather_queries(bank) for bank in prepared]
     results = []
     for held_out in prepared:
         if only and held_out.spec.name not in only:
             continue
-        log(f"bank {held_out.spec.name}: scoring its held-out queries")
-        constants = constants_for([bank for bank in prepared if bank is not held_out], tuned_on)
-        results.append(evaluate_bank(held_out, constants, transformer))
+        log(f"bank {held_out.spec.name}: fitting on the other banks, scoring its held-out queries")
+        others = [each for bank, each in zip(prepared, queries) if bank is not held_out]
+        results.append(evaluate_bank(held_out, fit_constants(training_sets(held_out.spec, others)), transformer))
     return Report(results, notes)
 
 
@@ -348,17 +374,26 @@ def format_report(report: Report) -> str:
               f"relevant item (0 beyond the top {DEPTH}); n: queries; 'mean of banks': the unweighted mean over the "
               "banks (b) that have the kind.", "",
               f"The relevance cue (fused; '{STRONG}' counted over the top {CUE_HITS} hits of every query)",
-              f"{'bank':<14} {'off-topic told no close':>24} {'bank queries told so':>22} {'strong hits relevant':>22}"]
+              f"{'bank':<14} {'off-topic told no close':>24} {'bank queries told so':>21} "
+              f"{'strong hits relevant':>21} {'first hit strong':>17}"]
     for result in report.results:
         cues = result.cues
         lines.append(f"{result.name:<14} {_share(cues.off_topic_told_none, cues.off_topic_queries):>24} "
-                     f"{_share(cues.bank_told_none, cues.bank_queries):>22} "
-                     f"{_share(cues.strong_relevant, cues.strong_hits):>22}")
-    constants = report.results[0].constants
-    lines += ["", f"Constants: fusion bm25_weight {constants.bm25_weight}, passage_weight {constants.passage_weight}; "
-              f"cue calibration and no-match threshold {constants.no_match_below}: {constants.chosen_on}."]
+                     f"{_share(cues.bank_told_none, cues.bank_queries):>21} "
+                     f"{_share(cues.strong_relevant, cues.strong_hits):>21} "
+                     f"{_share(cues.strong_first, cues.bank_queries):>17}")
+    lines += ["", "Fitted without the bank (qakb.fitting, on the other banks' held-out, dev and off-topic sets;",
+              "two fits where it shares an off-topic set, each scoring the queries the other trained on):",
+              f"{'bank':<14} {'bm25_weight':>11} {'passage_weight':>14} {'no close below':>16} {'strong from':>15}"]
+    for result in report.results:
+        first = result.constants[0]
+        lines.append(f"{result.name:<14} {first.bm25_weight:>11} {first.passage_weight:>14} "
+                     f"{' / '.join(f'{c.no_match_below:.3f}' for c in result.constants):>16} "
+                     f"{' / '.join(f'{c.cue_levels[0][0]:.3f}' for c in result.constants):>15}"
+                     + ("  (the engine's own: no other bank with labelled and off-topic queries to fit on)"
+                        if not first.fitted_on else ""))
     if any(r.tuned for r in report.results):
-        lines.append("* these constants were chosen on this bank's dev set: its figures are not held out from them.")
+        lines.append("* the engine's other settings (the static encoder's) were chosen on this bank's dev set.")
     lines += [f"note: {note}" for note in report.notes]
     return "\n".join(lines)
 

@@ -1,112 +1,78 @@
-"""Fit the engine's relevance calibration (qakb.engine.calibration.CALIBRATION) and report it on held-out queries.
+"""Fit the constants the engine ships on every bank of a bank spec, and print them.
 
-A hit's confidence is a logistic regression of "this hit answers the query" on its evidence
-(item cosine, best passage cosine, share of the query's words it contains, share of
-the query's words the bank uses at all). It is fitted on
-the top 5 hits of the dev query sets of both test banks, where a hit is positive when the
-query set lists it as relevant, and of off-topic dev queries (tests/data/offtopic-dev.yml),
-whose hits are all negative. The "no close question" threshold is the highest that keeps
-at most 5% of dev queries with a relevant top hit from being called off-topic.
+    .venv/bin/python scripts/calibrate.py [--spec scripts/eval-banks.yml]
 
-    .venv/bin/python scripts/calibrate.py        # prints the constants, then the held-out report
-
-Held-out query sets and tests/data/offtopic-holdout.yml are only reported on.
+The fused ranking's weights (qakb.engine.ranking.FUSION_DEFAULTS) and the relevance cue
+(qakb.engine.calibration: CALIBRATION, NO_MATCH_BELOW, CUE_LEVELS) are fitted by qakb.fitting
+on every bank's held-out, dev and off-topic query sets at once; `qakb eval --banks` fits them in
+the same way without the bank it reports on, and its figures are the held-out ones. The figures
+printed here are on the banks fitted on. Paste the printed constants into those two modules when
+they differ (the script says so).
 """
 
 from __future__ import annotations
 
-import math
+import argparse
 from pathlib import Path
 
 import numpy as np
-import yaml
-from sklearn.linear_model import LogisticRegression
 
-from eval_sets import BANKS, OFF_TOPIC, queries_file
-from qakb.evaluate import index_for_content, load_queries
-from qakb.engine import Engine
-from qakb.engine.calibration import CALIBRATION, NO_MATCH_BELOW
+from qakb import caches, fitting
+from qakb.eval_banks import gather_queries, prepare, read_spec
+from qakb.engine.calibration import CALIBRATION, CUE_LEVELS, NO_MATCH_BELOW, probability
+from qakb.engine.ranking import FUSION_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
-HIT_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known", "gap")
-QUERY_FEATURES = ("item_cosine", "passage_cosine", "coverage", "known")
-K = 5
-KEEP_ABOVE = 0.97  # share of dev bank queries the "no close question" threshold must keep
-
-
-def query_hits(engine: Engine, query: str) -> list[tuple[int, dict]]:
-    found = engine.evidence(query)
-    if found is None:
-        return []
-    ranked = engine._ranked(found, "fused")
-    best = ranked[0][1] if ranked else 0.0
-    return [(row, engine.features(found, row, best, score)) for row, score in ranked[:K]]
-
-
-def collect(split: str) -> list[dict]:
-    """One record per query: bank, off-topic or not, the top-K hits' features and relevance."""
-    records = []
-    off_topic = yaml.safe_load(OFF_TOPIC[split].read_text(encoding="utf-8"))
-    for bank in BANKS:
-        name = bank.name
-        engine = Engine.open(index_for_content(bank.content, ROOT / ".cache"))
-        numbers = [item["number"] for item in engine.metadata]
-        for query in load_queries(queries_file(bank, split)):
-            hits = query_hits(engine, query.query)
-            records.append({"bank": name, "off_topic": False, "hits": [f for _, f in hits],
-                            "relevant": [numbers[row] in query.relevant for row, _ in hits]})
-        for query in off_topic:
-            hits = query_hits(engine, query)
-            records.append({"bank": name, "off_topic": True, "hits": [f for _, f in hits],
-                            "relevant": [False] * len(hits)})
-    return [record for record in records if record["hits"]]
-
-
-def fit(X, y, names) -> dict:
-    model = LogisticRegression(C=10.0, max_iter=1000).fit(np.array(X), np.array(y))
-    return {"intercept": round(float(model.intercept_[0]), 3),
-            **{name: round(float(c), 3) for name, c in zip(names, model.coef_[0])}}
-
-
-def probability(weights: dict, features: dict) -> float:
-    logit = weights["intercept"] + sum(w * features[name] for name, w in weights.items() if name != "intercept")
-    return 1 / (1 + math.exp(-logit))
-
 
 def main() -> None:
-    dev = collect("dev")
-    hit_model = fit([[f[n] for n in HIT_FEATURES] for r in dev for f in r["hits"]],
-                    [label for r in dev for label in r["relevant"]], HIT_FEATURES)
-    query_model = fit([[r["hits"][0][n] for n in QUERY_FEATURES] for r in dev],
-                      [not r["off_topic"] for r in dev], QUERY_FEATURES)
-    kept = sorted(probability(query_model, r["hits"][0]) for r in dev if not r["off_topic"])
-    threshold = math.floor(kept[int((1 - KEEP_ABOVE) * len(kept))] * 100) / 100
-    constants = {"hit": hit_model, "query": query_model}
-    print("CALIBRATION =", constants)
-    print("NO_MATCH_BELOW =", threshold)
-    if constants != CALIBRATION or threshold != NO_MATCH_BELOW:
-        print("(qakb.engine differs: paste these into qakb/engine/calibration.py)")
-    report("dev", constants, threshold, dev)
-    report("held-out", constants, threshold, collect("held-out"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spec", type=Path, default=ROOT / "scripts" / "eval-banks.yml")
+    args = parser.parse_args()
+    specs, notes = read_spec(args.spec)
+    for note in notes:
+        print(f"note: {note}")
+    cache_dir = ROOT / ".cache"
+    banks = [gather_queries(prepare(spec, caches.eval_banks(cache_dir), cache_dir)) for spec in specs]
+    fusion = fitting.fit_fusion(banks)
+    calibration = fitting.fit_calibration(banks, fusion)
+    print(f"Fitted on {', '.join(bank.name for bank in banks)}: "
+          f"{sum(not q.off_topic for bank in banks for q in bank.queries)} labelled and "
+          f"{sum(q.off_topic for bank in banks for q in bank.queries)} off-topic queries\n")
+    print("# qakb/engine/ranking.py")
+    print(f"FUSION_DEFAULTS = {fusion}")
+    print("# qakb/engine/calibration.py")
+    print("CALIBRATION = {")
+    for model in ("hit", "query"):
+        print(f"    {model!r}: {calibration.models[model]},")
+    print("}")
+    print(f"NO_MATCH_BELOW = {calibration.no_match_below}")
+    print(f"CUE_LEVELS = {calibration.cue_levels}")
+    shipped = (FUSION_DEFAULTS, CALIBRATION, NO_MATCH_BELOW, CUE_LEVELS)
+    if (fusion, calibration.models, calibration.no_match_below, calibration.cue_levels) != shipped:
+        print("\n(qakb.engine differs: paste these into qakb/engine/ranking.py and qakb/engine/calibration.py)")
+    else:
+        print("\n(qakb.engine ships these)")
+    report(banks, fusion, calibration)
 
 
-def report(split: str, constants: dict, threshold: float, records: list[dict]) -> None:
-    print(f"\n{split}")
-    print("  reliability of the hit confidence (top 5 hits): range, hits, mean predicted, share relevant")
-    pairs = [(probability(constants["hit"], f), label) for r in records for f, label in zip(r["hits"], r["relevant"])]
-    for low, high in ((0, 0.15), (0.15, 0.35), (0.35, 0.6), (0.6, 1.01)):
-        chosen = [(p, label) for p, label in pairs if low <= p < high]
-        if chosen:
-            print(f"    {low:.2f}-{min(high, 1):.2f}  {len(chosen):5d}  {np.mean([p for p, _ in chosen]):.3f}  "
-                  f"{np.mean([label for _, label in chosen]):.3f}")
-    for name in (bank.name for bank in BANKS):
-        bank = [r for r in records if r["bank"] == name and not r["off_topic"]]
-        off = [r for r in records if r["bank"] == name and r["off_topic"]]
-        said = lambda r: probability(constants["query"], r["hits"][0]) < threshold  # noqa: E731
-        print(f"  {name}: off-topic queries told 'no close question' {sum(map(said, off))}/{len(off)}; "
-              f"bank queries told so {sum(map(said, bank))}/{len(bank)} "
-              f"(top hit relevant in {sum(1 for r in bank if said(r) and r['relevant'][0])} of them)")
+def report(banks: list[fitting.BankQueries], fusion: dict, calibration: fitting.Calibration) -> None:
+    """The cue on the banks it was fitted on (qakb eval --banks gives the held-out figures)."""
+    print("\nOn the banks fitted on (not held out):")
+    print(f"{'bank':<14} {'off-topic told no close':>24} {'bank queries told so':>21} {'strong hits relevant':>21}")
+    for bank in banks:
+        shown = fitting.shown_hits(bank, fusion)
+        close = [probability("query", hits[0][0], calibration.models) >= calibration.no_match_below
+                 for _, hits in shown]
+        off = [not near for (query, _), near in zip(shown, close) if query.off_topic]
+        on = [not near for (query, _), near in zip(shown, close) if not query.off_topic]
+        strong = [relevant for (_, hits), near in zip(shown, close) if near for features, relevant in hits
+                  if probability("hit", features, calibration.models) >= calibration.cue_levels[0][0]]
+        print(f"{bank.name:<14} {share(off):>24} {share(on):>21} {share(strong):>21}")
+
+
+def share(flags: list[bool]) -> str:
+    return f"{sum(flags)}/{len(flags)} {np.mean(flags):.3f}" if flags else "-"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""The test banks and their query sets, as the measuring scripts (calibrate, search_ablation) use them.
+"""The test banks and their older query sets, as scripts/search_ablation.py uses them.
 
-Development sets chose every setting of the engine; held-out sets are only reported on.
+Their development sets chose the static encoder's settings; the constants fitted across banks
+(qakb.fitting) come from every bank of scripts/eval-banks.yml, these sets included.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ BANKS = (
              DATA / "ds-bank" / "queries-holdout.yml"),
 )
 SPLITS = ("dev", "held-out")
-OFF_TOPIC = {"dev": DATA / "offtopic-dev.yml", "held-out": DATA / "offtopic-holdout.yml"}
 
 
 def queries_file(bank: TestBank, split: str) -> Path:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from projects import ROOT, qakb
-from qakb import eval_banks
-from qakb.engine.calibration import CALIBRATION, NO_MATCH_BELOW
-from qakb.engine.ranking import FUSION_DEFAULTS, Hit
+from qakb import eval_banks, fitting
+from qakb.engine.calibration import CALIBRATION, CUE_LEVELS, NO_MATCH_BELOW
+from qakb.engine.ranking import Hit
 from qakb.eval_banks import (
     BankResult, BankSpec, Cell, Constants, Cues, PreparedBank, Report, SpecError, count_cues, format_report,
     read_spec, score_cells, stage_bank,
 )
+from qakb.fitting import BankQueries, Calibration, LabelledQuery
 from qakb.evaluate import (
     METHODS, EvalQuery, QuerySetError, first_relevant_rank, load_queries, question_key, recall_and_mrr,
     relevant_rows,
@@ -130,7 +132,8 @@ def test_cue_figures_count_no_close_question_and_how_many_strong_hits_are_releva
             [(strong, True)] + [(strong, False)] * 5]  # only the top 5 are shown
     off_topic = [[(hit("Weak match", close=False), False)], [(strong, False), (fair, False)]]
     assert count_cues(bank, off_topic) == Cues(off_topic_queries=2, off_topic_told_none=1, bank_queries=4,
-                                               bank_told_none=2, strong_hits=8, strong_relevant=2)
+                                               bank_told_none=2, strong_hits=8, strong_relevant=2,
+                                               strong_first=2)  # the first and the fourth bank query
 
 
 # -- the spec ------------------------------------------------------------------------------
@@ -196,54 +199,101 @@ def test_a_bank_is_staged_as_one_content_folder_of_its_files(tmp_path):
 
 # -- leave one bank out ------------------------------------------------------------------------
 
-def test_each_bank_is_reported_with_constants_fitted_on_the_other_banks_only(tmp_path, monkeypatch):
+def test_each_bank_is_scored_with_constants_fitted_on_the_other_banks_only(tmp_path, monkeypatch):
     names = ["ml", "ds", "react", "faq"]
+    off_topic = {"ml": "off-2.yml", "ds": "off-2.yml", "react": "off.yml", "faq": "off.yml"}  # shared, as in the real spec
     spec = write(tmp_path / "spec.yml", "banks:\n" + "".join(
-        f"  - name: {name}\n    content: [{name}.md]\n    heldout: [{name}.yml]\n    tuned: {name == 'ml'}\n"
-        for name in names))
+        f"  - name: {name}\n    content: [{name}.md]\n    heldout: [{name}.yml]\n    dev: [{name}-dev.yml]\n"
+        f"    offtopic: [{off_topic[name]}]\n    tuned: {name == 'ml'}\n" for name in names))
     for name in names:
-        write(tmp_path / f"{name}.md", "# x\n")
-        write(tmp_path / f"{name}.yml", "- query: x\n  relevant: [1]\n")
-    trained_on = {}
+        for path in (f"{name}.md", f"{name}.yml", f"{name}-dev.yml"):
+            write(tmp_path / path, "# x\n")
+    for path in set(off_topic.values()):
+        write(tmp_path / path, "# x\n")
+
+    def gather_queries(bank):  # three labelled queries in each of its sets, four off-topic ones
+        queries = [LabelledQuery("q", frozenset({0}), path, position) for path in (*bank.spec.heldout, *bank.spec.dev)
+                   for position in range(3)]
+        queries += [LabelledQuery("q", frozenset(), bank.spec.offtopic[0], position) for position in range(4)]
+        return BankQueries(bank.spec.name, engine=None, queries=tuple(queries), evidence=(None,) * len(queries))
+
+    fits = []
 
     def fit_fusion(training):
-        trained_on.setdefault("fusion", []).append(sorted(bank.spec.name for bank in training))
+        fits.append(("fusion", training))
         return {"bm25_weight": len(training) / 10, "passage_weight": 0.5}
 
+    def fit_calibration(training, fusion):
+        fits.append(("calibration", training))
+        return Calibration(CALIBRATION, len(fits) / 100, CUE_LEVELS)
+
     def evaluate_bank(bank, constants, transformer=True):
-        trained_on.setdefault("reported", []).append((bank.spec.name, constants.bm25_weight))
         return BankResult(bank.spec.name, "", 1, bank.spec.tuned, constants, [], Cues(0, 0, 0, 0, 0, 0))
 
     monkeypatch.setattr(eval_banks, "prepare", lambda bank, work, cache: PreparedBank(bank, tmp_path / bank.name, 1))
-    monkeypatch.setattr(eval_banks, "fit_fusion", fit_fusion)
+    monkeypatch.setattr(eval_banks, "gather_queries", gather_queries)
+    monkeypatch.setattr(fitting, "fit_fusion", fit_fusion)
+    monkeypatch.setattr(fitting, "fit_calibration", fit_calibration)
     monkeypatch.setattr(eval_banks, "evaluate_bank", evaluate_bank)
     report = eval_banks.run(spec, tmp_path / "cache", log=lambda message: None)
     assert [result.name for result in report.results] == names
-    assert trained_on["fusion"] == [sorted(set(names) - {held_out}) for held_out in names]
-    assert trained_on["reported"] == [(name, 0.3) for name in names]
-    assert report.results[0].constants.chosen_on.startswith("fixed in qakb.engine, chosen on the dev sets of ml;")
-    trained_on.clear()
+    # Per held-out bank: one fusion fit, then a calibration per half of the off-topic set it shares.
+    assert [kind for kind, _ in fits] == ["fusion", "calibration", "calibration"] * len(names)
+    for held_out, index in zip(names, range(0, len(fits), 3)):
+        result = report.results[names.index(held_out)]
+        assert len(result.constants) == 2 and result.constants[0].bm25_weight == 0.3
+        assert all(each.fitted_on == tuple(sorted(set(names) - {held_out}, key=names.index))
+                   for each in result.constants)
+        scored = {tmp_path / f"{held_out}.yml", tmp_path / off_topic[held_out]}
+        for step, (kind, training) in enumerate(fits[index:index + 3]):
+            assert held_out not in [bank.name for bank in training]  # never the bank it is scored on
+            for bank in training:
+                sources = {(query.source, query.position, query.off_topic) for query in bank.queries}
+                assert tmp_path / f"{bank.name}-dev.yml" in {source for source, _, _ in sources}  # the rest trains
+                leaked = {(source, position) for source, position, off in sources if source in scored}
+                assert all(off for source, _, off in sources if source in scored)  # no labelled query it is scored on
+                # Of the off-topic set it shares: calibration h trains on the entries it does not score (the
+                # fusion fit, on labelled queries only, is handed the first calibration's banks).
+                half = max(step - 1, 0)
+                shared = off_topic[bank.name] == off_topic[held_out]
+                assert leaked == ({(tmp_path / off_topic[held_out], p) for p in range(4) if p % 2 != half}
+                                  if shared else set()), (held_out, kind, bank.name)
+    fits.clear()
     only = eval_banks.run(spec, tmp_path / "cache", only=("react",), log=lambda message: None)
     assert [result.name for result in only.results] == ["react"]
-    assert trained_on["fusion"] == [["ds", "faq", "ml"]]  # reported on react alone, trained on all the others
+    assert [sorted(bank.name for bank in training) for _, training in fits] == [["ds", "faq", "ml"]] * 3
     with pytest.raises(SpecError, match="no bank named nope"):
         eval_banks.run(spec, tmp_path / "cache", only=("nope",), log=lambda message: None)
 
 
-def test_until_a_fit_exists_every_held_out_bank_gets_the_engines_fixed_constants():
-    constants = eval_banks.constants_for([], ["ml-dl"])
-    assert (constants.bm25_weight, constants.passage_weight) == (FUSION_DEFAULTS["bm25_weight"],
-                                                                 FUSION_DEFAULTS["passage_weight"])
-    assert (constants.calibration, constants.no_match_below) == (CALIBRATION, NO_MATCH_BELOW)
+def test_a_bank_that_shares_no_query_set_gets_one_fit():
+    held_out = BankSpec("solo", "", (), (Path("solo.yml"),), (), (Path("solo-off.yml"),))
+    other = BankQueries("other", engine=None, queries=(LabelledQuery("q", frozenset(), Path("off.yml"), 0),
+                                                       LabelledQuery("q", frozenset({1}), Path("o.yml"), 0)),
+                        evidence=(None, None))
+    assert eval_banks.training_sets(held_out, [other]) == [[other]]
+
+
+def test_with_nothing_to_fit_on_a_bank_gets_the_engines_shipped_constants():
+    off_topic_only = BankQueries("other", engine=None, queries=(LabelledQuery("q", frozenset(), Path("o.yml"), 0),),
+                                 evidence=(None,))
+    for training in ([], [off_topic_only]):
+        [shipped] = eval_banks.fit_constants([training])
+        assert (shipped.calibration, shipped.no_match_below, shipped.cue_levels, shipped.fitted_on) == (
+            CALIBRATION, NO_MATCH_BELOW, CUE_LEVELS, ())
 
 
 # -- the report --------------------------------------------------------------------------------
 
+def constants(no_match_below: float = 0.5) -> Constants:
+    return Constants(0.4, 0.5, CALIBRATION, no_match_below, ((0.75, "Strong match"), *CUE_LEVELS[1:]), ("b",))
+
+
 def test_the_table_has_a_row_per_bank_and_kind_and_a_block_per_method():
-    constants = eval_banks.constants_for([], ["a"])
     cells = [Cell(method, kind, 2, 0.5, 1.0, 0.75) for method in METHODS for kind in ("all", "keyword", "typo")]
-    report = Report([BankResult("a", "networking", 10, True, constants, cells, Cues(4, 3, 2, 0, 5, 4)),
-                     BankResult("b", "cooking", 20, False, constants,
+    report = Report([BankResult("a", "networking", 10, True, [constants(0.5), constants(0.25)], cells,
+                                Cues(4, 3, 2, 0, 5, 4, 1)),
+                     BankResult("b", "cooking", 20, False, [constants(NO_MATCH_BELOW)],
                                 [cell for cell in cells if cell.kind != "typo"], Cues(0, 0, 2, 1, 0, 0))],
                     ["bank c skipped: x is absent"])
     table = format_report(report)
@@ -252,9 +302,12 @@ def test_the_table_has_a_row_per_bank_and_kind_and_a_block_per_method():
     assert re.search(r"^\s+typo\s+2\s+0.500", table, re.M)
     assert re.search(r"^b\s+all\s+2\s+0.500", table, re.M)
     assert re.search(r"^\s+typo\s+1b 0.500", table, re.M)  # mean of the banks that have the kind
-    assert re.search(r"^a\s+3/4 0.750\s+0/2 0.000\s+4/5 0.800$", table, re.M)
-    assert re.search(r"^b\s+-\s+1/2 0.500\s+-$", table, re.M)
-    assert "* these constants were chosen on this bank's dev set" in table
+    assert re.search(r"^a\s+3/4 0.750\s+0/2 0.000\s+4/5 0.800\s+1/2 0.500$", table, re.M)
+    assert re.search(r"^b\s+-\s+1/2 0.500\s+-\s+0/2 0.000$", table, re.M)
+    # What was fitted without each bank: two fits for a, one for b.
+    assert re.search(r"^a\s+0.4\s+0.5\s+0.500 / 0.250\s+0.750 / 0.750$", table, re.M)
+    assert re.search(rf"^b\s+0.4\s+0.5\s+{NO_MATCH_BELOW:.3f}\s+0.750$", table, re.M)
+    assert "* the engine's other settings (the static encoder's) were chosen on this bank's dev set" in table
     assert table.endswith("note: bank c skipped: x is absent")
 
 

@@ -26,6 +26,7 @@ from qakb.engine.ranking import MAX_QUERY_CHARS, SNIPPET_WORDS, Engine, Hit
 from qakb.engine.speller import Speller, edit_distance
 from qakb.engine.tokenizer import CharClasses, WordPieceTokenizer
 from qakb.engine.whole import read_faiss_flat
+from qakb.fitting import fused_parts, reciprocal_ranks
 
 ORIGINAL_SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 TRICKY = [
@@ -277,6 +278,38 @@ def test_the_cue_follows_the_engines_calibration_constants(tiny_index):
     assert {(hit.close, hit.cue, hit.confidence) for hit in hits} == {(True, "Strong match", 1.0)}
     engine.calibration = {"hit": {"intercept": -60.0}, "query": {"intercept": 0.0}}
     assert {(hit.cue, hit.confidence) for hit in engine.search(DOCUMENTS[2], k=3)} == {("Weak match", 0.0)}
+    engine.calibration = {"hit": {"intercept": 0.0, "rank": -60.0}, "query": {"intercept": 0.0}}
+    engine.cue_levels = ((0.4, "Strong match"), (0.0, "Weak match"))  # the cue's levels are the engine's too
+    assert [(hit.cue, hit.confidence) for hit in engine.search(DOCUMENTS[2], k=3)] == [
+        ("Strong match", 0.5), ("Weak match", 0.0), ("Weak match", 0.0)]  # only the first hit has rank 0
+
+
+def test_the_fusion_fit_scores_rows_as_the_engine_ranks_them(tiny_index):
+    """qakb.fitting re-ranks the evidence for every point of its grid with numpy, as Engine.rank_evidence does."""
+    engine = Engine.open(tiny_index)
+    for query in ["gradient descent", "why does my loss explode", "dropout units", DOCUMENTS[3]]:
+        found = engine.evidence(query)
+        rows, item, passage, bm25 = fused_parts(found)
+        best = max(found.bm25.values(), default=0.0) or 1.0
+        for bm25_weight, passage_weight in [(0.0, 0.0), (0.4, 0.5), (1.5, 0.3)]:
+            engine.bm25_weight, engine.passage_weight = bm25_weight, passage_weight
+            scores = (item + passage_weight * passage + bm25_weight * bm25 / best)[None, :]
+            ranks = [1 / reciprocal_ranks(scores, rows, frozenset({row}))[0] for row, _ in engine.rank_evidence(found)]
+            assert ranks == list(range(1, len(rows) + 1)), (query, bm25_weight, passage_weight)
+
+
+def test_hit_features_follow_the_ranking(tiny_index):
+    engine = Engine.open(tiny_index)
+    found = engine.evidence("gradient descent of the loss")
+    ranked = engine.rank_evidence(found)
+    first, second = engine.features(found, ranked, 0), engine.features(found, ranked, 1)
+    assert (first["rank"], first["gap"], second["rank"]) == (0.0, 0.0, 1.0)
+    assert first["next_gap"] == pytest.approx(ranked[0][1] - ranked[1][1]) == pytest.approx(-second["gap"])
+    assert first["bm25_share"] == 1.0 and first["unknown"] == 0.0 and first["known"] == 1.0
+    last = engine.features(found, ranked, len(ranked) - 1)
+    assert last["next_gap"] == 0.0  # nothing ranks after the last hit
+    unknown = engine.features(engine.evidence("gradient zyzzyva"), engine.rank("gradient zyzzyva"), 0)
+    assert (unknown["unknown"], unknown["known"]) == (1.0, 0.5)
 
 
 def test_snippet_is_the_best_passage_with_the_query_words_marked(tiny_index):

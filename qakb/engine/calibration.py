@@ -30,5 +30,6 @@ def probability(model: str, features: dict[str, float], calibration: dict = CALI
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
 
 
-def cue_of(confidence: float) -> str:
-    return next(name for lowest, name in CUE_LEVELS if confidence >= lowest)
+def cue_of(confidence: float, levels: tuple = CUE_LEVELS) -> str:
+    """The name of the first of `levels` ((lowest confidence, name), ..., highest first) that `confidence` reaches."""
+    return next(name for lowest, name in levels if confidence >= lowest)

@@ -88,7 +88,7 @@ class Engine:
         weights = {**FUSION_DEFAULTS, **storage.manifest.bm25.get("fusion", {})}
         self.bm25_weight, self.passage_weight = weights["bm25_weight"], weights["passage_weight"]
         # The cue's constants; an evaluation puts in those it fitted without the bank it reports on.
-        self.calibration, self.no_match_below = CALIBRATION, NO_MATCH_BELOW
+        self.calibration, self.no_match_below, self.cue_levels = CALIBRATION, NO_MATCH_BELOW, CUE_LEVELS
         self._documents_of: dict[str, set[int]] = {}
         self._term_of_word: dict[str, str] = {}
         self._passage_terms: dict[int, list[set[str]]] = {}
@@ -134,9 +134,10 @@ class Engine:
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         found = self.evidence(query, method)
-        return [] if found is None else self._ranked(found, method)
+        return [] if found is None else self.rank_evidence(found, method)
 
-    def _ranked(self, found: Evidence, method: str) -> list[tuple[int, float]]:
+    def rank_evidence(self, found: Evidence, method: str = "fused") -> list[tuple[int, float]]:
+        """`rank` of evidence already found: the fitting of the fusion weights and the cue re-ranks it."""
         ranked_rows = found.rows
         if method == "bm25":
             return _best_first({row: score for row, score in found.bm25.items() if row in ranked_rows})
@@ -158,20 +159,19 @@ class Engine:
         if found is None:
             return []
         hits = []
-        ranked = self._ranked(found, method)
-        best = ranked[0][1] if ranked else 0.0
-        top = self.features(found, ranked[0][0], best, best) if ranked else {}
-        close = bool(ranked) and probability("query", top, self.calibration) >= self.no_match_below
+        ranked = self.rank_evidence(found, method)
+        close = bool(ranked) and (probability("query", self.features(found, ranked, 0), self.calibration)
+                                  >= self.no_match_below)
         texts = self.storage.texts_of([row for row, _ in ranked[:k]])
-        for (row, score), (item, passages) in zip(ranked[:k], texts):
+        for position, ((row, score), (item, passages)) in enumerate(zip(ranked[:k], texts)):
             passage, snippet, marks = self._snippet(found, row, passages)
-            confidence = probability("hit", self.features(found, row, best, score), self.calibration)
+            confidence = probability("hit", self.features(found, ranked, position), self.calibration)
             hits.append(Hit(id=item["id"], number=item["number"], question=item["question"],
                             topic=item["topic"], topic_title=item["topic_title"], url=item["url"],
                             needs_review=item["needs_review"], difficulty=item.get("difficulty", ""),
                             score=round(score, 6), confidence=round(confidence, 4),
-                            cue=cue_of(confidence) if close else CUE_LEVELS[-1][1], close=close,
-                            snippet=snippet, marks=marks, passage=passage))
+                            cue=cue_of(confidence, self.cue_levels) if close else self.cue_levels[-1][1],
+                            close=close, snippet=snippet, marks=marks, passage=passage))
         return hits
 
     def search_json(self, query: str, k: int = 5, method: str = "fused") -> str:
@@ -200,10 +200,6 @@ class Engine:
                 present += idf
         return present / total if total else 0.0
 
-    def known_share(self, found: Evidence) -> float:
-        """The share of the query's marked terms that the bank uses at all (off-topic queries: few)."""
-        return sum(1 for term in found.marked if term in self.bm25.postings) / len(found.marked)
-
     def _documents(self, term: str) -> set[int]:
         documents = self._documents_of.get(term)
         if documents is None:
@@ -212,10 +208,16 @@ class Engine:
                 self._documents_of[term] = documents
         return documents
 
-    def features(self, found: Evidence, row: int, best_score: float, score: float) -> dict[str, float]:
-        """The calibration's inputs for one hit (see qakb.engine.calibration.CALIBRATION)."""
+    def features(self, found: Evidence, ranked: list[tuple[int, float]], position: int) -> dict[str, float]:
+        """The calibration's inputs for the hit at `position` of `ranked` (see qakb.engine.calibration)."""
+        row, score = ranked[position]
+        following = ranked[position + 1][1] if position + 1 < len(ranked) else score
+        best_bm25 = max(found.bm25.values(), default=0.0)
+        unknown = sum(1 for term in found.marked if term not in self.bm25.postings)  # words the bank never uses
         return {"item_cosine": found.item.get(row, 0.0), "passage_cosine": found.best_passage.get(row, 0.0),
-                "coverage": self.coverage(found, row), "known": self.known_share(found), "gap": score - best_score}
+                "coverage": self.coverage(found, row), "known": 1.0 - unknown / len(found.marked),
+                "unknown": float(unknown), "gap": score - ranked[0][1], "rank": float(position),
+                "next_gap": score - following, "bm25_share": found.bm25.get(row, 0.0) / best_bm25 if best_bm25 else 0.0}
 
     # -- snippets ----------------------------------------------------------------------------
 
