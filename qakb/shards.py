@@ -23,9 +23,18 @@ encoder made (`qakb.query_encoder.StaticSearch`) into:
                        A range ends after a term picked by the term's hash (content-defined
                        cut points), so a new or removed term changes only its own range;
                        a range's file is named by its first term, so the others keep their names
-    list-NNNN.bin      one list's item and passage vectors (int8, a float32 scale each)
-    text-NNNN-PPP.json the metadata and passage texts of `text_rows` rows of a list: only
-                       the hits' texts are fetched
+    list-NNNN.bin      one list's item vectors at 4 bits (a float32 scale each): a query scores
+                       the rows of the lists it probes with these, cheaply (2.2 kB a list)
+    vectors-NNNN-PPP.bin the int8 item and passage vectors of `text_rows` rows of a list: read
+                       for the `rerank` rows the coarse scores put first, which are ranked
+    text-NNNN-PPP.json the metadata and passage texts of the same rows: only the hits' texts
+                       are fetched
+
+Within a list the rows are ordered along the first principal axis of their vectors, so the
+rows a query reranks tend to share vectors files. A query's download is then a few table
+chunks and term ranges, ~16 coarse lists and ~15 vectors files, and five texts: ~90 kB gzip
+at 10,000 questions (scripts/PERFORMANCE.md), against ~300 kB when the lists held int8 item
+and passage vectors.
 
 The layout is documented in qakb/engine/FORMAT.md. static_vocab.txt and
 static_chars.json are written whole, as in the whole layout; metadata.json (the practice
@@ -49,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from qakb.engine.format import (CENTROIDS_FILE, CHARS_FILE, ITEMS_FILE, MANIFEST_FILE, VOCAB_FILE, WORDS_FILE,
-                                Manifest, list_file, table_file, terms_file, text_file)
+                                Manifest, list_file, table_file, terms_file, text_file, vectors_file)
 from qakb.engine.ranking import Engine
 from qakb.engine.sharded import ShardedIndex, read_items
 from qakb.index_files import WrittenLayout, compact_json
@@ -60,12 +69,21 @@ MAX_LENGTH = 65_535  # items.bin keeps a row's BM25 length in 16 bits
 
 @dataclass(frozen=True)
 class ShardSettings:
-    items_per_list: int = 64  # lists of about this many items: a probe fetches a few dozen kB
-    probe: int = 8  # lists searched per query: the nearest centroids ...
-    lexical_probe: int = 20  # ... and the lists of the query's 20 best BM25 items (recall@10 0.94 -> 0.98 at 10k)
-    table_rows: int = 128  # encoder rows per table chunk (8.5 kB at 64 dimensions)
-    term_shard_bytes: int = 16_000
+    items_per_list: int = 64  # lists of about this many items (a coarse list is 2.2 kB at 64 dimensions)
+    # Lists searched per query: the nearest centroids and the lists of the query's best BM25 items.
+    # At 10k, recall@10 against exhaustive search / a query's download, gzip p95: 12 and 20: 0.968 /
+    # 150 kB; 12 and 15: 0.963 / 138 kB; 10 and 15: 0.959 / 133 kB; 12 and 10: 0.953 (PERFORMANCE.md).
+    probe: int = 12
+    lexical_probe: int = 15
+    # Rows ranked with their int8 item and passage vectors, of those the coarse scores put first
+    # (in a simulation at 10k, recall@10 0.968 with 25, 0.955 with 20, 0.910 with 15).
+    rerank: int = 25
+    table_rows: int = 32  # encoder rows per table chunk (2.2 kB at 64 dimensions; a query's tokens fetch ~6)
+    term_shard_bytes: int = 8_000  # of gap-coded postings: ~2.3 kB gzip a range, a query's words fetch ~5
+    # Rows per text and vectors file: `text_rows`, doubled while the two kinds would be more than
+    # `max_row_files` files (10k: 8 rows, 2,600 files; 100k: 32 rows, ~7,800; Cloudflare takes 20,000).
     text_rows: int = 8
+    max_row_files: int = 10_000
     kmeans_iterations: int = 20
     seed: int = 0
     # Keep the last build's centroids while the items' mean cosine to their nearest centroid stays
@@ -122,10 +140,13 @@ def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings =
     centroids, list_of, trained_fit = _lists(faiss, vectors, settings, _previous_partition(last, settings, table_hashes),
                                              ids)
     order = sorted(range(count), key=lambda row: (list_of[row], row))  # the lists' items, as consecutive rows
+    offsets = np.searchsorted(list_of[order], np.arange(len(centroids) + 1)).tolist()
+    text_rows = _text_rows(offsets, settings)
+    order = [row for number in range(len(centroids))
+             for row in _along_first_axis(vectors, order[offsets[number]:offsets[number + 1]], text_rows)]
     new_row = {old: new for new, old in enumerate(order)}
     number_of = item_numbers([ids[old] for old in order], last["number_of_id"] if last else {},
                              settings.free_numbers)
-    offsets = np.searchsorted(list_of[order], np.arange(len(centroids) + 1)).tolist()
     (index_dir / CENTROIDS_FILE).write_bytes(centroids.astype("<f4").tobytes())
     (index_dir / WORDS_FILE).write_text(json.dumps(bm25["words"], ensure_ascii=False, sort_keys=True,
                                                    separators=(",", ":")), encoding="utf-8")
@@ -134,19 +155,20 @@ def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings =
     list_hashes = []
     for number in range(len(centroids)):
         rows = order[offsets[number]:offsets[number + 1]]
-        text_hashes = []
-        for part, start in enumerate(range(0, len(rows), settings.text_rows)):
-            chunk = rows[start:start + settings.text_rows]
+        text_hashes, vector_hashes = [], []
+        for part, start in enumerate(range(0, len(rows), text_rows)):
+            chunk = rows[start:start + text_rows]
             text_path = index_dir / text_file(number, part)
             text = {"metadata": [metadata[row] for row in chunk], "passages": [passages[row] for row in chunk]}
             text_hashes.append(_write(text_path, kept_shards, encoded.encode(text_path.name, text, compact_json)))
-        list_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in rows]
-        header = json.dumps({"passages": [len(passages[row]) for row in rows], "texts": text_hashes},
-                            separators=(",", ":")).encode("utf-8")
-        header += b" " * ((-(4 + len(header))) % 4)
-        scales, values = _int8_rows(np.concatenate([vectors[rows].reshape(-1, dim), *list_passages]))
-        list_hashes.append(_write(index_dir / list_file(number), kept_shards, struct.pack("<I", len(header)) + header
-                                  + scales.astype("<f4").tobytes() + values.tobytes()))
+            chunk_passages = [passage_vectors[first_passage[row]:first_passage[row + 1]] for row in chunk]
+            scales, values = _int8_rows(np.concatenate([vectors[chunk].reshape(-1, dim), *chunk_passages]))
+            vector_hashes.append(_write(index_dir / vectors_file(number, part), kept_shards, _with_header(
+                {"passages": [len(passages[row]) for row in chunk]},
+                scales.astype("<f4").tobytes() + values.tobytes())))
+        scales, values = _int4_rows(vectors[rows].reshape(-1, dim))
+        list_hashes.append(_write(index_dir / list_file(number), kept_shards, _with_header(
+            {"texts": text_hashes, "vectors": vector_hashes}, scales.astype("<f4").tobytes() + values.tobytes())))
 
     for number, chunk in enumerate(table_chunks):
         _write(index_dir / table_file(number), kept_shards, chunk)
@@ -166,7 +188,8 @@ def write_shards(index_dir: Path, inputs: ShardInputs, settings: ShardSettings =
 
     spec = {
         "layout": "ivf", "lists": len(centroids), "offsets": offsets, "probe": settings.probe,
-        "lexical_probe": settings.lexical_probe, "table_rows": settings.table_rows, "text_rows": settings.text_rows,
+        "lexical_probe": settings.lexical_probe, "rerank": settings.rerank, "table_rows": settings.table_rows,
+        "text_rows": text_rows,
         "centroids_file": CENTROIDS_FILE, "words_file": WORDS_FILE, "items_file": ITEMS_FILE,
         "numbers": numbers, "row_bytes": row_bytes, "max_idf": max_idf, "term_firsts": term_firsts,
         "hashes": {"table": table_hashes, "terms": term_hashes, "lists": list_hashes},
@@ -267,10 +290,51 @@ def _fit(vectors: np.ndarray, similarities: np.ndarray) -> float:
     return round(float((similarities.max(axis=1) / norms).mean()), 6) if len(vectors) else 1.0
 
 
+def _text_rows(offsets: list[int], settings: ShardSettings) -> int:
+    """Rows per text and vectors file: `text_rows`, doubled while the lists (`offsets`) would need more
+    than `max_row_files` of the two kinds together."""
+    rows = settings.text_rows
+    while rows < offsets[-1] and 2 * sum(-(-(last - first) // rows) for first, last in zip(offsets, offsets[1:])) \
+            > settings.max_row_files:
+        rows *= 2
+    return rows
+
+
+def _along_first_axis(vectors: np.ndarray, rows: list[int], text_rows: int) -> list[int]:
+    """A list's `rows` ordered along the first principal axis of their vectors (its sign fixed by its
+    largest component, so the same vectors give the same order), ties by row: neighbours share files
+    of `text_rows` rows. A list that fits one file keeps its order."""
+    if len(rows) <= text_rows:
+        return list(rows)
+    centred = vectors[rows].astype(np.float64) - vectors[rows].astype(np.float64).mean(axis=0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    axis *= np.sign(axis[np.argmax(np.abs(axis))]) or 1.0
+    projection = np.round(centred @ axis, 6)
+    return [row for _, row in sorted(zip(projection.tolist(), rows))]
+
+
+def _with_header(header: dict, body: bytes) -> bytes:
+    """uint32 header size, the JSON header, spaces to a multiple of 4 bytes, then `body` (FORMAT.md)."""
+    data = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    data += b" " * ((-(4 + len(data))) % 4)
+    return struct.pack("<I", len(data)) + data + body
+
+
 def _int8_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scales = np.abs(rows).max(axis=1) / 127.0 if len(rows) else np.zeros(0)
     scales[scales == 0] = 1.0
     return scales.astype(np.float32), np.clip(np.rint(rows / scales[:, None]), -127, 127).astype(np.int8)
+
+
+def _int4_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A float32 scale a row and its values in -7..7, two a byte (high half first) as value + 8; an odd
+    last column is padded with a zero."""
+    scales = np.abs(rows).max(axis=1) / 7.0 if len(rows) else np.zeros(0)
+    scales[scales == 0] = 1.0
+    values = (np.clip(np.rint(rows / scales[:, None]), -7, 7) + 8).astype(np.uint8)
+    if values.shape[1] % 2:
+        values = np.concatenate([values, np.full((len(values), 1), 8, dtype=np.uint8)], axis=1)
+    return scales.astype(np.float32), (values[:, 0::2] << 4) | values[:, 1::2]
 
 
 def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_of: dict[int, int],
@@ -294,8 +358,7 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
         if kept is not None and kept[0] == pairs:
             entry, entry_size = kept[1], kept[2]
         else:
-            entry = [value for pair in sorted((number_of[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2]))
-                     for value in pair]
+            entry = _gaps(sorted((number_of[doc], tf) for doc, tf in zip(pairs[::2], pairs[1::2])))
             entry_size = len(term) + 4 + sum(len(str(value)) + 1 for value in entry)
         entries[term], sizes[term] = entry, entry_size
         renumbered[term] = (pairs, entry, entry_size)
@@ -317,6 +380,16 @@ def _write_term_shards(index_dir: Path, postings: dict[str, list[int]], number_o
     close()
     renumbered_last.number_of, renumbered_last.terms = number_of, renumbered
     return firsts, hashes
+
+
+def _gaps(pairs: list[tuple[int, int]]) -> list[int]:
+    """[number, tf, gap, tf, ...] of (item number, tf) pairs in ascending numbers: each number after the
+    first as its difference from the one before (FORMAT.md, terms)."""
+    flat, previous = [], 0
+    for number, tf in pairs:
+        flat += [number - previous, tf]
+        previous = number
+    return flat
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -359,7 +432,7 @@ def load_metadata(engine: Engine) -> None:
 
 
 def _every_file(storage: ShardedIndex) -> list[str]:
-    """Every shard's name (the text files' once the lists' headers have named them)."""
-    return [*storage.hashes, *storage.text_files(
-        row for number in range(len(storage.centroids))
-        for row in range(storage.offsets[number], storage.offsets[number + 1], storage.text_rows))]
+    """Every shard's name (the text and vectors files' once the lists' headers have named them)."""
+    firsts = [row for number in range(len(storage.centroids))
+              for row in range(storage.offsets[number], storage.offsets[number + 1], storage.text_rows)]
+    return [*storage.hashes, *storage.row_files(firsts, text_file), *storage.row_files(firsts, vectors_file)]

@@ -7,6 +7,7 @@ queries need them (`BM25.sharded`, `add_postings`), naming items by number inste
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 
 from qakb.engine.tokenizer import CharClasses
 
@@ -54,9 +55,13 @@ class BM25:
         return bm25
 
     def add_postings(self, postings: dict[str, list[int]]) -> None:
-        """Postings of a term shard: {term: [item number, tf, ...]}."""
+        """Postings of a term shard: {term: [item number, tf, gap, tf, ...]}, each number after the
+        first written as its difference from the one before (FORMAT.md)."""
         for term, pairs in postings.items():
-            rows = [self.row_of[number] for number in pairs[::2]]
+            gaps = pairs[::2]
+            if any(gap < 1 for gap in gaps[1:]) or (gaps and gaps[0] < 0):
+                raise ValueError(f"the postings of {term!r} do not name ascending item numbers")
+            rows = [self.row_of[number] for number in accumulate(gaps)]
             if any(row >= self.count for row in rows):
                 raise ValueError(f"the postings of {term!r} name an item number with no row")
             self.postings[term] = [value for pair in zip(rows, pairs[1::2]) for value in pair]

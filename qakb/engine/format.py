@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 
 FORMAT = "qakb-search-index"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 MANIFEST_FILE = "manifest.json"
 METADATA_FILE = "metadata.json"
@@ -39,6 +39,11 @@ def list_file(number: int) -> str:
 
 def text_file(number: int, part: int) -> str:
     return f"text-{number:04d}-{part:03d}.json"
+
+
+def vectors_file(number: int, part: int) -> str:
+    """The int8 item and passage vectors of the rows text_file(number, part) holds the texts of."""
+    return f"vectors-{number:04d}-{part:03d}.bin"
 
 
 class SearchIndexError(Exception):

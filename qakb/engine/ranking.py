@@ -17,6 +17,7 @@ The index is read through `Storage` (qakb.engine.storage), the same for both lay
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -110,8 +111,11 @@ class Engine:
         words = self.chars.words(query[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
         return " ".join(self.speller.fix(word) for word in words)
 
-    def evidence(self, query: str, method: str = "fused") -> Evidence | None:
-        """None when the query has no word at all (only spaces, controls or punctuation)."""
+    def evidence(self, query: str, method: str = "fused", depth: int = 0) -> Evidence | None:
+        """None when the query has no word at all (only spaces, controls or punctuation).
+
+        With the storage's `rerank_depth`, the rows ranked are the `rerank_depth` (or `depth`, if more)
+        best by the coarse vectors' cosine (counted for the best passage's too) and BM25."""
         text = self.read_query(query)
         # read_query's words are normalised already: splitting on spaces gives them back.
         terms = list(dict.fromkeys(word_terms(text.split(" "), self.chars) if text else []))
@@ -123,12 +127,23 @@ class Engine:
         vector = self.encoder.encode(text) if method != "bm25" else None
         bm25 = self.bm25.term_scores(marked) if method != "static" else {}
         rows = self.storage.rows_for(vector, bm25)
+        if vector is not None and self.storage.rerank_depth is not None:
+            rows = self._rerank_rows(vector, bm25, rows, max(self.storage.rerank_depth, depth), method)
         if vector is not None:
             for row, vector_of_row, passage_vectors in self.storage.vectors_of(rows):
                 item[row] = cosine = dot(vector, vector_of_row)
                 passage[row] = found = [dot(vector, each) for each in passage_vectors]
                 best[row] = max(found) if found else cosine
         return Evidence(text, terms, marked, item, passage, best, bm25, rows)
+
+    def _rerank_rows(self, vector: list[float], bm25: dict[int, float], rows, depth: int, method: str) -> set[int]:
+        """The `depth` rows of `rows` with the best coarse fused score, ties by row: item cosine times
+        1 + passage weight (the best passage taken as close as the item) plus the weighted BM25."""
+        passage_weight, bm25_weight = (self.passage_weight, self.bm25_weight) if method == "fused" else (0.0, 0.0)
+        best = max(bm25.values(), default=0.0) or 1.0
+        scored = [((1 + passage_weight) * dot(vector, coarse) + bm25_weight * bm25.get(row, 0.0) / best, -row)
+                  for row, coarse in self.storage.coarse_vectors(rows)]
+        return {-row for _, row in heapq.nlargest(depth, scored)}
 
     def rank(self, query: str, method: str = "fused") -> list[tuple[int, float]]:
         """(row, score) pairs, best first; rows without any evidence are left out."""
@@ -156,7 +171,7 @@ class Engine:
     def search(self, query: str, k: int = 5, method: str = "fused") -> list[Hit]:
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-        found = self.evidence(query, method)
+        found = self.evidence(query, method, k)
         if found is None:
             return []
         hits = []

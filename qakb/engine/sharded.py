@@ -2,9 +2,11 @@
 
 Opening reads the files every query needs (vocabulary, character classes, centroids, the
 speller's words, items.bin); a query then reads the table chunks of its tokens and the term
-ranges of its words (`prepare`), the lists it probes (`rows_for`) and its hits' texts
-(`texts_of`). Every shard is checked against the first 16 hex digits of its sha256: table
-chunks, term ranges and lists against the manifest, a list's text files against the list.
+ranges of its words (`prepare`), the lists it probes (`rows_for`: their rows' coarse 4-bit
+vectors, `coarse_vectors`), the vectors files of the rows it reranks (`vectors_of`) and its
+hits' texts (`texts_of`). Every shard is checked against the first 16 hex digits of its
+sha256: table chunks, term ranges and lists against the manifest, a list's text and vectors
+files against the list.
 """
 
 from __future__ import annotations
@@ -20,12 +22,33 @@ from pathlib import Path
 from qakb.engine.arrays import dot, little_endian
 from qakb.engine.bm25 import BM25
 from qakb.engine.encoder import StaticEncoder
-from qakb.engine.format import Manifest, index_error, list_file, table_file, terms_file, text_file
+from qakb.engine.format import Manifest, index_error, list_file, table_file, terms_file, text_file, vectors_file
 from qakb.engine.speller import Speller
 from qakb.engine.storage import ShardsMissing, Storage, bank_speller, read_checked, read_vocabulary
 
-_LIST_HEADER = struct.Struct("<I")
+_HEADER_SIZE = struct.Struct("<I")
 ROW_TYPES = {2: "H", 4: "I"}  # items.bin's row_bytes -> array type code
+# A byte of two 4-bit values (FORMAT.md, list-NNNN.bin): its high and low half, each stored as value + 8.
+_HIGH = bytes(((byte >> 4) - 8) % 256 for byte in range(256))
+_LOW = bytes(((byte & 15) - 8) % 256 for byte in range(256))
+
+
+def read_header(data: bytes) -> tuple[dict, int]:
+    """A list or vectors file's JSON header, and where its body starts (FORMAT.md)."""
+    (size,) = _HEADER_SIZE.unpack_from(data)
+    return json.loads(data[4:4 + size]), 4 + size + (-(4 + size)) % 4
+
+
+def int4_values(packed: bytes, dim: int, count: int) -> array:
+    """`count` rows of `dim` signed values from rows of two values a byte (an odd dim: one pad value a row)."""
+    width = (dim + 1) // 2
+    if len(packed) != width * count:
+        raise ValueError("the 4-bit rows do not fill the file")
+    values = array("b", bytes(2 * width * count))
+    values[0::2], values[1::2] = array("b", packed.translate(_HIGH)), array("b", packed.translate(_LOW))
+    if dim % 2:
+        values = array("b", b"".join(values[row * 2 * width:row * 2 * width + dim].tobytes() for row in range(count)))
+    return values
 
 
 def read_items(data: bytes, numbers: int, row_bytes: int, count: int) -> tuple[list[int], list[int]]:
@@ -49,6 +72,8 @@ class ShardedIndex(Storage):
         self.offsets: list[int] = spec["offsets"]
         self.probe_count, self.lexical_probe = spec["probe"], spec["lexical_probe"]
         self.table_rows, self.text_rows = spec["table_rows"], spec["text_rows"]
+        self.rerank_depth: int | None = spec["rerank"]
+        self.coarse: list[array | None] = [None] * count  # the probed lists' 4-bit item vectors
         self.term_firsts: list[str] = spec["term_firsts"]
         hashes = spec["hashes"]
         if len(hashes["lists"]) != len(centroids) or len(hashes["terms"]) != len(self.term_firsts):
@@ -58,7 +83,7 @@ class ShardedIndex(Storage):
                               ("lists", list_file)):
             self.hashes.update((name_of(number), digest) for number, digest in enumerate(hashes[kind]))
         self.loaded: set[str] = set()
-        self.probe_all = False  # exhaustive search: every list
+        self._probe_all = False
 
     @classmethod
     def open(cls, index_dir: Path, manifest: Manifest) -> ShardedIndex:
@@ -87,15 +112,35 @@ class ShardedIndex(Storage):
         self.require([name for name in map(table_file, chunks) if name in self.hashes]
                      + [terms_file(self.term_firsts[number]) for number in ranges])
 
+    @property
+    def probe_all(self) -> bool:
+        """Exhaustive search: every list probed and every row ranked with its int8 vectors."""
+        return self._probe_all
+
+    @probe_all.setter
+    def probe_all(self, value: bool) -> None:
+        self._probe_all = value
+        self.rerank_depth = None if value else self.manifest.shards["rerank"]
+
     def rows_for(self, vector: list[float] | None, bm25: dict[int, float]) -> set[int]:
         lists = self.probe(vector, bm25)
         self.require([list_file(number) for number in lists])
         offsets = self.offsets
         return {row for number in lists for row in range(offsets[number], offsets[number + 1])}
 
+    def coarse_vectors(self, rows):
+        coarse = self.coarse
+        for row in rows:
+            yield row, coarse[row]
+
+    def vectors_of(self, rows):
+        rows = list(rows)
+        self.require(self.row_files(rows, vectors_file))
+        return super().vectors_of(rows)
+
     def texts_of(self, rows) -> list[tuple[dict, list[str]]]:
         rows = list(rows)
-        self.require(self.text_files(rows))
+        self.require(self.row_files(rows, text_file))
         return super().texts_of(rows)
 
     def probe(self, vector, bm25: dict[int, float]) -> list[int]:
@@ -114,11 +159,12 @@ class ShardedIndex(Storage):
     def list_of(self, row: int) -> int:
         return bisect.bisect_right(self.offsets, row) - 1
 
-    def text_files(self, rows) -> list[str]:
+    def row_files(self, rows, name_of=text_file) -> list[str]:
+        """The text files (or, with `vectors_file`, the vectors files) holding `rows`."""
         names = []
         for row in rows:
             number = self.list_of(row)
-            names.append(text_file(number, (row - self.offsets[number]) // self.text_rows))
+            names.append(name_of(number, (row - self.offsets[number]) // self.text_rows))
         return names
 
     # -- reading shards ------------------------------------------------------------------------
@@ -126,8 +172,8 @@ class ShardedIndex(Storage):
     def require(self, names, vectors: bool = True) -> None:
         """Read the named files unless read already; ShardsMissing names those not on disk.
 
-        With `vectors` False a list is checked and gives its text files' checksums, but its vectors
-        are not read (nor is it counted as read)."""
+        With `vectors` False a list is checked and gives its text and vectors files' checksums, but its
+        vectors are not read (nor is it counted as read)."""
         missing = []
         for name in dict.fromkeys(names):
             if name in self.loaded:
@@ -164,31 +210,44 @@ class ShardedIndex(Storage):
             self._read_list(number, data, vectors)
             return vectors
         else:
-            texts = json.loads(data)
-            first = self.offsets[number] + int(name.split(".")[0].split("-")[2]) * self.text_rows
-            for row, (item, passages) in enumerate(zip(texts["metadata"], texts["passages"]), start=first):
-                self.metadata[row], self.passages[row] = item, passages
+            part = int(name.split(".")[0].split("-")[2])
+            first = self.offsets[number] + part * self.text_rows
+            rows = min(self.text_rows, self.offsets[number + 1] - first)
+            if kind == "vectors":
+                self._read_vectors(first, rows, data)
+            else:
+                texts = json.loads(data)
+                for row, (item, passages) in enumerate(zip(texts["metadata"], texts["passages"]), start=first):
+                    self.metadata[row], self.passages[row] = item, passages
         return True
 
     def _read_list(self, number: int, data: bytes, vectors: bool = True) -> None:
-        """A list: header length, JSON header, then int8 rows with float32 scales (items, then passages)."""
-        (size,) = _LIST_HEADER.unpack_from(data)
-        header = json.loads(data[4:4 + size])
-        for part, digest in enumerate(header["texts"]):
-            self.hashes[text_file(number, part)] = digest
+        """A list: its files' checksums, then its rows' 4-bit item vectors, a float32 scale each."""
+        header, start = read_header(data)
+        for part, (text_digest, vectors_digest) in enumerate(zip(header["texts"], header["vectors"], strict=True)):
+            self.hashes[text_file(number, part)] = text_digest
+            self.hashes[vectors_file(number, part)] = vectors_digest
         if not vectors:
             return
+        first, dim = self.offsets[number], self.dim
+        items = self.offsets[number + 1] - first
+        scales = little_endian(array("f", data[start:start + 4 * items]))
+        values = int4_values(data[start + 4 * items:], dim, items)
+        for position, scale in enumerate(scales):
+            self.coarse[first + position] = array("f", [scale * value for value in values[position * dim:(position + 1) * dim]])
+
+    def _read_vectors(self, first: int, count: int, data: bytes) -> None:
+        """A vectors file of `count` rows from `first`: int8 item vectors, then passage vectors, a float32 scale each."""
+        header, start = read_header(data)
         counts, dim = header["passages"], self.dim
-        items, total = self.offsets[number + 1] - self.offsets[number], sum(header["passages"])
-        start = 4 + size + (-(4 + size)) % 4
-        scales = little_endian(array("f", data[start:start + 4 * (items + total)]))
-        values = array("b", data[start + 4 * (items + total):])
-        if len(counts) != items or len(values) != (items + total) * dim:
-            raise ValueError("list size does not match its header")
-        rows = [array("f", [scale * value for value in values[i * dim:(i + 1) * dim]])
-                for i, scale in enumerate(scales)]
-        first, passage = self.offsets[number], items
-        for position, count in enumerate(counts):
+        total = count + sum(counts)
+        scales = little_endian(array("f", data[start:start + 4 * total]))
+        values = array("b", data[start + 4 * total:])
+        if len(counts) != count or len(scales) != total or len(values) != total * dim:
+            raise ValueError("the vectors do not match their header")
+        rows = [array("f", [scale * value for value in values[i * dim:(i + 1) * dim]]) for i, scale in enumerate(scales)]
+        passage = count
+        for position, passages in enumerate(counts):
             self.vectors[first + position] = rows[position]
-            self.passage_rows[first + position] = rows[passage:passage + count]
-            passage += count
+            self.passage_rows[first + position] = rows[passage:passage + passages]
+            passage += passages

@@ -38,7 +38,11 @@ class Storage:
 
     A search calls, in order: `prepare` (before encoding the query and scoring its terms), then
     `rows_for` (the rows to rank), `vectors_of` (their vectors) and `texts_of` (the hits' texts).
+    With a `rerank_depth`, the ranking first scores `rows_for`'s rows by `coarse_vectors` and asks
+    `vectors_of` for that many of them only (a sharded index: the others' vectors are not fetched).
     """
+
+    rerank_depth: int | None = None  # None: every row of rows_for is ranked with its vectors
 
     def __init__(self, manifest: Manifest, encoder: StaticEncoder, bm25: BM25, speller: Speller,
                  metadata: list, passages: list, vectors: list, passage_rows: list):
@@ -55,6 +59,13 @@ class Storage:
     def rows_for(self, vector: list[float] | None, bm25: dict[int, float]):
         """The rows a query with this vector and these BM25 scores ranks (iterable, with fast `in`)."""
         return range(len(self.metadata))
+
+    def coarse_vectors(self, rows):
+        """(row, vector) of each of `rows`, which `rows_for` gave: vectors good enough to choose the
+        rows to rank (a whole index: the vectors themselves)."""
+        vectors = self.vectors
+        for row in rows:
+            yield row, vectors[row]
 
     def vectors_of(self, rows):
         """(row, vector, passage vectors) of each of `rows`, which `rows_for` gave."""
