@@ -21,7 +21,7 @@ from qakb import query_encoder
 from qakb.embed import DIMENSION, MODEL_NAME
 from qakb.engine.format import MANIFEST_FILE, METADATA_FILE, TRANSFORMER_INDEX_FILE, IndexFile, Manifest
 from qakb.index_files import WrittenLayout, file_entry, pretty_json, write_flat_ip_index
-from qakb.pages import page_url
+from qakb.pages import metadata_rows
 from qakb.parse import Question
 from qakb.session import BuildSession
 from qakb.shards import ShardInputs, ShardSettings, write_shards
@@ -58,23 +58,6 @@ def answer_passages(answer_text: str, min_words: int = PASSAGE_WORDS[0], max_wor
         else:
             passages.append(current)
     return [" ".join(words) for words in passages]
-
-
-def metadata_rows(questions: list[Question], topic_of: dict[str, Topic], part_of: dict[str, int]) -> list[dict]:
-    return [
-        {
-            "id": question.anchor,
-            "number": question.number,
-            "question": question.question,
-            "topic": topic_of[question.anchor].slug,
-            "topic_title": topic_of[question.anchor].title,
-            "url": page_url(topic_of[question.anchor].slug, question.anchor, part_of.get(question.anchor, 1)),
-            "needs_review": question.needs_review,
-            "difficulty": question.difficulty,
-            "source": question.source,
-        }
-        for question in questions
-    ]
 
 
 def write_index(

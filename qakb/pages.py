@@ -2,7 +2,8 @@
 
 The pages writer (`qakb.render`), the index (each hit's URL, `qakb.index`), the Anki deck
 (each card's link, `qakb.anki`) and the mkdocs plugin (the site's navigation) all name the
-same pages. Standard library only: the mkdocs plugin imports it, and none of them should
+same pages; the index and the practice page's files hold the same row of each question
+(`metadata_rows`). Standard library only: the mkdocs plugin imports it, and none of them should
 load the build's heavy stack (faiss, torch) to learn a URL.
 """
 
@@ -42,3 +43,21 @@ def page_parts(questions: list[Question], topic_of: dict[str, Topic], page_size:
         seen[slug] = position + 1
         part_of[question.anchor] = position // page_size + 1
     return part_of
+
+
+def metadata_rows(questions: list[Question], topic_of: dict[str, Topic], part_of: dict[str, int]) -> list[dict]:
+    """Each question's row, as search_index/metadata.json and the practice page's files hold it."""
+    return [
+        {
+            "id": question.anchor,
+            "number": question.number,
+            "question": question.question,
+            "topic": topic_of[question.anchor].slug,
+            "topic_title": topic_of[question.anchor].title,
+            "url": page_url(topic_of[question.anchor].slug, question.anchor, part_of.get(question.anchor, 1)),
+            "needs_review": question.needs_review,
+            "difficulty": question.difficulty,
+            "source": question.source,
+        }
+        for question in questions
+    ]

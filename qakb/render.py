@@ -19,16 +19,18 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from qakb.markup import Answer
-from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE, page_path
+from qakb.pages import NAV_FILE, PRACTICE_PAGE, REVIEW_PAGE, metadata_rows, page_path
 from qakb.parse import DIFFICULTIES, Bank, Question
 from qakb.topics import Topic
 
-# The practice page's answers, one fetch for the whole bank (assets/qakb/practice.js reads it).
+# The practice page's questions and answers (assets/qakb/practice.js reads them): this file, and
+# the further parts it names once it would pass PRACTICE_PART_BYTES (hosts refuse files over 25 MiB:
+# a 100,000-question bank's answers are ~75 MB).
 PRACTICE_ANSWERS = "practice/answers.json"
 PRACTICE_ANSWERS_FORMAT = "qakb-practice-answers"
+PRACTICE_PART_BYTES = 8_000_000
 # The question ids of each topic, for the progress bars every page draws (progress.js): a
-# fraction of search_index/metadata.json, which only the practice page needs whole (at 10,000
-# questions 75 kB gzip against 358 kB).
+# fraction of the practice page's files (at 10,000 questions 75 kB gzip against ~800 kB).
 PRACTICE_TOPICS = "practice/topics.json"
 PRACTICE_TOPICS_FORMAT = "qakb-practice-topics"
 REVIEW_MEANING = "The bank marks this answer for review: check it against the sources before relying on it."
@@ -348,8 +350,8 @@ def _review_list(grouped: list[tuple[TopicPage, list[Question]]], page_of: dict[
 
 
 def practice_page(site_name: str) -> str:
-    """The practice page: assets/qakb/practice.js builds it from search_index/metadata.json and
-    PRACTICE_ANSWERS; the site's name goes into the export file's name and contents."""
+    """The practice page: assets/qakb/practice.js builds it from the PRACTICE_ANSWERS files; the
+    site's name goes into the export file's name and contents."""
     return "\n".join([
         front_matter("Practice", "Test yourself one question at a time, with spaced repetition."),
         "# Practice",
@@ -361,17 +363,36 @@ def practice_page(site_name: str) -> str:
     ])
 
 
-def practice_answers(bank: Bank, answers: dict[str, Answer]) -> str:
-    """Every answer's sanitised HTML by question id, for the practice page: one file fetched
-    once makes a session work offline and reveal at once, at hundreds of questions too."""
-    data = {"format": PRACTICE_ANSWERS_FORMAT, "version": 1,
-            "answers": {question.anchor: answers[question.anchor].html.strip()
-                        for question in bank.questions if question.answered}}
-    prompts = {question.anchor: answers[question.anchor].prompt_html.strip()
-               for question in bank.questions if question.answered and answers[question.anchor].prompt_html}
-    if prompts:
-        data["prompts"] = prompts
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+def practice_answers(bank: Bank, answers: dict[str, Answer], topic_of: dict[str, Topic],
+                     part_of: dict[str, int]) -> dict[str, str]:
+    """The practice page's files: each answered question's row (`metadata_rows`) and sanitised HTML,
+    fetched once when the page opens, so a session works offline and reveals at once. PRACTICE_ANSWERS
+    holds them up to PRACTICE_PART_BYTES and names the further parts ("more"), of as many bytes each."""
+    answered = [question for question in bank.questions if question.answered]
+    parts: list[list[tuple[dict, str, str]]] = [[]]
+    size = 0
+    for question, row in zip(answered, metadata_rows(answered, topic_of, part_of)):
+        answer = answers[question.anchor]
+        entry = (row, answer.html.strip(), answer.prompt_html.strip() if answer.prompt_html else "")
+        # Its row, its answer (and prompt) under its id again: what it adds to a part's file.
+        entry_size = len(json.dumps(entry, ensure_ascii=False).encode("utf-8")) + len(row["id"]) * (2 if entry[2] else 1)
+        if parts[-1] and size + entry_size > PRACTICE_PART_BYTES:
+            parts.append([])
+            size = 0
+        parts[-1].append(entry)
+        size += entry_size
+    names = [PRACTICE_ANSWERS] + [f"practice/answers-{number:03d}.json" for number in range(1, len(parts))]
+    files = {}
+    for name, part in zip(names, parts):
+        data = {"format": PRACTICE_ANSWERS_FORMAT, "version": 2, "questions": [row for row, _, _ in part],
+                "answers": {row["id"]: answer for row, answer, _ in part}}
+        prompts = {row["id"]: prompt for row, _, prompt in part if prompt}
+        if prompts:
+            data["prompts"] = prompts
+        if name == PRACTICE_ANSWERS and len(names) > 1:
+            data["more"] = names[1:]
+        files[name] = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return files
 
 
 def practice_topics(pages: list[TopicPage]) -> str:
@@ -395,10 +416,10 @@ def render_pages(
         for topic in topics
     ]
     pages = [page for page in pages if page.questions]
-    files = {"index.md": home_page(pages, bank, site_name, site_description, deck_file),
-             PRACTICE_PAGE: practice_page(site_name), PRACTICE_ANSWERS: practice_answers(bank, answers),
-             PRACTICE_TOPICS: practice_topics(pages)}
     part_of = part_of or {}
+    files = {"index.md": home_page(pages, bank, site_name, site_description, deck_file),
+             PRACTICE_PAGE: practice_page(site_name), **practice_answers(bank, answers, topic_of, part_of),
+             PRACTICE_TOPICS: practice_topics(pages)}
     page_of = {question.anchor: page_path(topic_of[question.anchor].slug, part_of.get(question.anchor, 1))
                for question in bank.questions}
     nav = []

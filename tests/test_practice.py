@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from qakb.markup import render_answers
+from qakb.pages import metadata_rows
 from qakb.parse import Bank, assign_anchors, parse_text
 from qakb.render import (PRACTICE_ANSWERS, PRACTICE_ANSWERS_FORMAT, PRACTICE_PAGE, PRACTICE_TOPICS,
                          PRACTICE_TOPICS_FORMAT, render_pages)
@@ -44,8 +45,9 @@ def test_the_practice_page_and_its_answers_file_are_generated_with_progress_slot
 
     assert 'id="qakb-practice" data-qakb-site="Site &amp; co"' in pages[PRACTICE_PAGE]
     data = json.loads(pages[PRACTICE_ANSWERS])
-    assert data["format"] == PRACTICE_ANSWERS_FORMAT and data["version"] == 1
+    assert data["format"] == PRACTICE_ANSWERS_FORMAT and data["version"] == 2 and "more" not in data
     assert data["answers"] == {q.anchor: answers[q.anchor].html.strip() for q in questions}
+    assert data["questions"] == metadata_rows(questions, {q.anchor: topic for q in questions}, {})
     assert "qakb-media:" in data["answers"][questions[0].anchor], "practice.js points media at the site's media/"
     assert 'class="arithmatex"' in data["answers"][questions[1].anchor], "math.js typesets it when revealed"
     assert '<span class="qakb-progress" data-qakb-topic="basics"></span>' in pages["index.md"]
@@ -53,6 +55,31 @@ def test_the_practice_page_and_its_answers_file_are_generated_with_progress_slot
     assert '<div class="qakb-progress" data-qakb-topic="basics"></div>' in pages["topics/basics.md"]
     topics = json.loads(pages[PRACTICE_TOPICS])
     assert topics == {"format": PRACTICE_TOPICS_FORMAT, "version": 1, "topics": {"basics": [q.anchor for q in questions]}}
+
+
+def test_a_big_bank_s_practice_answers_are_cut_into_parts_the_first_names(tmp_path, monkeypatch):
+    """Hosts refuse files over 25 MiB; a 100,000-question bank's answers are ~75 MB."""
+    import qakb.render
+
+    text = "## Basics\n\n" + "".join(f"{n}. `Question {n}?`\nAnswer number {n}, " + "words " * 40 + "\n\n"
+                                      for n in range(1, 31))
+    source = parse_text(text, "bank.md")
+    questions, _ = assign_anchors(list(source.questions))
+    bank = Bank(files=(source.__class__(source.name, source.title, source.urls, tuple(questions)),), warnings=())
+    topic = Topic(slug="basics", title="Basics", description="")
+    answers = render_answers(questions, tmp_path)
+    monkeypatch.setattr(qakb.render, "PRACTICE_PART_BYTES", 3_000)
+    pages = render_pages(bank, answers, (topic,), {q.anchor: topic for q in questions},
+                         {q.anchor: [] for q in questions}, "Site")
+    first = json.loads(pages[PRACTICE_ANSWERS])
+    parts = [first] + [json.loads(pages[name]) for name in first["more"]]
+    assert len(parts) >= 3 and first["more"] == [f"practice/answers-{n:03d}.json" for n in range(1, len(parts))]
+    sizes = [len(pages[name].encode()) for name in [PRACTICE_ANSWERS, *first["more"]]]
+    assert max(sizes) <= 3_000 + 300 and min(sizes[:-1]) > 3_000 - 600  # the budget, give or take an entry and the framing
+    assert [row["id"] for part in parts for row in part["questions"]] == [q.anchor for q in questions]
+    assert {key: value for part in parts for key, value in part["answers"].items()} == {
+        q.anchor: answers[q.anchor].html.strip() for q in questions}
+    assert all(set(part["answers"]) == {row["id"] for row in part["questions"]} for part in parts)
 
 
 # ---- in the browser ------------------------------------------------------------------------------
@@ -139,6 +166,38 @@ def test_practice_reveals_rates_and_brings_each_question_back_only_when_due(open
     page.wait_for_selector(QUESTION)
     assert shown_question(page) == first
     assert not browser.errors
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_practice_reads_every_part_of_a_big_bank_s_answers(open_page, built_site, rows, tmp_path):
+    """A bank whose answers are cut into parts (PRACTICE_PART_BYTES): the page practises them all.
+    The built site's one answers file, cut into three as a build of a bigger bank writes them."""
+    import shutil
+
+    from conftest import serve
+
+    site = shutil.copytree(built_site, tmp_path / "site")
+    whole = json.loads((site / PRACTICE_ANSWERS).read_text(encoding="utf-8"))
+    cuts = [0, len(whole["questions"]) // 3, 2 * len(whole["questions"]) // 3, len(whole["questions"])]
+    names = [PRACTICE_ANSWERS, "practice/answers-001.json", "practice/answers-002.json"]
+    for number, name in enumerate(names):
+        questions = whole["questions"][cuts[number]:cuts[number + 1]]
+        part = {"format": whole["format"], "version": whole["version"], "questions": questions,
+                "answers": {row["id"]: whole["answers"][row["id"]] for row in questions},
+                **({"more": names[1:]} if number == 0 else {})}
+        (site / name).write_text(json.dumps(part), encoding="utf-8")
+        for suffix in (".gz", ".br"):
+            (site / f"{name}{suffix}").unlink(missing_ok=True)
+    server = serve(site)
+    try:
+        browser = open_page()
+        open_practice(browser.page, server.url + "practice/")
+        assert browser.page.locator(".qakb-practice__count").nth(1).text_content() == f"{len(rows)} new"
+        assert shown_question(browser.page) == rows[0]["question"]
+        assert not browser.errors
+    finally:
+        server.stop()
 
 
 @pytest.mark.browser

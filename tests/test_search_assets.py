@@ -113,19 +113,24 @@ def test_index_and_runtime_files_are_linked_into_the_site_or_copied_where_links_
     assert target.read_bytes() == source.read_bytes() and target.stat().st_ino != source.stat().st_ino
 
 
-def test_the_site_takes_every_index_file_but_the_transformer_index(tmp_path):
-    """transformer.faiss is read by `qakb ask --exact` and `qakb eval` only: 1.5 kB a question, over
-    every host's file limit at 100,000 questions."""
+def test_the_site_takes_every_index_file_a_browser_reads(tmp_path):
+    """transformer.faiss is read by `qakb ask --exact` and `qakb eval` only (1.5 kB a question), and a
+    sharded index's metadata.json by no browser (0.5 kB a question): at 100,000 questions either is over
+    every host's file limit."""
     from types import SimpleNamespace
 
     index_dir = tmp_path / "search_index"
     index_dir.mkdir()
     for name in ("manifest.json", "transformer.faiss", "list-0000.bin", "metadata.json"):
         (index_dir / name).write_bytes(b"x")
-    pyodide_dir = tmp_path / "pyodide"
     engine = SimpleNamespace(lock=tmp_path / "pyodide-lock.json", wheel=tmp_path / "qakb_engine.whl")
-    assets = search_assets.SearchAssets(pyodide_dir, engine, None, None, "idle", index_dir, {})
     config = SimpleNamespace(site_dir=str(tmp_path / "site"), use_directory_urls=True,
                              plugins=SimpleNamespace(_current_plugin="qakb"))
-    index_files = {file.src_uri for file in assets.site_files(config) if file.src_uri.startswith("search_index/")}
-    assert index_files == {"search_index/manifest.json", "search_index/list-0000.bin", "search_index/metadata.json"}
+
+    def index_files(manifest: dict) -> set[str]:
+        assets = search_assets.SearchAssets(tmp_path / "pyodide", engine, None, None, "idle", index_dir, manifest)
+        return {file.src_uri for file in assets.site_files(config) if file.src_uri.startswith("search_index/")}
+
+    whole = {"search_index/manifest.json", "search_index/list-0000.bin", "search_index/metadata.json"}
+    assert index_files({}) == whole
+    assert index_files({"shards": {}}) == whole - {"search_index/metadata.json"}

@@ -5,8 +5,13 @@ refuses a file over 100 MB. A site that breaks one of these limits still builds 
 or S3 take it), and the build warns, naming each file with its size and what to change, so
 that an upload does not fail later with a message about a file the reader never made.
 
-`transformer.faiss` (1.5 kB a question, which only `qakb ask --exact` and `qakb eval` read) is
-left out of the site. The optional Pyodide memory snapshot (26.3 MB) is over 25 MiB.
+What grows with the bank stays under 25 MiB up to 100,000 questions (scripts/PERFORMANCE.md):
+`transformer.faiss` (1.5 kB a question, read only by `qakb ask --exact` and `qakb eval`) and a
+sharded index's `metadata.json` (0.5 kB a question, read by no browser) are left out of the
+site, the practice page's answers are cut into parts of ~8 MB (`qakb.render`), and the sharded
+index's files hold a few dozen rows each. The largest that still grow are Material's keyword
+index (0.21 kB a question: 21 MB at 100,000) and links.json (0.17 kB), which pass 25 MiB from
+~125,000 questions. The optional Pyodide memory snapshot (26.3 MB) is over 25 MiB.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 from qakb import caches
-from qakb.engine.format import TRANSFORMER_INDEX_FILE
+from qakb.engine.format import METADATA_FILE, TRANSFORMER_INDEX_FILE
 from qakb.plugin.engine_wheel import DISTRIBUTION, LOCK_FILE, EngineWheel, engine_wheel
 from qakb.plugin.runtime import content_key, made_in_place, run_node
 from qakb.plugin.stdlib import trimmed_stdlib
@@ -99,13 +99,15 @@ class SearchAssets:
 
     def site_files(self, config) -> list[File]:
         """The Pyodide runtime, its lock file and the engine's wheel, the snapshot and the search index
-        (but transformer.faiss, which only `qakb ask --exact` and `qakb eval` read: 1.5 kB a question,
-        15 MB at 10,000 and over every host's file limit at 100,000)."""
+        but what no browser reads: transformer.faiss (`qakb ask --exact` and `qakb eval` only: 1.5 kB a
+        question), and a sharded index's metadata.json (its texts are in its shards, the practice page
+        reads its own files: 0.5 kB a question). Either would pass every host's file limit at 100,000."""
+        unread = {TRANSFORMER_INDEX_FILE, *([METADATA_FILE] if "shards" in self.manifest else [])}
         sources = [(SITE_RUNTIME_DIR + name, self.pyodide_dir / name) for name in PYODIDE_BOOT_FILES]
         sources += [(SITE_RUNTIME_DIR + path.name, path) for path in (self.engine.lock, self.engine.wheel)]
         sources += [(SITE_RUNTIME_DIR + extra.name, extra) for extra in (self.snapshot, self.stdlib) if extra]
         sources += [(SITE_INDEX_DIR + path.name, path) for path in sorted(self.index_dir.iterdir())
-                    if path.is_file() and path.name != TRANSFORMER_INDEX_FILE]
+                    if path.is_file() and path.name not in unread]
         return [LinkedFile.generated(config, uri, abs_src_path=str(path)) for uri, path in sources]
 
 

@@ -268,14 +268,8 @@
     return siteFiles.get(path);
   }
 
-  // search_index/metadata.json: one row per question (id, number, question, topic,
-  // topic_title, url, difficulty, ...), in bank order: what the practice page needs.
-  function questions() {
-    return siteJSON("search_index/metadata.json");
-  }
-
   // practice/topics.json: {topic slug: [question ids, in bank order]}, what the progress bars
-  // on every page need (metadata.json is five times the size).
+  // on every page need (the practice page's files are ten times the size).
   function topicIds() {
     return siteJSON("practice/topics.json").then((data) => data.topics);
   }
@@ -322,6 +316,6 @@
     load, save, subscribe, record, reset,
     startOfDay, endOfDay, isNew, isDue, isMastered, status, summarize, reviewedSince,
     exportDocument, parseImport, merge, migrate,
-    questions, topicIds, currentState, practiceURL,
+    topicIds, currentState, practiceURL,
   };
 })();

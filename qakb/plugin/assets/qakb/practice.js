@@ -3,9 +3,9 @@
 // assets/ts-fsrs/). Due questions come first, oldest first, then new ones in bank order,
 // from the topics and difficulties the reader chose.
 //
-// Everything is loaded when the page opens, so a session goes on offline: the questions
-// (search_index/metadata.json), every answer's sanitised HTML (practice/answers.json,
-// written by qakb.render) and the scheduler. The state is practice-store.js's.
+// Everything is loaded when the page opens, so a session goes on offline: the questions and
+// every answer's sanitised HTML (practice/answers.json and the further parts it names, written
+// by qakb.render) and the scheduler. The state is practice-store.js's.
 // Keys: Space shows the answer, 1-4 rate it.
 (() => {
   "use strict";
@@ -16,6 +16,7 @@
   const ANSWERS_URL = new URL("practice/answers.json", SITE_ROOT);
   const SCHEDULER_URL = new URL("assets/ts-fsrs/index.mjs", SITE_ROOT);
   const ANSWERS_FORMAT = "qakb-practice-answers";
+  const ANSWERS_VERSION = 2;
   const MEDIA_PREFIX = "qakb-media:";
   const FILTERS_KEY = `qakb-practice-filters:${SITE_ROOT.pathname}`;
   const RATINGS = [
@@ -33,26 +34,38 @@
 
   // ---- loading ------------------------------------------------------------------------------
 
-  async function loadAnswers() {
-    const response = await fetch(ANSWERS_URL);
+  async function loadPart(url) {
+    const response = await fetch(url);
+    const name = url.pathname.slice(SITE_ROOT.pathname.length);
     if (!response.ok) {
-      throw new Error(`practice/answers.json: HTTP ${response.status}`);
+      throw new Error(`${name}: HTTP ${response.status}`);
     }
     const data = await response.json();
-    if (!data || data.format !== ANSWERS_FORMAT) {
-      throw new Error("practice/answers.json is not the practice answers file: run `qakb build` again");
+    if (!data || data.format !== ANSWERS_FORMAT || data.version !== ANSWERS_VERSION) {
+      throw new Error(`${name} is not the practice answers file: run \`qakb build\` again`);
     }
-    return { answers: data.answers, prompts: data.prompts || {} };
+    return data;
+  }
+
+  // The answered questions' rows, in bank order, and their answers: answers.json, then the parts
+  // it names (a big bank's answers are cut into files a host takes), fetched together.
+  async function loadAnswers() {
+    const first = await loadPart(ANSWERS_URL);
+    const parts = [first, ...await Promise.all((first.more || []).map((path) => loadPart(new URL(path, SITE_ROOT))))];
+    return {
+      questions: parts.flatMap((part) => part.questions),
+      answers: Object.assign({}, ...parts.map((part) => part.answers)),
+      prompts: Object.assign({}, ...parts.map((part) => part.prompts || {})),
+    };
   }
 
   async function start(container) {
     session?.stop();
     let rows, answers, fsrs, state;
     try {
-      let all;
-      [all, answers, fsrs] = await Promise.all([store.questions(), loadAnswers(), import(SCHEDULER_URL.href)]);
-      // A question the bank has no answer for yet is not practised (the answers file leaves it out).
-      rows = all.filter((row) => Object.hasOwn(answers.answers, row.id));
+      [answers, fsrs] = await Promise.all([loadAnswers(), import(SCHEDULER_URL.href)]);
+      // Only answered questions are practised: the files hold those alone.
+      rows = answers.questions;
       state = await store.currentState(rows.map((row) => row.id));
     } catch (error) {
       container.replaceChildren(element("p", { className: "qakb-practice__error", role: "alert" },
