@@ -158,7 +158,7 @@ def test_gh_deploy_pushes_the_built_site_to_the_gh_pages_branch(built, tmp_path)
     assert deployed == (project / "site" / "index.html").read_text(encoding="utf-8")
 
 
-def test_mkdocs_serve_rebuilds_after_a_bank_edit_and_keeps_serving_through_a_mistake(built, tmp_path):
+def test_mkdocs_serve_rebuilds_after_a_bank_edit_and_after_a_fixed_mistake(built, tmp_path):
     project = copy_of(built, tmp_path)
     bank = project / BANK
     port = free_port()
