@@ -10,7 +10,8 @@ Two guards, both in `qakb.markup.AnswerRenderer.render`:
   elements or brackets nested more than `MAX_NESTING` deep. It is one pass of
   regular expressions, and tells the bank's author which line to fix.
 - `within_deadline` bounds the rendering itself, whatever the input: a watchdog
-  thread interrupts the rendering thread once its time is up, by raising
+  thread interrupts the rendering thread once its time is up (the thread's CPU
+  time, so that a busy machine does not refuse what a quiet one renders), by raising
   `RenderTimeout` in it (CPython's `PyThreadState_SetAsyncExc`, the way Ctrl+C
   interrupts the main thread). Answers are rendered in the main thread of
   `qakb build`, in the thread that builds for `qakb serve --watch`, and in
@@ -202,11 +203,40 @@ def _raise_in(thread: int, exception: type[BaseException] | None) -> None:
         ctypes.c_ulong(thread), ctypes.py_object(exception) if exception else None)  # None: a NULL pointer
 
 
+# A render's time is its thread's CPU time, so a build on a busy machine (a CI runner, a test
+# suite beside other work) does not refuse an answer that renders in time on a quiet one; a render
+# still running after this many times its seconds by the wall clock is stopped whatever its CPU time.
+WALL_CLOCK_BACKSTOP = 20
+
+
+def _cpu_clock(thread: int) -> int | None:
+    """The CPU-time clock of `thread` (a pthread id, as threading.get_ident gives on Unix), or None."""
+    try:
+        return time.pthread_getcpuclockid(thread)
+    except (AttributeError, OSError):  # not on this platform: the wall clock alone
+        return None
+
+
 class _Deadline:
     def __init__(self, seconds: float):
         self.thread = threading.get_ident()
-        self.due = time.monotonic() + seconds
+        self.seconds = seconds
+        self.clock = _cpu_clock(self.thread)
+        self.started = time.clock_gettime(self.clock) if self.clock is not None else 0.0
+        now = time.monotonic()
+        self.due = now + seconds
+        self.backstop = now + seconds * WALL_CLOCK_BACKSTOP
         self.raised = False
+
+    def remaining(self, now: float) -> float:
+        """CPU seconds the thread may still use (0 when its time is up), checked once `due` passed."""
+        if self.clock is None or now >= self.backstop:
+            return 0.0
+        try:
+            used = time.clock_gettime(self.clock) - self.started
+        except OSError:  # the thread has ended: its disarm is under way
+            return 0.0
+        return max(0.0, self.seconds - used)
 
 
 class _Watchdog:
@@ -251,7 +281,12 @@ class _Watchdog:
             while True:
                 now = time.monotonic()
                 for deadline in list(self._pending):
-                    if deadline.due <= now and self._pending.pop(deadline, False):
+                    if deadline.due > now:
+                        continue
+                    remaining = deadline.remaining(now)
+                    if remaining > 0.0:  # the thread waited for a core part of the time: wait for its CPU time
+                        deadline.due = min(now + max(remaining, 0.01), deadline.backstop)
+                    elif self._pending.pop(deadline, False):
                         _raise_in(deadline.thread, RenderTimeout)
                         deadline.raised = True
                 self._wakes_at = min((deadline.due for deadline in list(self._pending)), default=float("inf"))

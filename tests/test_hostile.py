@@ -200,6 +200,17 @@ def test_deadline_interrupts_a_loop_in_any_thread_and_leaves_nothing_behind():
     assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
 
 
+def test_deadline_counts_the_render_threads_cpu_time_not_the_wall_clock():
+    """A render that waits (as one does on a machine busy with other work) is not refused for the
+    waiting; one that keeps a core busy past its time still is, and the wall clock bounds both."""
+    assert within_deadline(0.1, lambda: time.sleep(0.4) or "rendered") == "rendered"
+    started = time.monotonic()
+    with pytest.raises(RenderTimeout):
+        # Waiting past WALL_CLOCK_BACKSTOP x 0.1 s (in short sleeps: an exception waits for a C call's end).
+        within_deadline(0.1, lambda: [time.sleep(0.01) for _ in range(6_000)])
+    assert time.monotonic() - started < 5
+
+
 BOM_UTF16 = "1. `Q?`\nA.\n".encode("utf-16")
 
 
