@@ -6,7 +6,7 @@ the search's runtime and index at their compressed size without compressing on e
 request. Written last in the build, over the finished site; a host that ignores them
 serves the plain files as before. The plugin option `precompress` (none, gzip, brotli,
 both; `SUFFIXES`) says which: none by default, since GitHub Pages, Cloudflare Pages and
-Netlify compress on the fly and never send a copy, and the copies nearly triple the
+Netlify compress on the fly and never send a copy, and the copies more than double the
 site's files, which Cloudflare Pages counts (20,000 at most).
 
 gzip at level 9 with no name and mtime 0, and brotli (the PyPI package): the same input
