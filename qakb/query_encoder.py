@@ -1,16 +1,18 @@
 """The query encoder, built: the build-time half of the browser search (`qakb.engine` is the
 run-time half): the static encoder's table, the items' and passages' static vectors, BM25 data.
 
-1. model2vec distils all-MiniLM-L6-v2 into one 384-d vector per token (cached).
-2. Those token rows, SIF-weighted as model2vec does, are aligned with the
-   transformer's sentence space: a ridge-regression map fitted so that the mean
-   of a text's token rows predicts the transformer's embedding of that text,
-   on the bank's own sentences and short word windows (queries are short).
-3. PCA of the mapped table keeps `dims` dimensions; tokens outside the Latin
-   script are pruned; each row is stored as int8 with its own scale.
-4. The documents' transformer vectors, projected on the same PCA basis, form
-   the items' static vectors (the whole layout's static.faiss): queries encoded by the
-   static table at run time land in that space. (Measured on tests/data/queries.yml, this beats encoding the documents
+1. Every token starts from its row of the general table (`qakb.general_table`): model2vec's
+   distillation of all-MiniLM-L6-v2, trained once on ~200,000 varied short texts so that a
+   text's mean token row points where the transformer puts it, shipped with the package.
+2. The bank's own training texts (its sentences and short word windows, queries being short)
+   give the axes: the top `dims` principal axes of their transformer vectors, so the few
+   dimensions the browser gets are the ones this bank's texts differ along.
+3. On those axes the token rows are trained again on the bank's texts (the same cosine loss,
+   pulled back towards the general rows); tokens outside the Latin script are pruned; each
+   row is stored as int8 with its own scale.
+4. The documents' transformer vectors, projected on the same axes, form the items' static
+   vectors (the whole layout's static.faiss): queries encoded by the static table at run time
+   land in that space. (Measured on tests/data/queries.yml, this beats encoding the documents
    with the static table too; see README.)
 
 The file layouts are documented in qakb/engine/FORMAT.md; `qakb.engine` reads them. Everything
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qakb import caches
+from qakb import caches, general_table
 from qakb.embed import MODEL_NAME, vectors_key
 from qakb.engine import bm25 as bm25_module, encoder as encoder_module, tokenizer as tokenizer_module
 from qakb.engine.bm25 import BM25_DEFAULTS, word_terms
@@ -56,14 +58,12 @@ ENCODER_SPEC = {
 @dataclass(frozen=True)
 class StaticSettings:
     dims: int = 64
-    sif_coefficient: float = 1e-4
-    ridge: float = 1.0
-    window_count: int = 2000  # short word windows added to the sentences the map is fitted on
+    window_count: int = 2000  # short word windows added to the sentences the table is trained on
     max_training_texts: int = 6000
     seed: int = 0
-    # Then the token rows themselves are trained (as model2vec's tokenlearn does) so that a
-    # text's mean row points where the transformer puts it, starting from the mapped rows and
-    # pulled back towards them (finetune_reg); 0 epochs keeps the mapped rows.
+    # The general table's rows, on the bank's axes, are trained (as model2vec's tokenlearn does) so
+    # that a text's mean row points where the transformer puts it, pulled back towards where they
+    # started (finetune_reg); 0 epochs keeps the general rows.
     finetune_epochs: int = 40
     finetune_learning_rate: float = 3e-3
     finetune_reg: float = 1e-3
@@ -272,7 +272,8 @@ def cached_table(model: DistilledModel, texts: list[str], embed: Callable[[list[
     few of a big bank's 6,000 training texts; refitting for them would change every vector, so
     every shard of the index, for a table no better than the one kept."""
     inputs = hashlib.sha256()  # all but the texts; vectors_key() names what made the targets
-    for part in (vectors_key().encode(), Path(__file__).read_bytes(), *_sources(tokenizer_module, encoder_module),
+    for part in (vectors_key().encode(), Path(__file__).read_bytes(), general_table.GENERAL_TABLE_FILE.read_bytes(),
+                 Path(general_table.__file__).read_bytes(), *_sources(tokenizer_module, encoder_module),
                  json.dumps(asdict(settings), sort_keys=True).encode(), model.embeddings.tobytes()):
         inputs.update(hashlib.sha256(part).digest())
     text_hashes = np.array(sorted({hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts}), dtype="S64")
@@ -314,19 +315,11 @@ def _changed_texts(path: Path, text_hashes: np.ndarray) -> int | None:
 
 def aligned_table(model: DistilledModel, texts: list[str], targets: np.ndarray,
                   settings: StaticSettings) -> StaticTable:
-    """The token table mapped into the transformer's space, PCA-reduced, pruned, int8
+    """The general table on the top `dims` axes of the bank's texts, trained on them, pruned, int8
     (`targets`: the transformer's vectors of `texts`)."""
-    from model2vec.distill.inference import compute_weights
-
-    weights = compute_weights(len(model.embeddings), sif_coefficient=settings.sif_coefficient)
-    weighted = model.embeddings.astype(np.float64) * weights[:, None]
-    features = mean_pooled(model.tokens, model.chars, weighted, texts)
-    targets = targets.astype(np.float64)
-    dim = weighted.shape[1]
-    mapping = np.linalg.solve(features.T @ features + settings.ridge * np.eye(dim), features.T @ targets)
-    mapped = weighted @ mapping
-    basis = principal_axes(mapped, settings.dims)
-    reduced = trained_rows(model, mapped @ basis, texts, project_documents(targets, basis), settings)
+    start = general_table.general_rows(model.tokens)
+    basis = principal_axes(targets.astype(np.float64), settings.dims)
+    reduced = trained_rows(model, start @ basis, texts, project_documents(targets, basis), settings)
     keep = [not settings.prune_non_latin or _is_latin(token) or token in SPECIAL_TOKENS for token in model.tokens]
     order = [i for i, kept in enumerate(keep) if kept] + [i for i, kept in enumerate(keep) if not kept]
     kept_rows = reduced[order[: sum(keep)]]
@@ -339,45 +332,13 @@ def aligned_table(model: DistilledModel, texts: list[str], targets: np.ndarray,
 
 def trained_rows(model: DistilledModel, rows: np.ndarray, texts: list[str], targets: np.ndarray,
                  settings: StaticSettings) -> np.ndarray:
-    """The token rows after training: each text's summed rows should point along its target.
-
-    Loss: mean (1 - cosine) over the texts, plus finetune_reg * squared distance of every
-    row a batch touches from where it started. Adam, shuffled batches, one thread and a
-    fixed seed, so a build is reproducible. Tokens the texts never use keep their rows.
-    """
+    """The token rows after training on the bank's texts (`qakb.general_table.fit_rows`)."""
     if settings.finetune_epochs <= 0 or not texts:
         return rows
-    import torch
-
     encoder = StaticEncoder(model.tokens, model.chars, b"", 0, rows.shape[1], ENCODER_SPEC)
-    token_lists = [encoder.token_ids(text) for text in texts]
-    used = [i for i, tokens in enumerate(token_lists) if tokens]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        generator = torch.Generator().manual_seed(settings.seed)
-        start = torch.tensor(rows, dtype=torch.float32)
-        table = torch.nn.Parameter(start.clone())
-        wanted = torch.tensor(targets[used], dtype=torch.float32)
-        tokens = [torch.tensor(token_lists[i]) for i in used]
-        optimiser = torch.optim.Adam([table], lr=settings.finetune_learning_rate)
-        for _ in range(settings.finetune_epochs):
-            order = torch.randperm(len(used), generator=generator).tolist()
-            for first in range(0, len(order), settings.finetune_batch):
-                batch = order[first:first + settings.finetune_batch]
-                bag = torch.cat([tokens[i] for i in batch])
-                offsets = torch.tensor([0] + [len(tokens[i]) for i in batch[:-1]]).cumsum(0)
-                sums = torch.nn.functional.embedding_bag(bag, table, offsets, mode="sum")
-                cosine = (sums * wanted[batch]).sum(1) / sums.norm(dim=1).clamp_min(1e-9)
-                touched = torch.unique(bag)
-                drift = ((table[touched] - start[touched]) ** 2).sum(1).mean()
-                loss = (1 - cosine).mean() + settings.finetune_reg * drift
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-    finally:
-        torch.set_num_threads(threads)
-    return table.detach().numpy().astype(np.float64)
+    return general_table.fit_rows(rows, [encoder.token_ids(text) for text in texts], targets,
+                                  epochs=settings.finetune_epochs, learning_rate=settings.finetune_learning_rate,
+                                  reg=settings.finetune_reg, batch=settings.finetune_batch, seed=settings.seed)
 
 
 def principal_axes(table: np.ndarray, dims: int) -> np.ndarray:
