@@ -237,7 +237,7 @@ def cmd_topics(args, settings) -> int:
         vectors = embedder.encode(documents)
         titles = {source.name: source.title for source in bank.files}
         if args.write:
-            placement = automatic_placement(questions, vectors, titles)
+            placement = automatic_placement(questions, vectors, titles, embed=embedder.encode)
             pins = write_topics_file(topics_file, placement, questions, vectors, embedder.encode)
         else:
             placement = place_questions(questions, vectors, topics_file, embedder.encode, titles)

@@ -1,32 +1,50 @@
 """Topics found in the questions themselves, for a bank with neither topics.yml nor sections.
 
-Two steps, both deterministic for the same input:
+Two steps, both deterministic for the same input. Their settings (dimensions, method, how k
+is chosen, candidate terms) were measured leaving one bank out, on banks whose people-made
+topics are known (their sections, their files, or content/topics.yml) and hidden for the
+measure (scripts/eval_topics.py --tune; figures in scripts/SEARCH_QUALITY.md, "Topics"):
 
-- **Clustering**: the document vectors are reduced to their first 5 principal
-  components and L2-normalised (BERTopic reduces to 5 dimensions too, with UMAP),
-  then clustered with k-means for every k from 2 to ``min(30, n // min_size)``,
-  where a topic's minimum size is 3 questions or 1% of the bank. A smaller
-  cluster is dissolved into the nearest remaining ones, so no topic page holds one
-  or two stray questions. The k kept is the one whose clustering has the highest
-  mean silhouette (cosine, in the reduced space); ties go to the smaller k. In the
-  full 384 dimensions the silhouette of these embeddings keeps rising with k and
-  picks nearly the largest k allowed, far from the banks' own sections; in 5 it
-  peaks at a moderate k and agrees better with them (scripts/topic_agreement.py
-  measures both). k-means rather than Ward's agglomerative clustering: it agreed
-  better with the reference topics on three of the four banks measured, and its memory is
-  linear in the number of questions where Ward's is quadratic. 10k questions take
-  about 15 s and 330 MB.
+- **Clustering**: the document vectors are reduced to their first 20 principal components
+  and L2-normalised, then grouped by agglomerative clustering with average linkage on their
+  cosine distance; its one tree is cut into every k from 2 to ``min(30, n // min_size)``,
+  where a topic's minimum size is 3 questions or 1% of the bank. A group below it is
+  dissolved into the nearest remaining ones, so no topic page holds one or two stray
+  questions (average linkage leaves an odd question in a group of its own, so a bank ends
+  with fewer topics than the tree was cut into). The k kept has the highest mean silhouette
+  (cosine, in the reduced space; ties go to the smaller k). Before, k-means in 5 dimensions
+  chose 5 to 7 topics for banks of 400 and 1,600 questions that have 10 and 31 (ARI 0.07 and
+  0.20), and 7 for a data-science bank of 19 sections (0.28); average linkage in 20
+  dimensions takes those to 0.07 (that bank's sections are not topics), 0.52 and 0.45, and
+  holds the others within 0.03 (scripts/SEARCH_QUALITY.md, "Topics"). A number of topics
+  fixed by the bank's size (1.5 √n) scored as well on average, but split a bank of six
+  clearly different fields into 24 topics (ARI 0.50; by silhouette 0.94).
+  Average linkage's distances are quadratic in memory (5,000 questions: 100 MB), so above
+  ``AVERAGE_LINKAGE_LIMIT`` questions k-means (linear memory) makes each cut.
 - **Naming**: class-based TF-IDF as BERTopic computes it (with its
-  ``reduce_frequent_words``): all the texts of a topic are one document, a term's
-  weight is the square root of its frequency in that document times
-  log(1 + average words per topic / the term's count over all topics), so a term
-  ranks high when it is frequent in one topic and rare in the others. Terms are
-  words and phrases of up to three words that cross no punctuation and no stop
-  word, plurals folded into their singular. BERTopic itself is not used: it
-  requires umap-learn (numba, llvmlite), hdbscan, pandas and plotly, and HDBSCAN
-  leaves "outlier" questions outside every topic, where each question needs one;
-  the part used here is a few lines over term counts a session keeps from build to
-  build (`_Corpus`, `qakb.session.BuildSession.topic_corpus`).
+  ``reduce_frequent_words``): all the texts of a topic are one document, a term's weight is
+  the square root of its count in that document times log(1 + average count per topic / the
+  term's count over all topics), so a term ranks high when it is frequent in one topic and
+  rare in the others. A term counts once per question it is in, ``QUESTION_WEIGHT`` times when
+  the question itself says it: a word one long answer repeats ("prices" in a worked example)
+  names nothing. Terms are words and phrases of up to three words that cross no punctuation
+  and no stop word, plurals folded into their singular, and they must read as a noun phrase:
+  the last word a noun (lemminflect's English dictionary; a word it does not know, or one with
+  a capital or a digit, is a name: "ReLU", "k-means", "L2"), where a form that is a plural
+  noun and a verb alike counts as a noun only if the bank uses it as one somewhere (after
+  "the", "a", "of"..., before a small word or a punctuation mark: "the props of" but never
+  "the looks"), and no phrase opens with an adverb or a verb's plain form ("avoid",
+  "prefer", "typically"). With the model at hand (a build, `qakb topics`), a topic's
+  ``CANDIDATE_TERMS`` best terms are then ordered as KeyBERT orders keywords (and BERTopic's
+  KeyBERTInspired), by the cosine of the term's embedding with the topic's mean vector:
+  "L2 regularization, L1 regularization" rather than "regularization looks, sum". Ordering
+  with maximal marginal relevance instead, for titles whose two terms differ more, titled
+  fewer real topics with a word of their own name (with 8 candidates: 79 % of them ordered by
+  likeness alone, 77, 75 and 74 % with diversity 0.3, 0.5 and 0.7). BERTopic itself is not used: it requires
+  umap-learn (numba, llvmlite), hdbscan, pandas and plotly, and HDBSCAN leaves "outlier"
+  questions outside every topic, where each question needs one; the part used here is a few
+  lines over term counts a session keeps from build to build (`_Corpus`,
+  `qakb.session.BuildSession.topic_corpus`).
 """
 
 from __future__ import annotations
@@ -48,15 +66,23 @@ MAX_TOPICS = 30
 # Each topic holds at least this many questions (and at least 1% of the bank).
 MIN_TOPIC_SIZE = 3
 # Principal components the vectors are reduced to before clustering.
-CLUSTERING_DIMENSIONS = 5
+CLUSTERING_DIMENSIONS = 20
 # Silhouette over a fixed random sample beyond this many questions: the exact score is O(n^2) time.
 SILHOUETTE_SAMPLE = 3000
+AVERAGE_LINKAGE = "average"
+KMEANS = "kmeans"
+# Above this many questions, k-means instead of average linkage (whose distances take n²/2 floats).
+AVERAGE_LINKAGE_LIMIT = 5000
 LARGE_BANK = 2000
 RANDOM_STATE = 0
 # Terms are words and phrases of up to this many words.
 MAX_TERM_WORDS = 3
 # A longer phrase stands for a chosen part of it when it has this share of the part's weight.
 WHOLE_PHRASE_SHARE = 0.8
+# A term in a question counts this many times; in its answer, once.
+QUESTION_WEIGHT = 3
+# Terms of each topic (by class-based TF-IDF) that the model orders; the first 6 are shown.
+CANDIDATE_TERMS = 8
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W_])?")
 # Terms never span these: a phrase like "networks. Dropout" is not a term.
@@ -70,7 +96,7 @@ _FILLER_WORDS = frozenset("""
     based new non different difference differences mean means meaning called given important help helps make
     makes need needs good better best type types kind kinds number lot lots set sets case cases question
     questions answer answers let thing things just want really yes technique techniques method methods
-    approach approaches problem problems process explain describe define tell give compare know deal
+    approach approaches problem problems process explain describe define tell give compare know deal vs versus
 """.split())
 
 
@@ -79,7 +105,7 @@ class Clustering:
     labels: np.ndarray  # one cluster number per question, numbered in order of first question
     k: int
     silhouette: float
-    silhouette_by_k: dict[int, float]
+    silhouette_by_k: dict[int, float]  # by the number of groups cut, before small ones were dissolved
 
 
 def prose(text: str) -> str:
@@ -102,7 +128,7 @@ def _first_appearance_order(labels: np.ndarray) -> np.ndarray:
     return np.array([order[int(label)] for label in labels], dtype=np.int64)
 
 
-def _dissolve_small(vectors: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+def dissolve_small(vectors: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
     """Move the members of clusters below `min_size` to the nearest remaining cluster, smallest first."""
     labels = labels.copy()
     while True:
@@ -134,9 +160,38 @@ def reduce_dimensions(vectors: np.ndarray, dimensions: int | None = CLUSTERING_D
 def kmeans_partition(points: np.ndarray, k: int) -> np.ndarray:
     from sklearn.cluster import KMeans
 
-    # Restarts cost time linearly (10k questions: ~0.2 s each per k); a large bank needs fewer.
+    # Restarts cost time linearly (10k questions: ~0.2 s each); a large bank needs fewer.
     restarts = 10 if len(points) <= LARGE_BANK else 3
     return KMeans(n_clusters=k, n_init=restarts, random_state=RANDOM_STATE).fit_predict(points)
+
+
+def average_linkage_partitions(points: np.ndarray) -> Callable[[int], np.ndarray]:
+    """The tree of average-linkage clustering on cosine distance, to cut into any number of groups."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    tree = linkage(points, method="average", metric="cosine")
+    return lambda k: fcluster(tree, k, criterion="maxclust") - 1
+
+
+def partitions(points: np.ndarray, method: str) -> Callable[[int], np.ndarray]:
+    """A function from k to a partition of `points` into (at most) k groups, by `method`."""
+    if method == AVERAGE_LINKAGE and len(points) <= AVERAGE_LINKAGE_LIMIT:
+        return average_linkage_partitions(points)
+    if method not in (AVERAGE_LINKAGE, KMEANS):
+        raise ValueError(f"clustering method {method!r}: use {AVERAGE_LINKAGE!r} or {KMEANS!r}")
+    return functools.partial(kmeans_partition, points)
+
+
+def minimum_topic_size(n: int) -> int:
+    return max(MIN_TOPIC_SIZE, math.ceil(n / 100))
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (cosine), over a fixed random sample beyond SILHOUETTE_SAMPLE questions."""
+    from sklearn.metrics import silhouette_score
+
+    sample = SILHOUETTE_SAMPLE if len(points) > SILHOUETTE_SAMPLE else None
+    return float(silhouette_score(points, labels, metric="cosine", sample_size=sample, random_state=RANDOM_STATE))
 
 
 def cluster(
@@ -144,30 +199,27 @@ def cluster(
     max_topics: int = MAX_TOPICS,
     min_topic_size: int | None = None,
     dimensions: int | None = CLUSTERING_DIMENSIONS,
-    partition: Callable[[np.ndarray, int], np.ndarray] = kmeans_partition,
+    method: str = AVERAGE_LINKAGE,
 ) -> Clustering:
     """Group the questions by their vectors, choosing the number of groups by silhouette.
 
-    `dimensions` and `partition` exist to measure alternatives (scripts/topic_agreement.py).
+    `dimensions` and `method` exist to measure alternatives (scripts/eval_topics.py).
     """
-    from sklearn.metrics import silhouette_score
-
     n = len(vectors)
-    min_size = min_topic_size or max(MIN_TOPIC_SIZE, math.ceil(n / 100))
+    min_size = min_topic_size or minimum_topic_size(n)
     largest_k = min(max_topics, n // min_size)
     single = Clustering(labels=np.zeros(n, dtype=np.int64), k=1, silhouette=0.0, silhouette_by_k={})
     if largest_k < 2:
         return single
     points = reduce_dimensions(vectors, dimensions)
-    sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
+    partition = partitions(points, method)
     best: tuple[float, np.ndarray] | None = None
     scores: dict[int, float] = {}
     for k in range(2, largest_k + 1):
-        labels = _dissolve_small(points, partition(points, k), min_size)
+        labels = dissolve_small(points, partition(k), min_size)
         if len(np.unique(labels)) < 2:
             continue
-        scores[k] = float(silhouette_score(points, labels, metric="cosine", sample_size=sample,
-                                           random_state=RANDOM_STATE))
+        scores[k] = silhouette(points, labels)
         if best is None or scores[k] > best[0]:
             best = (scores[k], labels)
     if best is None:
@@ -192,11 +244,51 @@ def _phrases_of(text: str) -> tuple[tuple[str, ...], ...]:
                  for phrase in _PHRASE_BREAK.split(prose(text)))
 
 
+Document = tuple[str, str]  # what a question asks, and its answer: the texts its topic is named from
+
+_NOUN_KINDS = frozenset({"NOUN", "PROPN"})
+# Words after which the next word, followed by a stop word or nothing, is a noun: "the sum of".
+_DETERMINERS = frozenset("""a an the this that these those each every its their our your my his her of per no
+    all any both few many several some such other multiple""".split())
+
+
+def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    """A lowercase English word's lemmas by universal part of speech (empty where the word is unknown)."""
+    from lemminflect import getAllLemmas
+
+    return getAllLemmas(word)
+
+
+def _verb_s_form(word: str, lemmas: dict[str, tuple[str, ...]]) -> bool:
+    return any(word in (lemma + "s", lemma + "es") for lemma in lemmas.get("VERB", ()))
+
+
+def _name_like(word: str) -> bool:
+    """A word with a capital or a digit is a name, whatever the dictionary says: "React", "L2"."""
+    return any(character.isupper() or character.isdigit() for character in word)
+
+
+def _opens_no_noun_phrase(word: str) -> bool:
+    """An adverb, or a verb's plain or -s form that is neither noun nor adjective: "prefer", "avoid"."""
+    lemmas = _lemmas(word)
+    if not lemmas or lemmas.keys() & {"NOUN", "PROPN", "ADJ"}:
+        return False
+    return "ADV" in lemmas or _verb_s_form(word, lemmas) or word in lemmas.get("VERB", ())
+
+
+def _nouns_in(phrase: list[str], stop: frozenset[str]) -> list[str]:
+    """The (lowercase) words of a phrase used as nouns: after a determiner or quantifier, before a stop
+    word or the phrase's end."""
+    return [word for before, word, after in zip(phrase, phrase[1:], [*phrase[2:], ""])
+            if before in _DETERMINERS and word not in stop and (not after or after in stop)]
+
+
 class _Corpus:
-    """The counts class-based TF-IDF needs, for a multiset of (text, label) entries, kept up to date
-    as entries come and go: each text's terms, how many texts hold each term, each label's term
-    counts, and the spellings seen of each word (words and short phrases, plurals folded, with the
-    spelling most used for each).
+    """The counts class-based TF-IDF needs, for a multiset of (document, label) entries, kept up to
+    date as entries come and go: each document's terms, how many documents hold each term, each
+    label's term counts, the spellings seen of each word (words and short phrases, plurals folded,
+    with the spelling most used for each), and the words seen used as nouns. A document is a
+    question and its answer (`Document`).
 
     `qakb serve --watch` names the topics again after every edit, from texts nearly all of which
     it counted before: `_corpus_for` takes the last build's corpus and changes only the entries
@@ -206,10 +298,12 @@ class _Corpus:
 
     def __init__(self):
         self.stop = _stop_words()
-        self.entries: Counter[tuple[str, int]] = Counter()
+        self.entries: Counter[tuple[Document, int]] = Counter()
         self.lowered: Counter[str] = Counter()  # every phrase word, lowercased
+        # Lowercased words seen as nouns: after a determiner, before a stop word or a phrase's end.
+        self.noun_uses: Counter[str] = Counter()
         self._keys: dict[str, str] = {}
-        self._terms: dict[str, list[str]] = {}  # text -> its terms, while the text is an entry
+        self._terms: dict[Document, list[str]] = {}  # document -> its weighted terms, while it is an entry
         self.texts_with: Counter[str] = Counter()
         self.by_label: defaultdict[int, Counter] = defaultdict(Counter)
         self.totals: Counter[str] = Counter()  # each term's count over all labels
@@ -219,41 +313,43 @@ class _Corpus:
         self.initial_spellings: defaultdict[str, Counter] = defaultdict(Counter)
 
     def update(self, entries: Counter) -> bool:
-        """Make the corpus hold exactly `entries` ((text, label) -> count); False where a fresh corpus
+        """Make the corpus hold exactly `entries` ((document, label) -> count); False where a fresh corpus
         is needed (a plural would fold differently) or quicker (most entries changed), which the
         caller then makes."""
         gone, new = self.entries - entries, entries - self.entries
         if len(gone) + len(new) > len(entries):  # another bank, nearly: counting afresh is quicker
             return False
         lowered_before = set(self.lowered)
-        for (text, _), count in gone.items():
-            self._count_words(text, -count)
-        for (text, _), count in new.items():
-            self._count_words(text, count)
+        for (document, _), count in gone.items():
+            self._count_words(document, -count)
+        for (document, _), count in new.items():
+            self._count_words(document, count)
         for word in lowered_before.symmetric_difference(self.lowered) if lowered_before else ():
             if word + "s" in self.lowered or word + "es" in self.lowered or \
                     word + "s" in lowered_before or word + "es" in lowered_before:
                 return False
             self._keys = {}  # a word came or went: keys are looked up again (folds are unchanged)
-        for (text, label), count in gone.items():
-            self._count_terms(text, label, -count)
-        for (text, label), count in new.items():
-            self._count_terms(text, label, count)
+        for (document, label), count in gone.items():
+            self._count_terms(document, label, -count)
+        for (document, label), count in new.items():
+            self._count_terms(document, label, count)
         self.entries = entries
-        kept_texts = {text for text, _ in entries}
-        for text, _ in gone:
-            if text not in kept_texts:
-                self._terms.pop(text, None)
+        kept_documents = {document for document, _ in entries}
+        for document, _ in gone:
+            if document not in kept_documents:
+                self._terms.pop(document, None)
         return True
 
-    def _count_words(self, text: str, sign: int) -> None:
-        _count(self.lowered, [word.lower() for phrase in _phrases_of(text) for word in phrase], sign)
+    def _count_words(self, document: Document, sign: int) -> None:
+        lowered = [[word.lower() for word in phrase] for text in document for phrase in _phrases_of(text)]
+        _count(self.lowered, [word for phrase in lowered for word in phrase], sign)
+        _count(self.noun_uses, [word for phrase in lowered for word in _nouns_in(phrase, self.stop)], sign)
 
-    def _count_terms(self, text: str, label: int, sign: int) -> None:
-        terms = self._terms.get(text)
+    def _count_terms(self, document: Document, label: int, sign: int) -> None:
+        terms = self._terms.get(document)
         if terms is None:
-            terms = self._terms[text] = self._of_text(text)
-        for phrase in _phrases_of(text):
+            terms = self._terms[document] = self._of_document(document)
+        for phrase in (phrase for text in document for phrase in _phrases_of(text)):
             title_case = _title_case(phrase)
             for position, word in enumerate(phrase):
                 spellings = self.spellings if position and not title_case else self.initial_spellings
@@ -279,11 +375,18 @@ class _Corpus:
         return word
 
     def _useful(self, key: str) -> bool:
-        return len(key) > 1 and key not in self.stop
+        # "what's", "there’s", "we'll" are stop words too.
+        return len(key) > 1 and key not in self.stop and re.split("['’]", key)[0] not in self.stop
+
+    def _of_document(self, document: Document) -> list[str]:
+        """The document's terms, each as many times as it counts: QUESTION_WEIGHT if the question
+        has it, and once more if the answer has it (in no particular order: they are counted)."""
+        question, answer = document
+        asked = set(self._of_text(question))
+        return [term for term in asked for _ in range(QUESTION_WEIGHT)] + list(set(self._of_text(answer)))
 
     def _of_text(self, text: str) -> list[str]:
-        """The text's terms: every run of 1 to MAX_TERM_WORDS useful keys inside a phrase (in no
-        particular order: they are counted)."""
+        """The text's terms: every run of 1 to MAX_TERM_WORDS useful keys inside a phrase."""
         terms, key = [], self.key
         for phrase in _phrases_of(text):
             run: list[str] = []
@@ -301,6 +404,27 @@ class _Corpus:
     def counted(self, term: str) -> bool:
         """A phrase seen in one text only is that text's wording, not its topic's."""
         return " " not in term or self.texts_with[term] > 1
+
+    def nameable(self, shown: str) -> bool:
+        """Whether a term (as shown) reads as a noun phrase: its last word a noun, its first word
+        not a verb's plain form or an adverb ("regularization looks", "avoid", "typically" do not)."""
+        words = shown.split()
+        if not self._noun(words[-1]):
+            return False
+        return len(words) == 1 or _name_like(words[0]) or not _opens_no_noun_phrase(words[0].lower())
+
+    def _noun(self, word: str) -> bool:
+        """Whether a word can end a noun phrase. A form that is a plural noun and a verb alike
+        ("looks", "props") is a noun only where the bank uses it as one."""
+        if _name_like(word):
+            return True
+        lowered = word.lower()
+        lemmas = _lemmas(lowered)
+        if not lemmas:  # a word the dictionary does not know: a term of the field ("dropout", "softmax")
+            return True
+        if not lemmas.keys() & _NOUN_KINDS:
+            return False
+        return not _verb_s_form(lowered, lemmas) or self.noun_uses[lowered] > 0
 
     def shown(self, term: str) -> str:
         return " ".join(self._spelling(key) for key in term.split())
@@ -326,9 +450,9 @@ def _count(counts: Counter, keys, times: int) -> None:
             del counts[key]
 
 
-def _corpus_for(texts: list[str], labels: list[int], last: _Corpus | None) -> _Corpus:
+def _corpus_for(documents: list[Document], labels: list[int], last: _Corpus | None) -> _Corpus:
     """The corpus of these entries: `last` (the last build's) brought up to date where it can be."""
-    entries = Counter(zip(texts, labels))
+    entries = Counter(zip(documents, labels))
     corpus = last if last is not None else _Corpus()
     if not corpus.update(entries):
         corpus = _Corpus()
@@ -336,20 +460,22 @@ def _corpus_for(texts: list[str], labels: list[int], last: _Corpus | None) -> _C
     return corpus
 
 
-def characteristic_terms(texts: list[str], labels: list[int] | np.ndarray, top: int = 8,
+def characteristic_terms(documents: list[Document | str], labels: list[int] | np.ndarray, top: int = 8,
                          session: BuildSession | None = None) -> list[list[str]]:
     """For each label 0..k-1, its `top` terms by class-based TF-IDF, most characteristic first.
 
-    `session`: the term counts are taken from its last build's and left there for its next.
+    `documents`: each question's (question, answer), or one text. `session`: the term counts are
+    taken from its last build's and left there for its next.
 
-    A term inside a chosen one is skipped ("gradient" after "gradient descent"); a
-    phrase replaces a chosen part of it only when it carries nearly all of that part's
-    weight ("recurrent neural network" for "recurrent neural", but not "stochastic
-    gradient descent" for "gradient descent").
+    Only terms that read as noun phrases are kept (`_Corpus.nameable`). A term inside a chosen
+    one is skipped ("gradient" after "gradient descent"); a phrase replaces a chosen part of it
+    only when it carries nearly all of that part's weight ("recurrent neural network" for
+    "recurrent neural", but not "stochastic gradient descent" for "gradient descent").
     """
     labels = [int(label) for label in labels]
+    documents = [(document, "") if isinstance(document, str) else tuple(document) for document in documents]
     classes = max(labels) + 1
-    corpus = _corpus_for(texts, labels, session.topic_corpus if session is not None else None)
+    corpus = _corpus_for(documents, labels, session.topic_corpus if session is not None else None)
     if session is not None:
         session.topic_corpus = corpus
     totals = {term: count for term, count in corpus.totals.items() if corpus.counted(term)}
@@ -362,9 +488,29 @@ def characteristic_terms(texts: list[str], labels: list[int] | np.ndarray, top: 
         weights = np.sqrt(counts / max(float(counts.sum()), 1.0)) * np.log1p(average_words / everywhere)
         names = np.array(terms, dtype=str)
         order = np.lexsort((names, -weights))
-        ranked = ((terms[entry], weights[entry]) for entry in order)
+        ranked = ((terms[entry], weights[entry]) for entry in order if corpus.nameable(corpus.shown(terms[entry])))
         result.append([corpus.shown(term) for term in _top_terms(ranked, top)])
     return result
+
+
+def representative_terms(candidates: list[list[str]], centroids: np.ndarray,
+                         embed: Callable[[list[str]], np.ndarray], top: int) -> list[list[str]]:
+    """Each topic's `top` terms among its candidates, the terms most like the topic's mean vector
+    (`centroids`, a row per topic) first, as KeyBERT orders keywords."""
+    every = sorted({term for terms in candidates for term in terms})
+    vectors = dict(zip(every, embed(every))) if every else {}
+    result = []
+    for terms, centroid in zip(candidates, centroids):
+        likeness = [float(vectors[term] @ centroid) for term in terms]
+        order = sorted(range(len(terms)), key=lambda index: (-likeness[index], index))
+        result.append([terms[index] for index in order[:top]])
+    return result
+
+
+def topic_centroids(vectors: np.ndarray, labels: list[int] | np.ndarray) -> np.ndarray:
+    """Each label's mean vector, L2-normalised (a row per label 0..k-1)."""
+    labels = np.asarray(labels)
+    return _unit_rows(np.stack([vectors[labels == label].mean(axis=0) for label in range(int(labels.max()) + 1)]))
 
 
 def _top_terms(ranked: Iterable[tuple[str, float]], top: int) -> list[str]:
@@ -404,9 +550,10 @@ def _repeats(term: str, chosen: str) -> bool:
 
 
 def title_from_terms(terms: list[str], count: int = 2) -> str:
-    """ "gradient descent", "learning rate" -> "Gradient descent, learning rate"."""
+    """ "gradient descent", "learning rate" -> "Gradient descent, learning rate" ("useState" stays)."""
     title = ", ".join(terms[:count])
-    return title[:1].upper() + title[1:]
+    first_word = title.split(" ")[0] if title else ""
+    return title if first_word != first_word.lower() else title[:1].upper() + title[1:]
 
 
 def description_from_terms(terms: list[str]) -> str:

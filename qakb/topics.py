@@ -148,7 +148,6 @@ ORIGIN_SECTIONS = "sections"
 ORIGIN_DISCOVERED = "discovered"
 MAX_SLUG_CHARS = 48
 DESCRIPTION_TERMS = 6
-QUESTION_WEIGHT_IN_NAMES = 3
 
 
 @dataclass(frozen=True)
@@ -171,7 +170,7 @@ def place_questions(
     """Place every question: by `topics_file` if it exists, else by the bank's sections, else by discovery.
 
     `vectors` are the questions' L2-normalised document vectors, row-aligned with
-    `questions`; `embed` encodes topic descriptions (used only with a topics file);
+    `questions`; `embed` encodes topic descriptions (with a topics file) or key terms;
     `titles` maps each bank file's name to its title; `session` keeps the term counts
     that name topics and describe sections for its next build (`qakb.discover`).
     """
@@ -182,23 +181,27 @@ def place_questions(
         empty = [topic.slug for topic in plan.topics if topic.slug not in set(topic_of.values())]
         warnings = (f"{plan.path}: topic(s) with no questions get no page: {', '.join(empty)}",) if empty else ()
         return Placement(topics=plan.topics, topic_of=topic_of, origin=ORIGIN_TOPICS_FILE, warnings=warnings)
-    return automatic_placement(questions, vectors, titles, session)
+    return automatic_placement(questions, vectors, titles, session, embed)
 
 
 def automatic_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str],
-                        session: BuildSession | None = None) -> Placement:
-    """The placement without a topics file: the bank's sections if it has any, else discovered topics."""
+                        session: BuildSession | None = None,
+                        embed: Callable[[list[str]], np.ndarray] | None = None) -> Placement:
+    """The placement without a topics file: the bank's sections if it has any, else discovered topics.
+
+    `embed` (the model, where it is at hand) orders each topic's key terms (`qakb.discover`)."""
     if any(question.section for question in questions):
-        return section_placement(questions, titles, session)
-    return discovered_placement(questions, vectors, titles, session)
+        return section_placement(questions, titles, session, vectors, embed)
+    return discovered_placement(questions, vectors, titles, session, embed)
 
 
 def section_placement(questions: Sequence[Question], titles: dict[str, str],
-                      session: BuildSession | None = None) -> Placement:
+                      session: BuildSession | None = None, vectors: np.ndarray | None = None,
+                      embed: Callable[[list[str]], np.ndarray] | None = None) -> Placement:
     """A topic per section name, in order of first appearance; one name in two files is one topic.
 
     Questions before a file's first section (or in a file without sections) go to
-    a topic named after their file's title.
+    a topic named after their file's title. Each topic's description lists its key terms.
     """
     names = [question.section or _file_title(question.source, titles) for question in questions]
     keys = [slugify(name) for name in names]
@@ -209,7 +212,9 @@ def section_placement(questions: Sequence[Question], titles: dict[str, str],
     labels = [label_of[key] for key in keys]
     taken: set[str] = set()
     slugs = [_topic_slug(name, taken) for name in first_name.values()]
-    descriptions = _descriptions(questions, labels, session)
+    from qakb.discover import description_from_terms
+
+    descriptions = [description_from_terms(terms) for terms in _topic_terms(questions, labels, vectors, embed, session)]
     topics = tuple(Topic(slug=slug, title=_one_line(name), description=description)
                    for slug, name, description in zip(slugs, first_name.values(), descriptions))
     return Placement(topics=topics,
@@ -218,13 +223,14 @@ def section_placement(questions: Sequence[Question], titles: dict[str, str],
 
 
 def discovered_placement(questions: Sequence[Question], vectors: np.ndarray, titles: dict[str, str],
-                         session: BuildSession | None = None) -> Placement:
-    """Topics found by clustering the vectors and named by their characteristic terms."""
+                         session: BuildSession | None = None,
+                         embed: Callable[[list[str]], np.ndarray] | None = None) -> Placement:
+    """Topics found by clustering the vectors and named by their key terms."""
     # Imported here: scikit-learn loads only for banks without a topics file.
-    from qakb.discover import characteristic_terms, cluster, description_from_terms, title_from_terms
+    from qakb.discover import cluster, description_from_terms, title_from_terms
 
     labels = cluster(vectors).labels
-    terms = characteristic_terms(_naming_texts(questions), labels, session=session)
+    terms = _topic_terms(questions, labels, vectors, embed, session)
     if len(terms) == 1:
         sources = {question.source for question in questions}
         only_title = titles.get(next(iter(sources)), "") if len(sources) == 1 else ""
@@ -233,24 +239,24 @@ def discovered_placement(questions: Sequence[Question], vectors: np.ndarray, tit
         names = _distinct_titles(terms)
     taken: set[str] = set()
     slugs = [_topic_slug(name, taken) for name in names]
-    topics = tuple(Topic(slug=slug, title=name, description=description_from_terms(topic_terms[:DESCRIPTION_TERMS]))
+    topics = tuple(Topic(slug=slug, title=name, description=description_from_terms(topic_terms))
                    for slug, name, topic_terms in zip(slugs, names, terms))
     return Placement(topics=topics,
                      topic_of={question.anchor: slugs[int(label)] for question, label in zip(questions, labels)},
                      origin=ORIGIN_DISCOVERED)
 
 
-def _naming_texts(questions: Sequence[Question]) -> list[str]:
-    # The question names its subject; the answer adds vocabulary. Counting the
-    # question three times gave names closer to the sections of the test banks.
-    return [f"{question.question}\n" * QUESTION_WEIGHT_IN_NAMES + question.answer for question in questions]
+def _topic_terms(questions: Sequence[Question], labels: list[int] | np.ndarray, vectors: np.ndarray | None,
+                 embed: Callable[[list[str]], np.ndarray] | None, session: BuildSession | None) -> list[list[str]]:
+    """Each topic's key terms (DESCRIPTION_TERMS of them): class-based TF-IDF's best, ordered by
+    the model where it is at hand (`qakb.discover`)."""
+    from qakb.discover import CANDIDATE_TERMS, characteristic_terms, representative_terms, topic_centroids
 
-
-def _descriptions(questions: Sequence[Question], labels: list[int], session: BuildSession | None) -> list[str]:
-    from qakb.discover import characteristic_terms, description_from_terms
-
-    return [description_from_terms(terms[:DESCRIPTION_TERMS])
-            for terms in characteristic_terms(_naming_texts(questions), labels, session=session)]
+    documents = [(question.question, question.answer) for question in questions]
+    if embed is None or vectors is None:
+        return characteristic_terms(documents, labels, top=DESCRIPTION_TERMS, session=session)
+    candidates = characteristic_terms(documents, labels, top=CANDIDATE_TERMS, session=session)
+    return representative_terms(candidates, topic_centroids(vectors, labels), embed, DESCRIPTION_TERMS)
 
 
 def _distinct_titles(terms: list[list[str]]) -> list[str]:

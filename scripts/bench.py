@@ -1,5 +1,6 @@
 """`make bench`: build time, query latency in CPython, search quality on every bank held out in turn
-(`qakb eval --banks scripts/eval-banks.yml`), then the browser figures.
+(`qakb eval --banks scripts/eval-banks.yml`), discovered topics against the banks' own
+(scripts/eval_topics.py), then the browser figures.
 
 Prints tables; asserts nothing. Run after `make build` (the Makefile does).
 """
@@ -15,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval_topics import topics_report
 from qakb import eval_banks
 from qakb.evaluate import load_queries
 from qakb.engine import Engine
@@ -90,6 +92,8 @@ def main() -> int:
     print(f"\nSearch quality (qakb eval --banks {BANK_SPEC.relative_to(ROOT)})", flush=True)
     report = eval_banks.run(BANK_SPEC, ROOT / ".cache", log=lambda message: print(message, file=sys.stderr))
     print(eval_banks.format_report(report), flush=True)
+    print("\nTopics discovered with each bank's own topics hidden (scripts/eval_topics.py)", flush=True)
+    print(topics_report(ROOT / ".cache"), flush=True)
     print()
     if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
         # The first visit and its trade-offs, then the second page (instant navigation) and the offline copy.

@@ -16,10 +16,6 @@ from qakb.parse import assign_anchors, parse_text
 from qakb.topics import ORIGIN_DISCOVERED, discovered_placement
 
 DS_BANK = ROOT / "tests" / "data" / "ds-bank"
-# Measured with scripts/topic_agreement.py: discovery with the headings hidden agrees with the
-# ds-bank's own sections at ARI 0.485 (k-means on all 384 dimensions: 0.379). The floor leaves
-# room for small changes of the bank or the model, not for a return to the worse method.
-DS_BANK_ARI_FLOOR = 0.40
 
 THEMES = {
     "gradient descent": [
@@ -79,7 +75,7 @@ def test_three_separate_groups_are_found_and_named_by_their_words():
     assert [t.slug for t in placement.topics] == ["gradient-descent-step", "dropout-neurons",
                                                   "convolution-feature-map"]
     assert placement.topics[2].description == (
-        "Key terms: convolution, feature map, image, kernel, halves, padding.")
+        "Key terms: convolution, feature map, image, kernel, halves, size.")
 
 
 def test_discovery_is_deterministic():
@@ -98,6 +94,18 @@ def test_topic_count_and_sizes_stay_within_bounds(n):
     assert sizes.min() >= 3
     assert list(dict.fromkeys(found.labels)) == list(range(found.k))  # numbered in bank order
     assert set(found.silhouette_by_k) <= set(range(2, min(30, n // 3) + 1))
+    assert found.silhouette == max(found.silhouette_by_k.values())
+
+
+def test_k_means_takes_over_where_average_linkage_would_need_too_much_memory(monkeypatch):
+    import qakb.discover as discover
+
+    vectors = np.random.default_rng(5).normal(size=(60, 16))
+    linked = cluster(vectors)
+    monkeypatch.setattr(discover, "AVERAGE_LINKAGE_LIMIT", 59)
+    by_kmeans = cluster(vectors)
+    assert np.array_equal(by_kmeans.labels, cluster(vectors, method=discover.KMEANS).labels)
+    assert not np.array_equal(by_kmeans.labels, linked.labels)
 
 
 def test_a_bank_of_a_few_questions_is_one_topic_named_after_the_bank():
@@ -109,18 +117,31 @@ def test_a_bank_of_a_few_questions_is_one_topic_named_after_the_bank():
 
 
 def test_class_based_tf_idf_prefers_what_sets_a_topic_apart():
-    texts = [
-        "What is ReLU? ReLU keeps positive inputs of the network.",
-        "Why use ReLUs? A ReLU does not saturate for positive inputs in the network.",
-        "What is gradient descent? Gradient descent updates the network weights.",
-        "How does gradient descent pick steps? Gradient descent scales the gradient by the learning rate.",
+    documents = [
+        ("What is ReLU?", "ReLU keeps positive inputs of the network."),
+        ("Why use ReLUs?", "A ReLU does not saturate for positive inputs in the network."),
+        ("What is gradient descent?", "Gradient descent updates the network weights."),
+        ("How does gradient descent pick steps?", "Gradient descent scales the gradient by the learning rate."),
     ]
-    terms = characteristic_terms(texts, [0, 0, 1, 1], top=3)
+    terms = characteristic_terms(documents, [0, 0, 1, 1], top=3)
     # "network" is in every text, so it characterises neither topic; the plural folds into "ReLU",
-    # keeping the bank's own capitals; "gradient" is inside the chosen "gradient descent".
+    # keeping the bank's own capitals, and the questions say it (more than "positive", which only
+    # the answers say); "gradient" is inside the chosen "gradient descent".
     assert terms[0][0] == "ReLU" and "network" not in terms[0]
     assert terms[1][0] == "gradient descent" and "gradient" not in terms[1]
     assert title_from_terms(terms[1]).startswith("Gradient descent, ")
+
+
+def test_a_word_repeated_in_one_answer_counts_once():
+    documents = [
+        ("What does a linear model predict?", "Prices: the prices of houses, the prices of flats, prices of cars."),
+        ("What is a regression?", "A regression fits a line to the data."),
+        ("How is a regression fitted?", "A regression is fitted by least squares."),
+        ("What is a dropout?", "Dropout switches off neurons."),
+    ]
+    # Counted as often as it is written, "price" (5 times in one answer) would come first.
+    terms = characteristic_terms(documents, [0, 0, 0, 1], top=8)[0]
+    assert terms.index("prices") > terms.index("regression"), terms
 
 
 def test_names_ignore_code_urls_and_markup():
@@ -134,33 +155,92 @@ def test_names_ignore_code_urls_and_markup():
     assert not words & {"import", "numpy", "np", "zeros", "https", "example", "org", "b"}
 
 
+def test_a_title_keeps_a_names_own_capitals():
+    assert title_from_terms(["useState", "hooks"]) == "useState, hooks"
+    assert title_from_terms(["k-means", "DBSCAN"]) == "K-means, DBSCAN"
+    assert title_from_terms(["ReLU"]) == "ReLU"
+
+
+def test_terms_read_as_noun_phrases():
+    """The issue's examples: "regularization looks" (a verb ends it), "avoid" (a verb), "typically" (an
+    adverb) never name a topic; "the sum of" makes "sum" a noun, so it may."""
+    documents = [
+        ("How L1 regularization looks like?", "L1 regularization looks like a penalty. Avoid large weights."),
+        ("How L2 regularization looks like?", "L2 regularization looks like the sum of squares, typically."),
+        ("What does the L1 penalty avoid?", "It is typically used to avoid overfitting; avoid it on few features."),
+        ("What is a decision tree?", "A tree of splits."),
+        ("What is a random forest?", "Many trees on bootstrap samples."),
+    ]
+    terms = characteristic_terms(documents, [0, 0, 0, 1, 1], top=20)
+    words = {word for term in terms[0] for word in term.split()}
+    assert not {"looks", "avoid", "typically", "used"} & words, terms[0]
+    assert {"regularization", "L1", "L2", "sum"} <= set(terms[0]), terms[0]
+
+
+def test_the_model_orders_the_candidate_terms_by_likeness_to_the_topic():
+    from qakb.discover import representative_terms
+
+    table = {"sum": [1.0, 0.0, 0.0], "L2 regularization": [0.6, 0.8, 0.0], "ridge": [0.0, 0.6, 0.8],
+             "tree": [0.0, 0.0, 1.0]}
+    embed = lambda terms: np.array([table[term] for term in terms])  # noqa: E731
+    centroids = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    ordered = representative_terms([["sum", "L2 regularization", "ridge"], ["tree"]], centroids, embed, top=2)
+    assert ordered == [["L2 regularization", "ridge"], ["tree"]]
+
+
 def test_description_lists_the_terms():
     assert description_from_terms(["gradient descent", "Adam"]) == "Key terms: gradient descent, Adam."
     assert description_from_terms([]) == ""
 
 
+# Banks with topics people made, read with those hidden: their `## Section`s, or (FAQGURU) their files.
+# The real banks are in ../shared/banks/ beside the project; a plain clone has none, and they are skipped.
+SHARED_BANKS = ROOT.parent / "shared" / "banks"
+AGREEMENT_BANKS = {
+    "ds-bank": [DS_BANK / "data-science-qa.md"],
+    "faqguru: Go, SQL, git, AWS, design patterns, MongoDB": [
+        SHARED_BANKS / "faqguru" / "topics" / "en" / f"{name}.md"
+        for name in ("golang", "sql", "git", "aws", "design-patterns", "mongodb")],
+}
+# scripts/eval_topics.py measures every bank (SEARCH_QUALITY.md, "Topics"): ARI 0.456 on the ds-bank
+# (0.485 before, with k-means in 5 dimensions; the same with float32 vectors) and 0.938 on the six
+# files. The goal set for topics that generalise:
+ARI_GOAL = 0.45
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from qakb.embed import Embedder
+
+    embedder = Embedder(caches.embeddings(ROOT / ".cache"))
+    yield embedder
+    embedder.close()
+
+
 @pytest.mark.slow
-def test_discovery_agrees_with_the_ds_banks_hidden_sections():
+@pytest.mark.parametrize("name", AGREEMENT_BANKS)
+def test_discovered_topics_agree_with_the_topics_people_made(name, embedder):
     from sklearn.metrics import adjusted_rand_score
 
-    from qakb.embed import Embedder
-    from qakb.markup import document_text, render_answers
-    from qakb.parse import parse_content
-    from qakb.topics import automatic_placement
+    from qakb.formats import read_bank_file
+    from qakb.markup import answers_and_documents
+    from qakb.parse import anchored_bank
 
-    bank = parse_content(DS_BANK)
+    files = AGREEMENT_BANKS[name]
+    if not all(path.is_file() for path in files):
+        pytest.skip(f"{files[0].parent} is absent (the real banks live beside the project)")
+    bank = anchored_bank([read_bank_file(path) for path in files])
     questions = list(bank.questions)
-    answers = render_answers(questions, DS_BANK)
-    embedder = Embedder(caches.embeddings(ROOT / ".cache"))
-    try:
-        vectors = embedder.encode([document_text(q, answers[q.anchor]) for q in questions])
-    finally:
-        embedder.close()
+    _, documents = answers_and_documents(questions, files[0].parent)
+    vectors = embedder.encode(documents)
+    real = [question.section if len(files) == 1 else question.source for question in questions]
+    assert len(set(real)) > 1
     hidden = [replace(q, section="") for q in questions]
-    placement = automatic_placement(hidden, vectors, {s.name: s.title for s in bank.files})
-    assert placement.origin == ORIGIN_DISCOVERED
-    ari = adjusted_rand_score([q.section for q in questions], [placement.topic_of[q.anchor] for q in questions])
-    assert ari >= DS_BANK_ARI_FLOOR, f"ARI {ari:.3f} with the sections hidden"
+    placement = discovered_placement(hidden, vectors, {s.name: s.title for s in bank.files}, embed=embedder.encode)
+    found = [placement.topic_of[q.anchor] for q in questions]
+    ari = adjusted_rand_score(real, found)
+    assert ari >= ARI_GOAL, f"ARI {ari:.3f} with the real topics hidden"
+    assert all(topic.description.startswith("Key terms: ") for topic in placement.topics)
 
 
 @pytest.mark.slow
