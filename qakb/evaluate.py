@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -161,11 +162,16 @@ def index_for_content(content_dir: Path, cache_dir: Path) -> Path:
     everything = Topic(slug="all", title="All questions", description="")
     embedder = Embedder(caches.embeddings(cache_dir))
     try:
-        partial = index_dir.with_name(index_dir.name + ".partial")
+        # One folder per process: two evaluations of the same content at once each write their own,
+        # and the first to finish puts its index in place (the other's, the same, is dropped).
+        partial = index_dir.with_name(f"{index_dir.name}.partial-{os.getpid()}")
         shutil.rmtree(partial, ignore_errors=True)
         write_index(partial, questions, documents, passages, {q.anchor: everything for q in questions},
                     embedder.encode(documents), digest, cache_dir, embed=embedder.encode)
-        partial.replace(index_dir)
+        try:
+            partial.replace(index_dir)
+        except OSError:  # another evaluation put the same index in place first
+            shutil.rmtree(partial, ignore_errors=True)
     finally:
         embedder.close()
     return index_dir
