@@ -19,14 +19,14 @@ import math
 # 93 % of the Strong hits are relevant. `qakb eval --banks` fits them the same way without the bank it
 # reports on: scripts/SEARCH_QUALITY.md has those held-out figures.
 CALIBRATION = {
-    "hit": {"intercept": -6.37, "item_cosine": 1.665, "passage_cosine": 1.992, "coverage": 0.662, "known": 2.436,
-            "gap": 2.905, "rank": -0.426, "next_gap": 3.594, "bm25_share": 1.623},
-    "query": {"intercept": -9.845, "item_cosine": 3.521, "passage_cosine": 3.941, "coverage": 4.078, "known": 6.783,
-              "unknown": 0.331},
+    "hit": {"intercept": -5.985, "item_cosine": 1.632, "passage_cosine": 2.492, "coverage": 0.6, "known": 2.221,
+            "gap": 3.708, "rank": -0.388, "next_gap": 4.497, "bm25_share": 1.138},
+    "query": {"intercept": -9.24, "item_cosine": 3.927, "passage_cosine": 4.067, "coverage": 3.671, "known": 6.245,
+              "unknown": 0.317},
 }
-NO_MATCH_BELOW = 0.4797
+NO_MATCH_BELOW = 0.465
 # The cue a hit shows, by its "hit" probability (on a query with no close question: "Weak match").
-CUE_LEVELS = ((0.7522, "Strong match"), (0.35, "Good match"), (0.15, "Fair match"), (0.0, "Weak match"))
+CUE_LEVELS = ((0.8047, "Strong match"), (0.35, "Good match"), (0.15, "Fair match"), (0.0, "Weak match"))
 
 
 def probability(model: str, features: dict[str, float], calibration: dict = CALIBRATION) -> float:

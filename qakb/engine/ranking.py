@@ -37,7 +37,7 @@ METHODS = ("fused", "static", "bm25")
 # Fitted by scripts/calibrate.py (qakb.fitting: a grid search maximising the fused MRR, averaged over
 # the five banks of scripts/eval-banks.yml, on their held-out and dev sets); scripts/search_ablation.py
 # measures what each part adds.
-FUSION_DEFAULTS = {"bm25_weight": 0.4, "passage_weight": 0.5}
+FUSION_DEFAULTS = {"bm25_weight": 0.4, "passage_weight": 0.3}
 SNIPPET_WORDS = 30
 # Words never marked in a snippet nor counted in a query's coverage.
 STOPWORDS = frozenset("""a about above after again against all am an and any are as at be because been before being
