@@ -27,7 +27,7 @@ import yaml_env_tag
 PLUGIN_NAME = "qakb"
 MKDOCS_FILE = "mkdocs.yml"
 CACHE_DIR_ENV = "QAKB_CACHE_DIR"
-SEARCH_STARTS = ("idle", "focus")
+SEARCH_STARTS = ("eager", "idle", "focus")
 PRECOMPRESS_CHOICES = ("none", "gzip", "brotli", "both")
 MKDOCS_SITE_DIR, MKDOCS_DOCS_DIR = "site", "docs"  # mkdocs' own defaults for site_dir and docs_dir
 # What a reader of mkdocs.yml writes for each kind of option; a path is relative to mkdocs.yml's folder.
@@ -122,8 +122,8 @@ OPTIONS = (
     # Off: Python's start-up skipped (~1.5 s less to the first result) for 4.4-5.3 MB more (brotli;
     # 26 MB raw) on a first visit, twice the rest of the search beyond Pyodide core (README, Performance).
     Option("pyodide_snapshot", bool, False, "ship a Pyodide memory snapshot of the engine imported"),
-    Option("search_start", str, "idle", "when the browser starts the semantic search: idle (once the page "
-                                        "has loaded) or focus (on the search box's first focus)", _search_start_check),
+    Option("search_start", str, "idle", "when the browser starts the semantic search: eager (from the "
+                                        "page's head), idle (once the page has loaded) or focus (on the search box's first focus)", _search_start_check),
     # 0.8 MB instead of 2.5 MB; not with a snapshot, which needs the whole archive.
     Option("trim_stdlib", bool, True, "ship only the standard-library modules the search imports"),
     # none: GitHub Pages, Cloudflare Pages and Netlify compress on the fly and never send a copy, and the

@@ -17,6 +17,16 @@ whole standard library instead of the trimmed one, and with search_start: focus 
 of idle, each also measured as a reader who starts typing 3 s after the page loaded
 (keystroke -> first result).
 
+Against Pyodide itself (--ratio-runs N, default 5; 0 skips it): in one run, side by side, (a) a
+blank page of the same origin that only imports the site's own Pyodide (assets/pyodide/) and
+calls loadPyodide(): navigation start -> ready; (b) the home page, with a reader who clicks the
+search box and types as soon as it shows: navigation start -> first semantic result. Each cold (a
+fresh profile) and warm (the same profile again: HTTP cache, V8's code cache, and for the site its
+saved offline copy). The two alternate which goes first; the ratio b / a of the medians is the
+figure to hold (goal: 1.15). The blank page is also timed with the trimmed standard library the
+site boots with (loadPyodide's stdLibURL), the fastest Pyodide start these files allow.
+--ratio-variants adds the same for copies with search_start: eager and with pyodide_snapshot: true.
+
 Warm latency: once the engine is up, 50 real queries through the same worker path the
 search box uses (query sent -> ranked hits back), and through the box itself (keystroke ->
 results drawn, which includes the widget's throttle). Typing: long (30-word) questions
@@ -39,7 +49,7 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from qakb.plugin.search_assets import PYODIDE_BOOT_FILES, SITE_RUNTIME_DIR
-from qakb.plugin.site_variants import add_snapshot, copy_site, patch_search_config
+from qakb.plugin.site_variants import add_snapshot, copy_site, patch_search_config, search_config
 from qakb.serve import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,6 +176,89 @@ def first_visit(browser, url: str, runs: int, pause_ms: int = 0) -> dict:
     }
 
 
+# A page of the site's origin that starts the site's own Pyodide and nothing else (routed by the
+# benchmark, never written into the site): {stdlib} is "" or the stdLibURL option.
+BLANK_PATH = "__qakb_bench_blank_pyodide.html"
+BLANK_PAGE = """<!doctype html><meta charset="utf-8"><title>Pyodide alone</title>
+<script type="module">
+const {{ loadPyodide }} = await import("./{runtime}pyodide.mjs");
+await loadPyodide({{ indexURL: new URL("./{runtime}", location.href).href{stdlib} }});
+window.__pyodideReady = performance.now();
+</script>"""
+
+
+def blank_pyodide(context, url: str, stdlib: str | None = None) -> float:
+    """ms from navigation start until a blank page of the site's origin has started Pyodide."""
+    option = f', stdLibURL: new URL("./{stdlib}", location.href).href' if stdlib else ""
+    body = BLANK_PAGE.format(runtime=SITE_RUNTIME_DIR, stdlib=option)
+    page = context.new_page()
+    page.route(url + BLANK_PATH, lambda route: route.fulfill(status=200, content_type="text/html", body=body))
+    page.goto(url + BLANK_PATH, wait_until="commit")
+    page.wait_for_function("window.__pyodideReady", timeout=TIMEOUT_MS)
+    ready = page.evaluate("window.__pyodideReady")
+    page.close()
+    return ready
+
+
+def typing_at_once(context, url: str) -> float:
+    """ms from navigation start to the first semantic result, for a reader who types as soon as the box shows."""
+    page = context.new_page()
+    page.add_init_script(RECORD_RESULTS)
+    page.goto(url, wait_until="commit")
+    page.click(SEARCH_INPUT, timeout=TIMEOUT_MS)
+    page.keyboard.type(COLD_QUERY)
+    page.wait_for_function("window.__qakbResults && window.__qakbResults.length > 0", timeout=TIMEOUT_MS)
+    first = page.evaluate("window.__qakbResults[0].at")
+    # A returning reader comes back once the first visit's offline copy (if it saves one) is saved.
+    page.wait_for_function("!window.qakbOffline || !['unknown', 'saving'].includes(window.qakbOffline.state)",
+                           timeout=TIMEOUT_MS)
+    page.close()
+    return first
+
+
+def against_pyodide(browser, url: str, site: Path, runs: int) -> dict:
+    """Medians of (a) Pyodide alone on a blank page and (b) the site's first result, cold and warm, side by side."""
+    stdlib = search_config(site).get("stdlib")
+    times: dict[str, list[float]] = {}
+
+    def record(name: str, measure) -> None:
+        context = browser.new_context()
+        times.setdefault(f"{name} cold", []).append(measure(context))
+        times.setdefault(f"{name} warm", []).append(measure(context))
+        context.close()
+
+    for run in range(runs):
+        order = [("pyodide", lambda context: blank_pyodide(context, url)),
+                 ("site", lambda context: typing_at_once(context, url))]
+        if stdlib:
+            order.append(("pyodide trimmed", lambda context: blank_pyodide(context, url, stdlib)))
+        for name, measure in order if run % 2 == 0 else order[::-1]:
+            record(name, measure)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return {"medians_ms": medians, "runs_ms": {name: [round(value) for value in values] for name, values in times.items()},
+            "ratio_cold": medians["site cold"] / medians["pyodide cold"],
+            "ratio_warm": medians["site warm"] / medians["pyodide warm"]}
+
+
+def ratio_variants(browser, site: Path, runs: int) -> list[tuple[str, dict]]:
+    """against_pyodide for copies of the site with search_start: eager and with pyodide_snapshot: true."""
+    found = []
+    with tempfile.TemporaryDirectory(prefix="qakb-bench-") as scratch:
+        eager_site = copy_site(site, Path(scratch) / "eager")
+        patch_search_config(eager_site, start="eager")
+        snapshot_site = copy_site(site, Path(scratch) / "snapshot")
+        add_snapshot(snapshot_site, ROOT / ".cache")
+        for variant, variant_site in (("search_start: eager (the worker starts in the page's head)", eager_site),
+                                      ("pyodide_snapshot: true (Pyodide heap with the engine imported)", snapshot_site)):
+            server, url = serving(variant_site)
+            try:
+                found.append((variant, against_pyodide(browser, url, variant_site, runs)))
+            finally:
+                server.shutdown()
+                server.server_close()
+    return found
+
+
 def bytes_as_sent(site: Path, site_prefix: str, fetched: set[str]) -> dict:
     """{category: {"raw", "gz", "br"}} and per-file rows, for the files the visit requested, as a
     static host sends them: plain, or the precompressed copy for a browser accepting gzip / br."""
@@ -277,6 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="profiles to take the medians over (default 3)")
     parser.add_argument("--queries", type=Path, default=ROOT / "tests" / "data" / "queries.yml")
     parser.add_argument("--no-tradeoffs", action="store_true", help="skip the snapshot / search_start variants")
+    parser.add_argument("--ratio-runs", type=int, default=5,
+                        help="profiles for the side-by-side against Pyodide alone (default 5; 0: skip it)")
+    parser.add_argument("--ratio-only", action="store_true", help="only the side-by-side against Pyodide alone")
+    parser.add_argument("--ratio-variants", action="store_true",
+                        help="the side-by-side for copies with search_start: eager and pyodide_snapshot: true too")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
@@ -288,6 +386,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            ratio = against_pyodide(browser, url, args.site, args.ratio_runs) if args.ratio_runs else None
+            if ratio:
+                print_ratio(ratio, args.ratio_runs)
+            if ratio and args.ratio_variants:
+                print(f"\nThe same for copies that differ in one option (medians of {args.ratio_runs} profiles each)")
+                print("| variant | first result cold / warm | Pyodide alone cold / warm | ratio cold / warm |")
+                print("|---|---:|---:|---:|")
+                for variant, figures in ratio_variants(browser, args.site, args.ratio_runs):
+                    medians = figures["medians_ms"]
+                    print(f"| {variant} | {medians['site cold'] / 1000:.2f} / {medians['site warm'] / 1000:.2f} s | "
+                          f"{medians['pyodide cold'] / 1000:.2f} / {medians['pyodide warm'] / 1000:.2f} s | "
+                          f"{figures['ratio_cold']:.2f} / {figures['ratio_warm']:.2f} |")
+            if args.ratio_only:
+                browser.close()
+                return 0
             visit_figures = first_visit(browser, url, args.runs)
             paused = first_visit(browser, url, args.runs, READER_PAUSE_MS) if not args.no_tradeoffs else None
             context = browser.new_context()
@@ -305,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     sent = bytes_as_sent(args.site, "/", visit_figures["fetched"])
     totals = sent["totals"]
     figures = {
+        **({"against_pyodide": ratio} if ratio else {}),
         **{key: value for key, value in visit_figures.items() if key != "fetched"},
         "bytes": totals,
         "search_files": {path: sizes_ for category, path, sizes_ in sent["files"] if category == "search"},
@@ -371,6 +485,29 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+RATIO_LABELS = {
+    "pyodide": "Pyodide alone: a blank page of the site, navigation -> loadPyodide() ready",
+    "pyodide trimmed": "  the same with the site's trimmed standard library",
+    "site": "the site: typing as soon as the box shows, navigation -> first semantic result",
+}
+
+
+def print_ratio(ratio: dict, runs: int) -> None:
+    medians, each = ratio["medians_ms"], ratio["runs_ms"]
+    rows = []
+    for visit in ("cold", "warm"):
+        for name in RATIO_LABELS:
+            if f"{name} {visit}" in medians:
+                rows.append((f"{visit}: {RATIO_LABELS[name]} (runs {', '.join(map(str, each[f'{name} {visit}']))} ms)",
+                             f"{medians[f'{name} {visit}'] / 1000:.2f} s"))
+        trimmed = medians.get(f"pyodide trimmed {visit}")
+        rows.append((f"{visit}: ratio site / Pyodide alone"
+                     + (f" (against the trimmed-stdlib start: {medians[f'site {visit}'] / trimmed:.2f})" if trimmed else ""),
+                     f"**{ratio[f'ratio_{visit}']:.2f}**"))
+    print_table(f"First semantic result against Pyodide itself (medians of {runs} fresh profiles, side by side; "
+                "goal <= 1.15)", rows)
 
 
 def print_table(title: str, rows: list[tuple[str, str]]) -> None:

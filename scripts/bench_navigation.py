@@ -13,14 +13,13 @@ and the same query searched at once; timed from navigation start to the hits.
 Material navigates instantly only to pages its sitemap.xml lists, with addresses from
 site_url; the site is served on a free port here, so the browser is given the sitemap a
 build with site_url at that port would have. The offline copy's service worker is blocked
-there, as it would download the whole site in the background of the measurement; it is
-timed on its own: how long a first visit takes to save the whole site (offline.json's bytes).
+there, as it would download the whole site in the background of the measurement; what the
+offline copy costs is scripts/bench_offline.py's.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -118,17 +117,6 @@ def full_loads(browser, url: str, queries: list[str], runs: int) -> list[float]:
     return totals
 
 
-def offline_save(browser, url: str) -> float:
-    """Seconds from navigation start until the offline copy is saved, on a fresh profile."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, service_workers="allow")
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function("window.qakbOffline.state === 'ready'", timeout=TIMEOUT_MS)
-    seconds = page.evaluate("performance.now()") / 1000
-    context.close()
-    return seconds
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, default=ROOT / "site")
@@ -146,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             instant = instant_navigations(browser, url, args.site, queries, args.navigations)
             full = full_loads(browser, url, queries, args.runs)
-            saves = [offline_save(browser, url) for _ in range(args.runs)]
             browser.close()
     finally:
         server.shutdown()
@@ -161,9 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'full load, warm cache: start -> hits':38} {statistics.median(full):7.0f}ms "
           f"{percentile(full, 0.9):7.0f}ms {max(full):7.0f}ms")
     print(f"({len(instant)} instant navigations, the engine started once; {len(full)} full loads, each starting it)")
-    summary = json.loads((args.site / "offline.json").read_text(encoding="utf-8"))
-    print(f"offline copy: {summary['files']} files, {summary['bytes'] / 1e6:.1f} MB; saved on a fresh profile in "
-          f"{statistics.median(saves):.1f} s (median of {len(saves)}, from navigation start, localhost)")
     return 0
 
 

@@ -68,7 +68,7 @@ def test_a_folder_without_mkdocs_yml_says_to_run_qakb_new(tmp_path):
     ("qakb:\n      pyodide_snapshot: yes please", "option pyodide_snapshot must be true or false"),
     ("qakb:\n      related_max: true", "option related_max must be a whole number"),
     ("qakb:\n      page_size: 0", "option page_size (questions a topic page holds) must be 1 or more, not 0"),
-    ("qakb:\n      search_start: click", "option search_start must be one of idle, focus, not 'click'"),
+    ("qakb:\n      search_start: click", "option search_start must be one of eager, idle, focus, not 'click'"),
     ("qakb:\n      precompress: zstd", "option precompress must be one of none, gzip, brotli, both, not 'zstd'"),
     ("qakb:\n      precompress: true", "option precompress must be text"),
     ("qakb: [content]", "the options of the qakb plugin must be a mapping"),
@@ -113,7 +113,7 @@ def test_the_plugin_config_is_made_from_the_schema():
 MISTAKES = [
     ("related_max: true", "related_max", "option related_max must be a whole number, not True"),
     ("page_size: 0", "page_size", "option page_size (questions a topic page holds) must be 1 or more, not 0"),
-    ("search_start: click", "search_start", "option search_start must be one of idle, focus, not 'click'"),
+    ("search_start: click", "search_start", "option search_start must be one of eager, idle, focus, not 'click'"),
     ("shard_list_size: 0", "shard_above",
      "options shard_above (0: never shard) and shard_list_size (1 or more) cannot be 3000 and 0"),
     ("offline_auto_mb: -1", "offline_auto_mb",

@@ -1,9 +1,10 @@
 """The engine reaches the browser as a Pyodide package, and when it starts: in real headless Chromium.
 
-The wheel is listed in the site's pyodide-lock.json with its sha256 and loaded with
-loadPackage, integrity checked: a wheel with other bytes is refused and the box falls back
-to keyword results. A memory snapshot (option pyodide_snapshot) restores to the same engine.
-search_start: idle starts the engine after page load; focus waits for the search box.
+The wheel is listed in the site's pyodide-lock.json with its sha256; the worker fetches it,
+checks that sha256 and unpacks it (assets/qakb/wheel.mjs): a wheel with other bytes is refused
+and the box falls back to keyword results. A memory snapshot (option pyodide_snapshot) restores to the same engine.
+search_start: idle starts the engine after page load; focus waits for the search box; eager starts it
+from the page's head.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def test_a_memory_snapshot_restores_the_same_engine(open_page, built_site, tmp_p
         server.stop()
 
 
-def test_search_start_idle_boots_after_load_and_focus_waits_for_the_box(open_page, built_site, tmp_path):
+def test_search_start_idle_after_load_focus_on_the_box_eager_from_the_head(open_page, built_site, tmp_path):
     assert search_config(built_site)["start"] == "idle"
     server = serve(built_site)
     try:
@@ -121,5 +122,21 @@ def test_search_start_idle_boots_after_load_and_focus_waits_for_the_box(open_pag
         assert not [url for url in browser.requests if "/assets/pyodide/" in url]
         page.click(SEARCH_INPUT)
         page.wait_for_function("window.qakbSearch.state === 'ready'", timeout=BOOT_TIMEOUT_MS)
+    finally:
+        server.stop()
+
+    # eager: the page's head starts the worker, whatever the page's scripts do (here the widget's never loads).
+    site = copy_site(built_site, tmp_path / "eager")
+    patch_search_config(site, start="eager")
+    server = serve(site)
+    try:
+        browser = open_page()
+        page = browser.page
+        page.route("**/assets/qakb/widget.js", lambda route: route.abort())
+        page.goto(server.url)
+        assert page.evaluate("window.qakbSearch") is None
+        booted = page.evaluate("window.qakbSearchWorker(new URL('./', location.href)).ready")
+        assert "index opened" in booted["phases"]
+        assert [url for url in browser.requests if url.endswith("/assets/qakb/search-worker.js")]
     finally:
         server.stop()

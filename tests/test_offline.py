@@ -13,6 +13,7 @@ and the search index alone, with their sizes, and saves either when asked, for o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -74,8 +75,7 @@ def test_the_service_worker_lists_what_a_browser_fetches_by_part_and_changes_wit
     built_files(tmp_path)
     boot = ["assets/pyodide/pyodide.asm.wasm", "assets/pyodide/pyodide-lock.json"]
     summary = offline.write(tmp_path, "search_index/", manifest, boot, auto_max_mb=1)
-    worker = (tmp_path / offline.SERVICE_WORKER).read_text(encoding="utf-8")
-    build = json.loads(worker.split("const BUILD = ", 1)[1].split(";\n", 1)[0])
+    build = offline.listed(tmp_path)
     # Folders by their address; no source map, precompressed twin or CLI-only index file. What
     # browsing and the search's first query need is VISIT; the rest of either index, SEARCH.
     parts = {url: part for url, _, _, part, _ in build["files"]}
@@ -111,6 +111,17 @@ def test_the_service_worker_lists_what_a_browser_fetches_by_part_and_changes_wit
     assert offline.write(tmp_path, "search_index/", manifest, boot, auto_max_mb=1)["version"] == summary["version"]
     (tmp_path / "topics" / "a" / "index.html").write_bytes(b"<h1>a, reworded</h1>")
     assert offline.write(tmp_path, "search_index/", manifest, boot, auto_max_mb=1)["version"] != summary["version"]
+
+    # A copy changed after the build (qakb.plugin.site_variants): the same list, parts and choice, the new bytes.
+    before = offline.listed(tmp_path)
+    (tmp_path / "topics" / "a" / "index.html").write_bytes(b"<h1>a, patched</h1>")
+    rewritten = offline.rewrite(tmp_path, "search_index/")
+    after = offline.listed(tmp_path)
+    assert rewritten["auto"] is True and after["version"] == rewritten["version"] != before["version"]
+    assert [(url, part, hashed) for url, _, _, part, hashed in after["files"]] == [
+        (url, part, hashed) for url, _, _, part, hashed in before["files"]]
+    assert dict((url, sha) for url, _, sha, _, _ in after["files"])["topics/a/"] == hashlib.sha256(
+        b"<h1>a, patched</h1>").hexdigest()
 
 
 def free_port() -> int:
@@ -324,9 +335,7 @@ LARGE_SAVE_TIMEOUT_MS = 900_000
 
 def build_parts(site: Path) -> dict[str, int]:
     """Each saved file's part (offline.VISIT, SEARCH, SITE) by its URL path, from the built sw.js."""
-    worker = (site / offline.SERVICE_WORKER).read_text(encoding="utf-8")
-    build = json.loads(worker.split("const BUILD = ", 1)[1].split(";\n", 1)[0])
-    return {"/" + url: part for url, _, _, part, _ in build["files"]}
+    return {"/" + url: part for url, _, _, part, _ in offline.listed(site)["files"]}
 
 
 @pytest.fixture(scope="module")
@@ -359,11 +368,15 @@ def wait_for_level(page, level: str, timeout_ms: int) -> None:
                            arg=level, timeout=timeout_ms)
 
 
-def search_offline(page, query: str) -> list[str]:
+def search_offline(page, query: str, console: list[str]) -> list[str]:
     page.click(SEARCH_INPUT)
     page.wait_for_function("window.qakbSearch.state === 'ready'", timeout=BOOT_TIMEOUT_MS)
     page.keyboard.type(query, delay=5)
-    page.wait_for_selector(f"{OPTION} >> nth=0", timeout=60_000)
+    try:
+        page.wait_for_selector(f"{OPTION} >> nth=0", timeout=60_000)
+    except Exception as error:
+        status = page.locator(".qakb-search__status").all_inner_texts()
+        raise AssertionError(f"no result for {query!r}: status {status}, console {console[-20:]}") from error
     return page.locator(f"{OPTION} .qakb-search__question").all_inner_texts()
 
 
@@ -385,6 +398,8 @@ def test_d_a_large_site_saves_only_what_visits_need_until_the_reader_chooses(lar
     large = LARGE_PROJECT_ENV in os.environ
     try:
         page = context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         page.goto(url)
         page.wait_for_timeout(IDLE_S * 1000)
         # What a reader who only looks at the home page for 30 s downloads: the home page, what
@@ -416,7 +431,7 @@ def test_d_a_large_site_saves_only_what_visits_need_until_the_reader_chooses(lar
         assert not {path for path, part in parts.items() if part == offline.SITE} & saved
         context.set_offline(True)
         page.reload()
-        assert search_offline(page, "why does the loss become nan")
+        assert search_offline(page, "why does the loss become nan", console)
         unsaved_topic = next(path for path, part in parts.items() if part == offline.SITE and "/topics/" in path)
         # A page not saved: the site's own "not found" page, from the copy.
         assert page.goto(url.rstrip("/") + unsaved_topic).status == 404
@@ -434,12 +449,14 @@ def test_d_a_large_site_saves_only_what_visits_need_until_the_reader_chooses(lar
         page.reload()
         wait_for_level(page, "site", 10_000)
         assert page.evaluate("caches.keys()") == [f"qakb-offline:/:{summary['version']}"]
+        saved = {urlsplit(url_).path for url_ in saved_urls(page)}
+        assert not set(parts) - saved, sorted(set(parts) - saved)[:20]
     finally:
         server.shutdown()
         server.server_close()
 
     context.set_offline(True)
     page.reload()
-    assert search_offline(page, "how does dropout regularise a network")
+    assert search_offline(page, "how does dropout regularise a network", console)
     assert page.goto(url.rstrip("/") + unsaved_topic).status == 200
     assert not errors

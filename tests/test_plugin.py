@@ -277,6 +277,14 @@ def test_a_tiny_site_builds_with_the_widget_math_and_media(tmp_path):
     # rebuild after an edit leaves the pages that did not change byte for byte the same.
     assert json.loads(page_config)["index"] == "search_index/"
     assert "sha256:abc" not in home and "11" * 32 not in home
+    # The worker fetches the engine's wheel the lock file names, and checks it against the lock's sha256.
+    lock = json.loads((built / "assets" / "pyodide" / "pyodide-lock.json").read_text(encoding="utf-8"))
+    engine = lock["packages"]["qakb-engine"]
+    assert (json.loads(page_config)["wheel"], json.loads(page_config)["wheel_sha256"]) == (
+        "assets/pyodide/" + engine["file_name"], engine["sha256"])
+    # The script that starts the worker is in the head, before the stylesheets it would otherwise wait for.
+    head = home.split("</head>", 1)[0]
+    assert head.index("window.qakbSearchWorker") < head.index('rel="stylesheet"')
     for script in SCRIPTS:
         assert f'<script src="{script}"></script>' in home
     topic = (built / "topics" / "a" / "index.html").read_text(encoding="utf-8")

@@ -84,15 +84,38 @@ def write(site_dir: Path, index_dir: str, manifest: dict, first_visit: Collectio
     visit = set(first_visit) | index_first_visit(index_dir, manifest)
     files = saved_files(site_dir, index_dir, cli_only_files(manifest), visit, known_files if known_files is not None else {})
     total = sum(file.size for file in files)
-    auto = 0 < total <= auto_max_mb * MEGABYTE
-    version = build_version(files, manifest.get("content_hash"), auto)
+    return write_list(site_dir, files, manifest.get("content_hash"), 0 < total <= auto_max_mb * MEGABYTE)
+
+
+def rewrite(site_dir: Path, index_dir: str) -> dict:
+    """Write sw.js and offline.json again for the files sw.js lists, with their bytes now, their parts
+    and the first visit's choice kept: for a copy of a built site that was changed after the build
+    (`qakb.plugin.site_variants`)."""
+    auto = json.loads((site_dir / SUMMARY).read_text(encoding="utf-8"))["auto"]
+    manifest = json.loads((site_dir / index_dir / "manifest.json").read_text(encoding="utf-8"))
+    files = []
+    for url, _, _, part, hashed_url in listed(site_dir)["files"]:
+        if url != SUMMARY:
+            data = (site_dir / (url + "index.html" if url == "" or url.endswith("/") else url)).read_bytes()
+            files.append(SavedFile(url, len(data), hashlib.sha256(data).hexdigest(), part, bool(hashed_url)))
+    return write_list(site_dir, files, manifest.get("content_hash"), auto)
+
+
+def listed(site_dir: Path) -> dict:
+    """What a built site's sw.js lists: {"version", "files": [[url, size, sha256, part, hashed_url], ...]}."""
+    worker = (site_dir / SERVICE_WORKER).read_text(encoding="utf-8")
+    return json.loads(worker.split("const BUILD = ", 1)[1].split(";\n", 1)[0])
+
+
+def write_list(site_dir: Path, files: list[SavedFile], content_hash: str | None, auto: bool) -> dict:
+    version = build_version(files, content_hash, auto)
     search = [file for file in files if file.part <= SEARCH]
     # The counts and bytes leave out offline.json itself (under 200 bytes).
-    summary = {"version": version, "files": len(files), "bytes": total, "auto": auto,
+    summary = {"version": version, "files": len(files), "bytes": sum(file.size for file in files), "auto": auto,
                "search_files": len(search), "search_bytes": sum(file.size for file in search)}
     summary_bytes = (json.dumps(summary, sort_keys=True) + "\n").encode("utf-8")
     (site_dir / SUMMARY).write_bytes(summary_bytes)
-    files.append(SavedFile(SUMMARY, len(summary_bytes), hashlib.sha256(summary_bytes).hexdigest(), VISIT, False))
+    files = [*files, SavedFile(SUMMARY, len(summary_bytes), hashlib.sha256(summary_bytes).hexdigest(), VISIT, False)]
     build = {"version": version,
              "files": [[file.url, file.size, file.sha256, file.part, int(file.hashed_url)] for file in files]}
     template = TEMPLATE.read_text(encoding="utf-8")

@@ -78,8 +78,10 @@ function isRuntime(url) {
   return path.startsWith("assets/pyodide/") && !path.endsWith(".json");
 }
 
+// The copy is saved under plain URLs: the index's files (a sharded index's term ranges carry
+// a hash in their name too) are asked for with ?v=<hash> as well.
 async function cacheFirst(event) {
-  const saved = await caches.match(event.request, { cacheName: CACHE, ignoreVary: true });
+  const saved = await caches.match(event.request.url, { cacheName: CACHE, ignoreSearch: true, ignoreVary: true });
   return saved || fromNetwork(event);
 }
 
@@ -151,25 +153,33 @@ async function save() {
   tell({ ...progress });
   const previous = await previousVersions();
   const fetched = [];
+  let failed = false; // the other downloads stop at the first failure, and say no more
   async function download() {
-    while (queue.length) {
+    while (queue.length && !failed) {
       const [path, size, sha256, , hashedURL] = queue.shift();
       const url = new URL(path, SCOPE).href;
       let response = await copied(previous, url, sha256);
-      if (!response && LEVEL === "visit") {
-        // Unasked, nothing is downloaded: what this visit fetched already is kept (and what later
-        // visits fetch, by the fetch handler).
-        response = await alreadyFetched(url, sha256, hashedURL);
-      } else if (!response) {
-        response = await downloaded(path, url, sha256, hashedURL);
-        fetched.push(path);
+      try {
+        if (!response && LEVEL === "visit") {
+          // Unasked, nothing is downloaded: what this visit fetched already is kept (and what
+          // later visits fetch, by the fetch handler).
+          response = await alreadyFetched(url, sha256, hashedURL);
+        } else if (!response) {
+          response = await downloaded(path, url, sha256, hashedURL);
+          fetched.push(path);
+        }
+        if (response) {
+          await cache.put(url, response);
+        }
+      } catch (error) {
+        failed = true;
+        throw error;
       }
-      if (response) {
-        await cache.put(url, response);
+      if (!failed) {
+        progress.done += 1;
+        progress.bytesDone += size;
+        tell({ ...progress });
       }
-      progress.done += 1;
-      progress.bytesDone += size;
-      tell({ ...progress });
     }
   }
   await Promise.all(Array.from({ length: DOWNLOADS }, download));

@@ -9,7 +9,7 @@
 // Python to JavaScript when it is taken; loadPackage leaves such references, so the wheel
 // the site's lock file lists (beside it, checked against the lock's sha256) is unpacked
 // with unpackArchive instead, and the engine imported with runPython, keeping no proxy.
-// The browser then installs the same wheel with loadPackage. Pyodide refuses a snapshot
+// The browser then installs the same wheel (search-worker.js, wheel.mjs). Pyodide refuses a snapshot
 // made by another Pyodide build.
 import nodeCrypto from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";

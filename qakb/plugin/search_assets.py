@@ -82,6 +82,9 @@ class SearchAssets:
             # The lock's URL changes with its bytes, which name the engine's wheel and its sha256.
             "lock": f"{SITE_RUNTIME_DIR}{LOCK_FILE}?v={self.engine.lock_hash[:16]}",
             "engine_package": DISTRIBUTION,
+            # Fetched while Pyodide starts, checked against its sha256 and unpacked by the worker.
+            "wheel": SITE_RUNTIME_DIR + self.engine.wheel.name,
+            "wheel_sha256": self.engine.sha256,
             "start": self.start,
             # The index's files and checksums come from its manifest, read first by the
             # browser: nothing here changes when only the bank does, so neither do the pages.

@@ -12,7 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
-from qakb.plugin import engine_wheel, search_assets
+from qakb.plugin import engine_wheel, offline, search_assets
 from qakb.plugin.runtime import runtime_packages
 
 _SEARCH_BLOCK = re.compile(r'(<script id="__qakb_search" type="application/json">)(.*?)(</script>)', re.S)
@@ -24,13 +24,18 @@ def search_config(site: Path) -> dict:
 
 
 def patch_search_config(site: Path, **changes) -> None:
-    """Change the `__qakb_search` block of every page, as a build with other options would write it."""
+    """Change the `__qakb_search` block of every page, as a build with other options would write it,
+    and the offline copy's list of what it saves (their sha256 changed)."""
     for page in site.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
         page.write_text(_SEARCH_BLOCK.sub(lambda m: m[1] + json.dumps({**json.loads(m[2]), **changes}) + m[3], html),
                         encoding="utf-8")
         for suffix in PRECOMPRESSED_SUFFIXES:  # a compressed copy would still hold the old block
             page.with_name(page.name + suffix).unlink(missing_ok=True)
+    offline.rewrite(site, search_assets.SITE_INDEX_DIR)
+    for name in (offline.SERVICE_WORKER, offline.SUMMARY):
+        for suffix in PRECOMPRESSED_SUFFIXES:
+            (site / (name + suffix)).unlink(missing_ok=True)
 
 
 def add_snapshot(site: Path, cache_dir: Path) -> Path:

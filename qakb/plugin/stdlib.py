@@ -3,7 +3,7 @@
 Pyodide's python_stdlib.zip holds the whole standard library (2.5 MB, deflated entry by
 entry, so no host compression shrinks it); the search needs about 150 of its modules
 (0.8 MB). At build time stdlib_modules.mjs boots the pinned Pyodide in Node, installs the
-engine's wheel with loadPackage, opens the site's index and runs every kind of query the
+engine's wheel as the browser's worker does, opens the site's index and runs every kind of query the
 box can send; the modules then loaded from the archive are copied, entry for entry, into
 assets/pyodide/python_stdlib-<hash>.zip, which the worker boots with (loadPyodide's
 stdLibURL). Cached in <cache_dir>/stdlib/ by Pyodide's archive, the engine's wheel and the
@@ -24,6 +24,7 @@ from qakb.plugin.engine_wheel import DISTRIBUTION, EngineWheel
 from qakb.plugin.runtime import content_key, made_in_place, run_node
 
 SCRIPT = Path(__file__).with_name("stdlib_modules.mjs")
+WHEEL_SCRIPT = Path(__file__).parent / "assets" / "qakb" / "wheel.mjs"  # how the worker installs the engine
 STDLIB_ARCHIVE = "python_stdlib.zip"
 TIMEOUT_S = 180
 
@@ -31,7 +32,8 @@ TIMEOUT_S = 180
 def trimmed_stdlib(cache_dir: Path, pyodide_dir: Path, engine: EngineWheel, index_dir: Path) -> Path:
     """The cached trimmed archive for this Pyodide and engine, made with Node if missing."""
     full = pyodide_dir / STDLIB_ARCHIVE
-    key = content_key(full.read_bytes(), engine.wheel.read_bytes(), SCRIPT.read_bytes(), Path(__file__).read_bytes())
+    key = content_key(full.read_bytes(), engine.wheel.read_bytes(), SCRIPT.read_bytes(), WHEEL_SCRIPT.read_bytes(),
+                      Path(__file__).read_bytes())
     cached = caches.trimmed_stdlibs(cache_dir) / f"python_stdlib-{key}.zip"
     if cached.is_file():
         return cached

@@ -1,10 +1,11 @@
 // Print, as JSON, the standard-library files (paths inside python_stdlib.zip) that Pyodide's
-// start-up, loadPackage and the qakb engine load while searching a real index.
+// start-up, the engine's installation and the qakb engine load while searching a real index.
 //
 //   node stdlib_modules.mjs <node_modules/pyodide> <site pyodide-lock.json> <engine package> <search_index dir>
 //
 // Run by the qakb mkdocs plugin (stdlib.py) to make the trimmed standard-library archive
-// the browser boots with; the engine is installed with loadPackage, as the browser does.
+// the browser boots with; the engine is checked and installed as the browser's worker does it
+// (search-worker.js, with assets/qakb/wheel.mjs).
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,20 +16,20 @@ if (!indexDir) {
   process.exit(2);
 }
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);
+const { wheelFiles, install } = await import(new URL("assets/qakb/wheel.mjs", import.meta.url).href);
 const pyodide = await loadPyodide({
   indexURL: path.resolve(pyodideDir) + path.sep,
   lockFileURL: path.resolve(lockPath),
-  packageCacheDir: path.dirname(path.resolve(lockPath)) + path.sep,
   stdout: (line) => console.error(line),
 });
-const problems = [];
-const loaded = await pyodide.loadPackage(enginePackage, {
-  checkIntegrity: true, messageCallback: () => {}, errorCallback: (message) => problems.push(message),
-});
-if (!loaded.some((entry) => entry.name === enginePackage)) {
-  console.error(`could not load ${enginePackage}: ${problems.join("; ")}`);
+const entry = JSON.parse(readFileSync(lockPath, "utf-8")).packages[enginePackage];
+const wheel = new Uint8Array(readFileSync(path.join(path.dirname(lockPath), entry.file_name)));
+const digest = pyodide.runPython("lambda data: __import__('hashlib').sha256(data.to_bytes()).hexdigest()");
+if (digest(wheel) !== entry.sha256) {
+  console.error(`${entry.file_name} does not match its sha256 in ${lockPath}`);
   process.exit(1);
 }
+install(pyodide, await wheelFiles(wheel));
 pyodide.FS.mkdirTree("/home/pyodide/search_index");
 for (const name of readdirSync(indexDir)) {
   pyodide.FS.writeFile(`/home/pyodide/search_index/${name}`, readFileSync(path.join(indexDir, name)));

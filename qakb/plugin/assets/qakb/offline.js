@@ -94,8 +94,9 @@
 
   // Registers the worker that keeps `level` and sets what the footer shows until its messages come.
   async function keep(level) {
+    const more = level !== status.level; // a choice that keeps more than the copy has
     status.level = level;
-    if (level !== "visit" && status.state !== "ready") {
+    if (level !== "visit" && (status.state !== "ready" || more)) {
       Object.assign(status, { state: "saving", bytesDone: 0, bytesTotal: 0 });
       draw();
     }

@@ -2,10 +2,10 @@
 // main thread: booting the interpreter takes seconds of CPU, and the page (and
 // Material's keyword search) must stay responsive meanwhile.
 //
-// Protocol (module worker, started by widget.js):
-//   in:  {type: "boot", runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL}
+// Protocol (module worker, started by search-start.js for widget.js):
+//   in:  {type: "boot", runtimeURL, lockURL, enginePackage, wheelURL, wheelSha256, snapshotURL, stdlibURL, indexURL}
 //        {type: "search", id, query, k}
-//   out: {type: "ready", bootMs, phases: {name: ms since boot began}}
+//   out: {type: "ready", bootMs, phases: {name: ms since boot began}, startedAt: when it began, in ms since the epoch}
 //        {type: "failed", message}
 //        {type: "results", id, hits: "<JSON from Engine.search_json>", searchMs, fetchedBytes}
 //        {type: "results", id, superseded: true}   a newer search arrived before this one ran
@@ -30,7 +30,8 @@ self.addEventListener("message", async ({ data }) => {
     try {
       const phases = {};
       searchJson = await boot(data, (name) => { phases[name] = performance.now() - started; });
-      self.postMessage({ type: "ready", bootMs: performance.now() - started, phases });
+      self.postMessage({ type: "ready", bootMs: performance.now() - started, phases,
+        startedAt: performance.timeOrigin + started });
     } catch (error) {
       self.postMessage({ type: "failed", message: String(error && error.message ? error.message : error) });
     }
@@ -78,23 +79,29 @@ async function runPending() {
   }
 }
 
-async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL, indexURL }, mark) {
-  // Downloads overlap the interpreter's start-up, which dominates the cold start.
+async function boot({ runtimeURL, lockURL, enginePackage, wheelURL, wheelSha256, snapshotURL, stdlibURL, indexURL },
+  mark) {
+  // Downloads overlap the interpreter's start-up, which dominates the cold start: the snapshot,
+  // the index and the engine's wheel, unzipped by JavaScript meanwhile.
   const snapshot = snapshotURL ? fetchBytes(snapshotURL) : null;
   snapshot?.catch(() => {}); // a failed download is handled where it is used
   const index = fetchIndex(indexURL);
   index.then(() => mark("index fetched"), () => {});
+  const wheel = fetchBytes(wheelURL);
+  const engineFiles = Promise.all([wheel, import(new URL("wheel.mjs", import.meta.url).href)])
+    .then(([bytes, { wheelFiles }]) => wheelFiles(bytes));
+  engineFiles.catch(() => {}); // a failed download is handled where it is used
   const { loadPyodide } = await import(new URL("pyodide.mjs", runtimeURL).href);
   // stdlibURL: the trimmed standard library (qakb/plugin/stdlib.py); never set with a snapshot.
   const options = { indexURL: runtimeURL, lockFileURL: lockURL, ...(stdlibURL ? { stdLibURL: stdlibURL } : {}) };
   const pyodide = await startInterpreter(loadPyodide, options, snapshot);
   mark(snapshot ? "interpreter restored" : "interpreter started");
 
-  // The engine is a wheel listed in the site's lock file with its sha256, which loadPackage
-  // hands to fetch as Subresource Integrity: other bytes are refused. From a snapshot
-  // qakb.engine is already imported, but the file system is not part of the snapshot, so
-  // the wheel is installed either way and both paths end in the same state.
-  await loadEngine(pyodide, enginePackage);
+  // The engine is a wheel the page names with its sha256 (the one the site's lock file lists):
+  // other bytes are refused. From a snapshot qakb.engine is already imported, but the file
+  // system is not part of the snapshot, so the wheel is installed either way and both paths
+  // end in the same state.
+  await installEngine(pyodide, enginePackage, await wheel, wheelSha256, engineFiles);
   mark("engine installed");
   pyodide.FS.mkdirTree(INDEX_PATH);
   for (const [name, bytes] of await index) {
@@ -109,16 +116,18 @@ async function boot({ runtimeURL, lockURL, enginePackage, snapshotURL, stdlibURL
   return engineInstance.search_or_missing_json;
 }
 
-async function loadEngine(pyodide, enginePackage) {
-  const problems = [];
-  const loaded = await pyodide.loadPackage(enginePackage, {
-    checkIntegrity: true,
-    messageCallback: () => {},
-    errorCallback: (message) => problems.push(message),
-  });
-  if (!loaded.some((entry) => entry.name === enginePackage)) {
-    throw new Error(`the search engine package ${enginePackage} did not load: ${problems.join("; ") || "unknown error"}`);
+// Checked with Python's hashlib (crypto.subtle exists in secure contexts only), then its files
+// written where pip would put them (wheel.mjs).
+async function installEngine(pyodide, enginePackage, bytes, sha256, engineFiles) {
+  const digest = pyodide.runPython("lambda data: __import__('hashlib').sha256(data.to_bytes()).hexdigest()");
+  const found = digest(bytes);
+  digest.destroy();
+  if (found !== sha256) {
+    throw new Error(`the search engine package ${enginePackage} did not load: its wheel's sha256 is ${found}, `
+      + `not the ${sha256} the site's lock file names`);
   }
+  const { install } = await import(new URL("wheel.mjs", import.meta.url).href);
+  install(pyodide, await engineFiles);
 }
 
 // The site build can ship a memory snapshot of an interpreter that has already started

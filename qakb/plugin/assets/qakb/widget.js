@@ -1,7 +1,7 @@
 // Semantic search inside Material's own header search box.
 //
-// Once the page has loaded (option search_start: idle) or on first focus of the search
-// box (focus), a module worker (search-worker.js) boots the
+// As the page starts (option search_start: eager), once it has loaded (idle) or on first focus
+// of the search box (focus), a module worker (search-worker.js) boots the
 // self-hosted Pyodide and runs the project's pure-Python engine (qakb.engine) over
 // search_index/. Its results appear above Material's keyword results, which stay
 // available while Pyodide loads and remain the fallback if it cannot.
@@ -50,48 +50,39 @@
     return JSON.parse(block.textContent);
   }
 
+  // The worker is started by the page's head script (templates/partials/qakb-search.html),
+  // there already with search_start: eager; here it is taken over and its results listened to.
   function startEngine() {
     if (readyPromise) {
       return readyPromise;
     }
     state = "loading";
     engineStarts++;
-    readyPromise = new Promise((resolve, reject) => {
-      try {
-        const config = readConfig();
-        worker = new Worker(new URL("assets/qakb/search-worker.js", SITE_ROOT), { type: "module" });
-        worker.addEventListener("message", ({ data }) => {
-          if (data.type === "ready") {
-            state = "ready";
-            resolve({ bootMs: data.bootMs, phases: data.phases });
-          } else if (data.type === "failed") {
-            reject(new Error(data.message));
-          } else if (data.type === "results") {
-            const request = pendingRequests.get(data.id);
-            pendingRequests.delete(data.id);
-            if (data.superseded) {
-              request.resolve(null); // a newer query replaced it before it ran
-            } else if (data.error) {
-              request.reject(new Error(data.error));
-            } else {
-              request.resolve(JSON.parse(data.hits));
-            }
-          }
-        });
-        worker.addEventListener("error", (event) => reject(new Error(event.message || "the search worker did not start")));
-        worker.postMessage({
-          type: "boot",
-          runtimeURL: new URL(config.runtime, SITE_ROOT).href,
-          snapshotURL: config.snapshot ? new URL(config.snapshot, SITE_ROOT).href : null,
-          stdlibURL: config.stdlib ? new URL(config.stdlib, SITE_ROOT).href : null,
-          lockURL: new URL(config.lock, SITE_ROOT).href,
-          enginePackage: config.engine_package,
-          indexURL: new URL(config.index, SITE_ROOT).href,
-        });
-      } catch (error) {
-        reject(error);
+    readyPromise = (async () => {
+      if (!window.qakbSearchWorker) {
+        readConfig(); // names the missing block, if that is what is missing
+        throw new Error("this page has no qakb search start script: build the site with the qakb mkdocs plugin");
       }
-    }).catch((error) => {
+      const started = window.qakbSearchWorker(SITE_ROOT);
+      worker = started.worker;
+      worker.addEventListener("message", ({ data }) => {
+        if (data.type !== "results") {
+          return;
+        }
+        const request = pendingRequests.get(data.id);
+        pendingRequests.delete(data.id);
+        if (data.superseded) {
+          request.resolve(null); // a newer query replaced it before it ran
+        } else if (data.error) {
+          request.reject(new Error(data.error));
+        } else {
+          request.resolve(JSON.parse(data.hits));
+        }
+      });
+      const booted = await started.ready;
+      state = "ready";
+      return booted;
+    })().catch((error) => {
       state = "failed";
       if (worker) {
         worker.terminate();
@@ -398,7 +389,9 @@
 
     if (document.activeElement === input) {
       boot();
-    } else if (startsWhenIdle()) {
+    } else if (startMode() === "eager") {
+      startEngine().catch(() => {}); // started in the page's head already: taken over now
+    } else if (startMode() === "idle") {
       // Option search_start: idle. The engine starts once the page has loaded, so it is
       // usually ready by the time the box is; a first focus before that shows the loading state.
       const start = () => (window.requestIdleCallback || setTimeout)(() => startEngine().catch(() => {}), { timeout: 1000 });
@@ -410,11 +403,11 @@
     }
   }
 
-  function startsWhenIdle() {
+  function startMode() {
     try {
-      return readConfig().start !== "focus";
+      return readConfig().start;
     } catch {
-      return false; // no search block: startEngine reports it on first focus
+      return "focus"; // no search block: startEngine reports it on first focus
     }
   }
 
