@@ -71,10 +71,12 @@ MAX_LENGTH = 65_535  # items.bin keeps a row's BM25 length in 16 bits
 class ShardSettings:
     items_per_list: int = 64  # lists of about this many items (a coarse list is 2.2 kB at 64 dimensions)
     # Lists searched per query: the nearest centroids and the lists of the query's best BM25 items.
-    # At 10k, recall@10 against exhaustive search / a query's download, gzip p95: 12 and 20: 0.968 /
-    # 150 kB; 12 and 15: 0.963 / 138 kB; 10 and 15: 0.959 / 133 kB; 12 and 10: 0.953 (PERFORMANCE.md).
-    probe: int = 12
-    lexical_probe: int = 15
+    # At 10k with the general table (2026-12-03, scripts/bench_scale.py's 219 queries), recall@10
+    # against exhaustive search / a query's download, gzip p95: 12 and 15: 0.948 / 143 kB; 14 and 15:
+    # 0.952 / 144 kB; 14 and 17: 0.956 / 147 kB; 12 and 20: 0.957 / 150 kB; 16 and 15: 0.954 / 148 kB
+    # (before the general table 12 and 15 gave 0.963 / 138 kB; PERFORMANCE.md).
+    probe: int = 14
+    lexical_probe: int = 17
     # Rows ranked with their int8 item and passage vectors, of those the coarse scores put first
     # (in a simulation at 10k, recall@10 0.968 with 25, 0.955 with 20, 0.910 with 15).
     rerank: int = 25
