@@ -422,9 +422,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings(args.project) if getattr(args, "needs_project", True) else None
-        return args.handler(args, settings)
+        code = args.handler(args, settings)
+        sys.stdout.flush()  # here, where a reader that went away is handled, not at exit
+        return code
     except (ParseError, BuildError, SearchIndexError, ValueError) as error:
         _log(f"error: {error}")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader of our output went away (`qakb ask ... | head`): stop quietly, as Unix tools do;
+        # stdout goes to /dev/null so Python's own flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
 
 

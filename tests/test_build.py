@@ -185,6 +185,13 @@ def test_ask_end_to_end(built):
     assert as_json[0]["url"].startswith("topics/convolutional-networks/#")
     exact = json.loads(qakb(project, "ask", "--exact", "--json", "why does my loss become nan").stdout)
     assert {hit["number"] for hit in exact[:3]} & {27, 28}
+    # Output read by a program that went away (`qakb ask ... | head -1`): no traceback, not a success.
+    env = {**os.environ, "QAKB_CACHE_DIR": str(ROOT / ".cache")}
+    with subprocess.Popen([*QAKB, "--project", str(project), "ask", "gradient"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env) as gone:
+        gone.stdout.close()  # no one reads what it writes
+        stderr = gone.stderr.read().decode()
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr and gone.returncode != 0, stderr
 
 
 def test_rebuild_is_byte_identical_and_reuses_embeddings(built, tmp_path):
