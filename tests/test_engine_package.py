@@ -10,6 +10,7 @@ from the page's head.
 from __future__ import annotations
 
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -109,34 +110,33 @@ def test_search_start_idle_after_load_focus_on_the_box_eager_from_the_head(open_
     finally:
         server.stop()
 
-    site = copy_site(built_site, tmp_path / "site")
-    patch_search_config(site, start="focus")
-    server = serve(site)
-    try:
-        browser = open_page()
-        page = browser.page
-        page.goto(server.url)
+    with started_with(built_site, tmp_path, "focus", open_page) as (browser, page, url):
+        page.goto(url)
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(1500)
         assert page.evaluate("window.qakbSearch.state") == "idle"
         assert not [url for url in browser.requests if "/assets/pyodide/" in url]
         page.click(SEARCH_INPUT)
         page.wait_for_function("window.qakbSearch.state === 'ready'", timeout=BOOT_TIMEOUT_MS)
-    finally:
-        server.stop()
 
     # eager: the page's head starts the worker, whatever the page's scripts do (here the widget's never loads).
-    site = copy_site(built_site, tmp_path / "eager")
-    patch_search_config(site, start="eager")
-    server = serve(site)
-    try:
-        browser = open_page()
-        page = browser.page
+    with started_with(built_site, tmp_path, "eager", open_page) as (browser, page, url):
         page.route("**/assets/qakb/widget.js", lambda route: route.abort())
-        page.goto(server.url)
+        page.goto(url)
         assert page.evaluate("window.qakbSearch") is None
         booted = page.evaluate("window.qakbSearchWorker(new URL('./', location.href)).ready")
         assert "index opened" in booted["phases"]
         assert [url for url in browser.requests if url.endswith("/assets/qakb/search-worker.js")]
+
+
+@contextmanager
+def started_with(built_site: Path, tmp_path: Path, start: str, open_page):
+    """(browser, page, url) for a served copy of the site built with `search_start: start`."""
+    site = copy_site(built_site, tmp_path / start)
+    patch_search_config(site, start=start)
+    server = serve(site)
+    try:
+        browser = open_page()
+        yield browser, browser.page, server.url
     finally:
         server.stop()
