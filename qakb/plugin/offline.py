@@ -96,7 +96,7 @@ def rewrite(site_dir: Path, index_dir: str) -> dict:
     files = []
     for url, _, _, part, hashed_url in listed(site_dir)["files"]:
         if url != SUMMARY:
-            data = (site_dir / (url + "index.html" if url == "" or url.endswith("/") else url)).read_bytes()
+            data = (site_dir / page_file(url)).read_bytes()
             files.append(SavedFile(url, len(data), hashlib.sha256(data).hexdigest(), part, bool(hashed_url)))
     return write_list(site_dir, files, manifest.get("content_hash"), auto)
 
@@ -177,6 +177,11 @@ def page_url(relative: str) -> str:
     if relative == "index.html":
         return ""
     return relative[: -len("index.html")] if relative.endswith("/index.html") else relative
+
+
+def page_file(url: str) -> str:
+    """The file a URL of `page_url`'s names: a folder's URL is its index.html."""
+    return url + "index.html" if url == "" or url.endswith("/") else url
 
 
 def build_version(files: list[SavedFile], content_hash: str | None, auto: bool) -> str:

@@ -16,7 +16,7 @@ if (!indexDir) {
   process.exit(2);
 }
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);
-const { wheelFiles, install } = await import(new URL("assets/qakb/wheel.mjs", import.meta.url).href);
+const { sha256, wheelFiles, install } = await import(new URL("assets/qakb/wheel.mjs", import.meta.url).href);
 const pyodide = await loadPyodide({
   indexURL: path.resolve(pyodideDir) + path.sep,
   lockFileURL: path.resolve(lockPath),
@@ -24,8 +24,7 @@ const pyodide = await loadPyodide({
 });
 const entry = JSON.parse(readFileSync(lockPath, "utf-8")).packages[enginePackage];
 const wheel = new Uint8Array(readFileSync(path.join(path.dirname(lockPath), entry.file_name)));
-const digest = pyodide.runPython("lambda data: __import__('hashlib').sha256(data.to_bytes()).hexdigest()");
-if (digest(wheel) !== entry.sha256) {
+if (sha256(pyodide, wheel) !== entry.sha256) {
   console.error(`${entry.file_name} does not match its sha256 in ${lockPath}`);
   process.exit(1);
 }

@@ -88,8 +88,8 @@ async function boot({ runtimeURL, lockURL, enginePackage, wheelURL, wheelSha256,
   const index = fetchIndex(indexURL);
   index.then(() => mark("index fetched"), () => {});
   const wheel = fetchBytes(wheelURL);
-  const engineFiles = Promise.all([wheel, import(new URL("wheel.mjs", import.meta.url).href)])
-    .then(([bytes, { wheelFiles }]) => wheelFiles(bytes));
+  const wheelModule = import(new URL("wheel.mjs", import.meta.url).href);
+  const engineFiles = Promise.all([wheel, wheelModule]).then(([bytes, { wheelFiles }]) => wheelFiles(bytes));
   engineFiles.catch(() => {}); // a failed download is handled where it is used
   const { loadPyodide } = await import(new URL("pyodide.mjs", runtimeURL).href);
   // stdlibURL: the trimmed standard library (qakb/plugin/stdlib.py); never set with a snapshot.
@@ -101,7 +101,7 @@ async function boot({ runtimeURL, lockURL, enginePackage, wheelURL, wheelSha256,
   // other bytes are refused. From a snapshot qakb.engine is already imported, but the file
   // system is not part of the snapshot, so the wheel is installed either way and both paths
   // end in the same state.
-  await installEngine(pyodide, enginePackage, await wheel, wheelSha256, engineFiles);
+  await installEngine(pyodide, enginePackage, await wheel, wheelSha256, await engineFiles, await wheelModule);
   mark("engine installed");
   pyodide.FS.mkdirTree(INDEX_PATH);
   for (const [name, bytes] of await index) {
@@ -116,18 +116,14 @@ async function boot({ runtimeURL, lockURL, enginePackage, wheelURL, wheelSha256,
   return engineInstance.search_or_missing_json;
 }
 
-// Checked with Python's hashlib (crypto.subtle exists in secure contexts only), then its files
-// written where pip would put them (wheel.mjs).
-async function installEngine(pyodide, enginePackage, bytes, sha256, engineFiles) {
-  const digest = pyodide.runPython("lambda data: __import__('hashlib').sha256(data.to_bytes()).hexdigest()");
-  const found = digest(bytes);
-  digest.destroy();
-  if (found !== sha256) {
+// Checked against the sha256 the page names, then its files written where pip would put them.
+function installEngine(pyodide, enginePackage, bytes, expected, files, { sha256, install }) {
+  const found = sha256(pyodide, bytes);
+  if (found !== expected) {
     throw new Error(`the search engine package ${enginePackage} did not load: its wheel's sha256 is ${found}, `
-      + `not the ${sha256} the site's lock file names`);
+      + `not the ${expected} the site's lock file names`);
   }
-  const { install } = await import(new URL("wheel.mjs", import.meta.url).href);
-  install(pyodide, await engineFiles);
+  install(pyodide, files);
 }
 
 // The site build can ship a memory snapshot of an interpreter that has already started

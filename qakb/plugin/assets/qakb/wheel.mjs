@@ -53,6 +53,16 @@ export async function wheelFiles(bytes) {
   return files;
 }
 
+// The sha256 of `bytes` in hex, by Python's hashlib (crypto.subtle exists in secure contexts only).
+export function sha256(pyodide, bytes) {
+  const digest = pyodide.runPython("lambda data: __import__('hashlib').sha256(data.to_bytes()).hexdigest()");
+  try {
+    return digest(bytes);
+  } finally {
+    digest.destroy();
+  }
+}
+
 // Writes the files into site-packages, where pip puts a pure-Python wheel's contents.
 export function install(pyodide, files) {
   const sitePackages = pyodide.runPython(

@@ -387,11 +387,12 @@
       }
     });
 
+    const mode = startMode();
     if (document.activeElement === input) {
       boot();
-    } else if (startMode() === "eager") {
+    } else if (mode === "eager") {
       startEngine().catch(() => {}); // started in the page's head already: taken over now
-    } else if (startMode() === "idle") {
+    } else if (mode === "idle") {
       // Option search_start: idle. The engine starts once the page has loaded, so it is
       // usually ready by the time the box is; a first focus before that shows the loading state.
       const start = () => (window.requestIdleCallback || setTimeout)(() => startEngine().catch(() => {}), { timeout: 1000 });
